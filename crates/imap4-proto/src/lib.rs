@@ -1,0 +1,2 @@
+//! Sans-IO IMAP core (being written).
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! Test fixtures for imap4 (placeholder, being written).
+#![forbid(unsafe_code)]

@@ -1,0 +1,3 @@
+//! imap4 (being written).
+#![forbid(unsafe_code)]
+pub mod util;

@@ -1,0 +1,1 @@
+//! imaplib utility functions (being written).
