@@ -1,3 +1,41 @@
-//! imap4 (being written).
+//! An IMAP4rev1 client: Python imaplib's API, in Rust, on a sans-IO core.
+//!
+//! [`Imap4`] keeps imaplib's shapes: one method per IMAP command, each
+//! returning a [`Response`] (imaplib's `(typ, data)`), and an [`Error`]
+//! whose [`kind`](Error::kind) is imaplib's `error`, `abort` or `readonly`.
+//! Code ported from Python reads the same:
+//!
+//! ```no_run
+//! use imap4::{Data, Imap4};
+//!
+//! let mut m = Imap4::connect("imap.example.org", imap4::IMAP4_PORT)?;
+//! m.login("alice", "secret")?;
+//! m.select("INBOX", false)?;
+//! let r = m.search(None, &["ALL"])?;
+//! for num in r.data[0].as_line().unwrap_or_default().split(|&b| b == b' ') {
+//!     let num = String::from_utf8_lossy(num);
+//!     let msg = m.fetch(&num, "(RFC822)")?;
+//!     if let Data::Literal { body, .. } = &msg.data[0] {
+//!         println!("Message {num}\n{}\n", String::from_utf8_lossy(body));
+//!     }
+//! }
+//! m.close()?;
+//! m.logout()?;
+//! # Ok::<(), imap4::Error>(())
+//! ```
+//!
+//! The protocol itself (framing, encoding, the session state machine) lives
+//! in the `imap4-proto` crate; this crate only moves bytes.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod client;
+mod error;
+mod transport;
 pub mod util;
+
+pub use client::{debug, set_debug, Config, Imap4, IMAP4_PORT, IMAP4_SSL_PORT};
+pub use error::{Error, ErrorKind};
+pub use imap4_proto::{Data, Limits, Response, State};
+pub use transport::Transport;
+pub use util::int2ap;

@@ -1,0 +1,524 @@
+//! Incremental response framer: bytes in, complete responses out.
+//!
+//! A *frame* is one server response: a line, and for every literal the line
+//! announces (`{N}` or `~{N}` at its end) the literal's `N` bytes followed by
+//! the next line, until a line announces no literal.
+//!
+//! The framer does amortized O(1) work per input byte: the buffered prefix is
+//! never scanned twice, the position inside an open literal is remembered,
+//! and literal data is never looked at (it is only counted). Memory grows only
+//! with the bytes actually received: a server announcing `{4294967295}` and
+//! then going silent costs nothing beyond the bytes it sent, and sizes above
+//! [`Limits::max_literal_len`] are refused before any data arrives.
+//!
+//! ```
+//! use imap4_proto::frame::{Framer, Part};
+//! use imap4_proto::Limits;
+//!
+//! let mut framer = Framer::new(Limits::default());
+//! framer.feed(b"* 1 FETCH (BODY[] {5}\r\nhel");
+//! assert!(framer.next_frame().unwrap().is_none()); // literal incomplete
+//! framer.feed(b"lo)\r\n");
+//! let frame = framer.next_frame().unwrap().unwrap();
+//! assert_eq!(frame.parts().len(), 3);
+//! assert!(matches!(&frame.parts()[1], Part::Literal(b) if &b[..] == b"hello"));
+//! ```
+
+use bytes::{Bytes, BytesMut};
+
+use crate::Limits;
+
+/// One piece of a framed response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Part {
+    /// A line without its line ending (CRLF, or a bare LF from lenient servers).
+    Line(Bytes),
+    /// The data of a literal announced at the end of the preceding line.
+    Literal(Bytes),
+}
+
+/// A complete server response: a line, optionally followed by literals and
+/// continuation lines. Always starts and ends with a [`Part::Line`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    parts: Vec<Part>,
+    raw_len: usize,
+}
+
+impl Frame {
+    /// The parts in wire order: `Line, (Literal, Line)*`.
+    pub fn parts(&self) -> &[Part] {
+        &self.parts
+    }
+
+    /// Consumes the frame, returning its parts.
+    pub fn into_parts(self) -> Vec<Part> {
+        self.parts
+    }
+
+    /// The first line of the response.
+    pub fn first_line(&self) -> &[u8] {
+        match self.parts.first() {
+            Some(Part::Line(l)) => l,
+            _ => &[],
+        }
+    }
+
+    /// Number of bytes this frame occupied on the wire.
+    pub fn raw_len(&self) -> usize {
+        self.raw_len
+    }
+}
+
+/// Why the byte stream cannot be framed. Every variant is fatal for the
+/// connection: the framer cannot know where the next response starts.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FrameError {
+    /// A line grew past [`Limits::max_line_len`] without a line ending.
+    #[error("response line longer than {limit} bytes")]
+    LineTooLong {
+        /// The configured limit.
+        limit: usize,
+    },
+    /// A literal announced more bytes than [`Limits::max_literal_len`].
+    #[error("server announced a literal of {size} bytes, above the limit of {limit}")]
+    LiteralTooLarge {
+        /// The announced size (saturated at `u64::MAX`).
+        size: u64,
+        /// The configured limit.
+        limit: u64,
+    },
+    /// Parenthesized lists nested deeper than [`Limits::max_depth`].
+    #[error("parenthesized lists nested deeper than {limit}")]
+    TooDeep {
+        /// The configured limit.
+        limit: usize,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    /// Scanning a line; `pos` is the first unscanned byte.
+    Line,
+    /// Inside a literal with this many bytes still to come.
+    Literal(u64),
+}
+
+/// The incremental framer. Feed it bytes with [`Framer::feed`], take complete
+/// responses with [`Framer::next_frame`].
+#[derive(Debug)]
+pub struct Framer {
+    buf: BytesMut,
+    limits: Limits,
+    mode: Mode,
+    /// First unscanned byte of `buf` (relative to the frame start at 0).
+    pos: usize,
+    /// Start of the line being scanned.
+    line_start: usize,
+    /// Completed parts of the current frame, as (is_literal, start, end).
+    parts: Vec<(bool, usize, usize)>,
+    /// Whether the frame's first line may announce literals (status
+    /// responses, tagged responses and continuation requests cannot).
+    literals_allowed: bool,
+    depth: usize,
+    in_quote: bool,
+    escaped: bool,
+}
+
+impl Framer {
+    /// A framer enforcing `limits`.
+    pub fn new(limits: Limits) -> Self {
+        Framer {
+            buf: BytesMut::with_capacity(8 * 1024),
+            limits,
+            mode: Mode::Line,
+            pos: 0,
+            line_start: 0,
+            parts: Vec::new(),
+            literals_allowed: true,
+            depth: 0,
+            in_quote: false,
+            escaped: false,
+        }
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Changes the limits; they apply from the next byte scanned.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    /// Appends received bytes.
+    pub fn feed(&mut self, data: &[u8]) {
+        self.buf.extend_from_slice(data);
+    }
+
+    /// Number of bytes buffered (scanned or not) that are not yet part of a
+    /// returned frame.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Whether a response has started but is not complete.
+    pub fn in_frame(&self) -> bool {
+        !self.buf.is_empty()
+    }
+
+    /// Removes and returns every buffered byte, resetting the framer to the
+    /// start of a response. Used when the byte stream changes hands (the
+    /// imaplib `read()`/`readline()` hooks, or STARTTLS, where any buffered
+    /// byte is an attack).
+    pub fn take_buffered(&mut self) -> BytesMut {
+        let out = std::mem::take(&mut self.buf);
+        self.reset_frame();
+        out
+    }
+
+    fn reset_frame(&mut self) {
+        self.mode = Mode::Line;
+        self.pos = 0;
+        self.line_start = 0;
+        self.parts.clear();
+        self.literals_allowed = true;
+        self.depth = 0;
+        self.in_quote = false;
+        self.escaped = false;
+    }
+
+    /// Returns the next complete response, `Ok(None)` if more bytes are
+    /// needed, or an error if the stream violates a limit.
+    pub fn next_frame(&mut self) -> Result<Option<Frame>, FrameError> {
+        loop {
+            match self.mode {
+                Mode::Literal(remaining) => {
+                    let avail = (self.buf.len() - self.pos) as u64;
+                    if avail < remaining {
+                        return Ok(None);
+                    }
+                    // `remaining <= avail`, which is a usize.
+                    let end = self.pos + remaining as usize;
+                    self.parts.push((true, self.pos, end));
+                    self.pos = end;
+                    self.line_start = end;
+                    self.mode = Mode::Line;
+                }
+                Mode::Line => {
+                    let Some(lf) = self.scan_line()? else {
+                        return Ok(None);
+                    };
+                    let mut end = lf;
+                    if end > self.line_start && self.buf[end - 1] == b'\r' {
+                        end -= 1;
+                    }
+                    let first = self.parts.is_empty();
+                    if first {
+                        self.literals_allowed = line_may_announce_literal(&self.buf[..end]);
+                    }
+                    self.parts.push((false, self.line_start, end));
+                    self.pos = lf + 1;
+                    self.line_start = self.pos;
+                    let announced = if self.literals_allowed {
+                        literal_announcement(&self.buf[..end])
+                    } else {
+                        None
+                    };
+                    match announced {
+                        Some(size) => {
+                            if size > self.limits.max_literal_len {
+                                return Err(FrameError::LiteralTooLarge {
+                                    size,
+                                    limit: self.limits.max_literal_len,
+                                });
+                            }
+                            // The literal is one token inside the list; any
+                            // quote state from the line is over.
+                            self.in_quote = false;
+                            self.escaped = false;
+                            self.mode = Mode::Literal(size);
+                        }
+                        None => return Ok(Some(self.emit())),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Scans the current line from `pos`, tracking list depth; returns the
+    /// index of the LF if the line is complete.
+    fn scan_line(&mut self) -> Result<Option<usize>, FrameError> {
+        let max_depth = self.limits.max_depth;
+        let mut depth = self.depth;
+        let mut in_quote = self.in_quote;
+        let mut escaped = self.escaped;
+        let start = self.pos;
+        let mut found = None;
+        for (i, &b) in self.buf[start..].iter().enumerate() {
+            if in_quote {
+                if escaped {
+                    escaped = false;
+                } else if b == b'\\' {
+                    escaped = true;
+                } else if b == b'"' {
+                    in_quote = false;
+                } else if b == b'\n' {
+                    in_quote = false;
+                    found = Some(start + i);
+                    break;
+                }
+                continue;
+            }
+            match b {
+                b'\n' => {
+                    found = Some(start + i);
+                    break;
+                }
+                b'(' => {
+                    depth += 1;
+                    if depth > max_depth {
+                        return Err(FrameError::TooDeep { limit: max_depth });
+                    }
+                }
+                b')' => depth = depth.saturating_sub(1),
+                b'"' => in_quote = true,
+                _ => {}
+            }
+        }
+        self.depth = depth;
+        self.in_quote = in_quote;
+        self.escaped = escaped;
+        let scanned_to = found.unwrap_or(self.buf.len());
+        // The limit counts the line without its CRLF.
+        let cr = scanned_to > self.line_start && self.buf[scanned_to - 1] == b'\r';
+        let line_len = scanned_to - self.line_start - usize::from(cr);
+        if line_len > self.limits.max_line_len {
+            return Err(FrameError::LineTooLong {
+                limit: self.limits.max_line_len,
+            });
+        }
+        self.pos = scanned_to;
+        Ok(found)
+    }
+
+    fn emit(&mut self) -> Frame {
+        let raw_len = self.pos;
+        let bytes = self.buf.split_to(raw_len).freeze();
+        let parts = self
+            .parts
+            .iter()
+            .map(|&(lit, s, e)| {
+                let b = bytes.slice(s..e);
+                if lit {
+                    Part::Literal(b)
+                } else {
+                    Part::Line(b)
+                }
+            })
+            .collect();
+        self.reset_frame();
+        Frame { parts, raw_len }
+    }
+}
+
+/// Whether a response whose first line is `line` can carry literals.
+/// Tagged responses, continuation requests and untagged status responses
+/// (`OK`, `NO`, `BAD`, `BYE`, `PREAUTH`) end in free text, where `{5}` is
+/// just text (a mailbox name echoed in an error message, say).
+fn line_may_announce_literal(line: &[u8]) -> bool {
+    let Some(rest) = line.strip_prefix(b"* ") else {
+        return false;
+    };
+    let word_end = rest.iter().position(|&b| b == b' ').unwrap_or(rest.len());
+    let word = &rest[..word_end];
+    !(word.eq_ignore_ascii_case(b"OK")
+        || word.eq_ignore_ascii_case(b"NO")
+        || word.eq_ignore_ascii_case(b"BAD")
+        || word.eq_ignore_ascii_case(b"BYE")
+        || word.eq_ignore_ascii_case(b"PREAUTH"))
+}
+
+/// If `line` ends with `{N}` (or `{N+}`, or `~{N}`), returns `N`, saturated
+/// at `u64::MAX` so that an absurd size is reported, not wrapped.
+pub fn literal_announcement(line: &[u8]) -> Option<u64> {
+    let inner = line.strip_suffix(b"}")?;
+    let open = inner.iter().rposition(|&b| b == b'{')?;
+    let mut digits = &inner[open + 1..];
+    if let Some(d) = digits.strip_suffix(b"+") {
+        digits = d;
+    }
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(digits.iter().fold(0u64, |acc, &d| {
+        acc.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(frame: &Frame) -> Vec<Vec<u8>> {
+        frame
+            .parts()
+            .iter()
+            .map(|p| match p {
+                Part::Line(b) | Part::Literal(b) => b.to_vec(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn simple_lines_and_split_feeding() {
+        let input = b"* OK hi\r\na1 OK done\r\n";
+        for split in 0..=input.len() {
+            let mut f = Framer::new(Limits::default());
+            let mut out = Vec::new();
+            f.feed(&input[..split]);
+            while let Some(fr) = f.next_frame().unwrap() {
+                out.push(lines(&fr));
+            }
+            f.feed(&input[split..]);
+            while let Some(fr) = f.next_frame().unwrap() {
+                out.push(lines(&fr));
+            }
+            assert_eq!(
+                out,
+                vec![vec![b"* OK hi".to_vec()], vec![b"a1 OK done".to_vec()]]
+            );
+        }
+    }
+
+    #[test]
+    fn literals_at_every_split() {
+        let input = b"* 1 FETCH (BODY[1] {3}\r\nabc BODY[2] ~{4}\r\n\r\n()) UID 4)\r\n";
+        for split in 0..=input.len() {
+            let mut f = Framer::new(Limits::default());
+            f.feed(&input[..split]);
+            let mut got = f.next_frame().unwrap();
+            if got.is_none() {
+                f.feed(&input[split..]);
+                got = f.next_frame().unwrap();
+            }
+            let fr = got.expect("frame");
+            assert_eq!(
+                lines(&fr),
+                vec![
+                    b"* 1 FETCH (BODY[1] {3}".to_vec(),
+                    b"abc".to_vec(),
+                    b" BODY[2] ~{4}".to_vec(),
+                    b"\r\n()".to_vec(),
+                    b") UID 4)".to_vec()
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn status_and_tagged_lines_never_announce_literals() {
+        let mut f = Framer::new(Limits::default());
+        f.feed(b"a1 NO Mailbox exists: x{3}\r\n* OK [ALERT] {2}\r\n+ {9}\r\n");
+        for want in [
+            &b"a1 NO Mailbox exists: x{3}"[..],
+            b"* OK [ALERT] {2}",
+            b"+ {9}",
+        ] {
+            let fr = f.next_frame().unwrap().unwrap();
+            assert_eq!(fr.first_line(), want);
+            assert_eq!(fr.parts().len(), 1);
+        }
+    }
+
+    #[test]
+    fn huge_announced_literal_is_refused_without_allocation() {
+        let mut f = Framer::new(Limits::default());
+        f.feed(b"* 1 FETCH (RFC822 {4294967295}\r\n");
+        assert_eq!(
+            f.next_frame(),
+            Err(FrameError::LiteralTooLarge {
+                size: 4294967295,
+                limit: Limits::default().max_literal_len
+            })
+        );
+        let mut f = Framer::new(Limits::default());
+        f.feed(b"* 1 FETCH (RFC822 {99999999999999999999999999}\r\n");
+        assert!(matches!(
+            f.next_frame(),
+            Err(FrameError::LiteralTooLarge { size: u64::MAX, .. })
+        ));
+    }
+
+    #[test]
+    fn announced_literal_below_limit_buffers_only_what_arrives() {
+        let limits = Limits {
+            max_literal_len: u64::MAX,
+            ..Limits::default()
+        };
+        let mut f = Framer::new(limits);
+        f.feed(b"* 1 FETCH (RFC822 {4294967295}\r\nabc");
+        assert_eq!(f.next_frame(), Ok(None));
+        assert!(
+            f.buf.capacity() < 1 << 20,
+            "no allocation for the announced size"
+        );
+    }
+
+    #[test]
+    fn line_limit() {
+        let limits = Limits {
+            max_line_len: 10,
+            ..Limits::default()
+        };
+        let mut f = Framer::new(limits.clone());
+        f.feed(b"* 123456789");
+        assert!(matches!(
+            f.next_frame(),
+            Err(FrameError::LineTooLong { limit: 10 })
+        ));
+        let mut f = Framer::new(limits.clone());
+        f.feed(b"* 12345678\r\n");
+        assert!(f.next_frame().unwrap().is_some(), "exactly at the limit");
+        // The limit applies to lines, not to literal data.
+        let mut f = Framer::new(limits);
+        f.feed(b"* 1 X {20}\r\n01234567890123456789\r\n");
+        assert!(f.next_frame().unwrap().is_some());
+    }
+
+    #[test]
+    fn depth_limit_without_recursion() {
+        let mut f = Framer::new(Limits::default());
+        let mut line = b"* 1 FETCH ".to_vec();
+        line.extend(std::iter::repeat_n(b'(', 1_000_000));
+        f.feed(&line);
+        assert_eq!(f.next_frame(), Err(FrameError::TooDeep { limit: 64 }));
+        // Parentheses inside quoted strings and literals don't count.
+        let mut f = Framer::new(Limits {
+            max_depth: 2,
+            ..Limits::default()
+        });
+        f.feed(b"* 1 FETCH (ENVELOPE (\"(((\\\"(((\" {4}\r\n((((\r\n))\r\n");
+        assert!(f.next_frame().unwrap().is_some());
+    }
+
+    #[test]
+    fn bare_lf_is_accepted() {
+        let mut f = Framer::new(Limits::default());
+        f.feed(b"* OK x\n* 2 EXISTS\r\n");
+        assert_eq!(f.next_frame().unwrap().unwrap().first_line(), b"* OK x");
+        assert_eq!(f.next_frame().unwrap().unwrap().first_line(), b"* 2 EXISTS");
+    }
+
+    #[test]
+    fn literal_announcement_forms() {
+        assert_eq!(literal_announcement(b"x {12}"), Some(12));
+        assert_eq!(literal_announcement(b"x ~{0}"), Some(0));
+        assert_eq!(literal_announcement(b"x {3+}"), Some(3));
+        assert_eq!(literal_announcement(b"x {}"), None);
+        assert_eq!(literal_announcement(b"x {a}"), None);
+        assert_eq!(literal_announcement(b"x {1} "), None);
+    }
+}

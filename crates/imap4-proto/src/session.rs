@@ -1,0 +1,1090 @@
+//! The client session state machine.
+//!
+//! It owns the framer, hands out tags, queues encoded commands (holding back
+//! whatever follows a synchronizing literal until the server's `+`), routes
+//! tagged completions to the command that is waiting for them, collects
+//! untagged data by name (imaplib's `untagged_responses`), records response
+//! codes, and tracks the connection state. Several commands may be in flight
+//! at once.
+
+use std::collections::VecDeque;
+use std::fmt;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use bytes::Bytes;
+
+use crate::encode::{CommandBuilder, EncodeError, Fragment, LiteralMode};
+use crate::frame::{FrameError, Framer, Part};
+use crate::response::{python_repr, Data, Response};
+use crate::Limits;
+
+/// Connection state, printed as imaplib names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum State {
+    /// Connected, not logged in (`NONAUTH`).
+    NonAuth,
+    /// Logged in (`AUTH`).
+    Auth,
+    /// A mailbox is selected (`SELECTED`).
+    Selected,
+    /// Logged out or not connected (`LOGOUT`).
+    Logout,
+}
+
+impl State {
+    /// imaplib's name of the state.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::NonAuth => "NONAUTH",
+            State::Auth => "AUTH",
+            State::Selected => "SELECTED",
+            State::Logout => "LOGOUT",
+        }
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+use State::{Auth, Logout, NonAuth, Selected};
+
+/// imaplib's table of commands and the states each is allowed in.
+pub const COMMANDS: &[(&str, &[State])] = &[
+    ("APPEND", &[Auth, Selected]),
+    ("AUTHENTICATE", &[NonAuth]),
+    ("CAPABILITY", &[NonAuth, Auth, Selected, Logout]),
+    ("CHECK", &[Selected]),
+    ("CLOSE", &[Selected]),
+    ("COPY", &[Selected]),
+    ("CREATE", &[Auth, Selected]),
+    ("DELETE", &[Auth, Selected]),
+    ("DELETEACL", &[Auth, Selected]),
+    ("ENABLE", &[Auth]),
+    ("EXAMINE", &[Auth, Selected]),
+    ("EXPUNGE", &[Selected]),
+    ("FETCH", &[Selected]),
+    ("GETACL", &[Auth, Selected]),
+    ("GETANNOTATION", &[Auth, Selected]),
+    ("GETQUOTA", &[Auth, Selected]),
+    ("GETQUOTAROOT", &[Auth, Selected]),
+    ("MYRIGHTS", &[Auth, Selected]),
+    ("LIST", &[Auth, Selected]),
+    ("LOGIN", &[NonAuth]),
+    ("LOGOUT", &[NonAuth, Auth, Selected, Logout]),
+    ("LSUB", &[Auth, Selected]),
+    ("MOVE", &[Selected]),
+    ("NAMESPACE", &[Auth, Selected]),
+    ("NOOP", &[NonAuth, Auth, Selected, Logout]),
+    ("PARTIAL", &[Selected]),
+    ("PROXYAUTH", &[Auth]),
+    ("RENAME", &[Auth, Selected]),
+    ("SEARCH", &[Selected]),
+    ("SELECT", &[Auth, Selected]),
+    ("SETACL", &[Auth, Selected]),
+    ("SETANNOTATION", &[Auth, Selected]),
+    ("SETQUOTA", &[Auth, Selected]),
+    ("SORT", &[Selected]),
+    ("STARTTLS", &[NonAuth]),
+    ("STATUS", &[Auth, Selected]),
+    ("STORE", &[Selected]),
+    ("SUBSCRIBE", &[Auth, Selected]),
+    ("THREAD", &[Selected]),
+    ("UID", &[Selected]),
+    ("UNSUBSCRIBE", &[Auth, Selected]),
+    ("UNSELECT", &[Selected]),
+];
+
+/// imaplib's three exception classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// imaplib's `error`: the command failed or was used wrongly.
+    Error,
+    /// imaplib's `abort`: the connection is unusable; close and retry.
+    Abort,
+    /// imaplib's `readonly` (a kind of abort): the mailbox became read-only.
+    ReadOnly,
+}
+
+/// A precise error from the session core.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The byte stream broke a limit or could not be framed.
+    #[error("{0}")]
+    Frame(#[from] FrameError),
+    /// A command argument cannot be encoded.
+    #[error("{0}")]
+    Encode(#[from] EncodeError),
+    /// A tagged response whose tag matches no command in flight.
+    #[error("unexpected tagged response: {}", python_repr(.0))]
+    UnexpectedTagged(Bytes),
+    /// A line that is neither tagged, untagged nor a continuation.
+    #[error("unexpected response: {}", python_repr(.0))]
+    UnexpectedResponse(Bytes),
+    /// The server said BYE.
+    #[error("{0}")]
+    Bye(String),
+    /// The connection ended (EOF) or failed earlier.
+    #[error("{0}")]
+    Closed(String),
+    /// A command used in a state that does not allow it.
+    #[error("command {command} illegal in state {state}, only allowed in states {allowed}")]
+    IllegalState {
+        /// The command.
+        command: String,
+        /// The current state.
+        state: State,
+        /// The allowed states, comma separated.
+        allowed: String,
+    },
+    /// The selected mailbox is read-only (imaplib's `readonly`).
+    #[error("{0}")]
+    ReadOnly(String),
+    /// The server answered BAD, or NO where imaplib raises.
+    #[error("{message}")]
+    Command {
+        /// imaplib's message, e.g. `CREATE command error: BAD [b'...']`.
+        message: String,
+        /// `"BAD"` or `"NO"`.
+        status: String,
+        /// The server's text after the status, response code included.
+        text: Bytes,
+    },
+    /// Any other misuse, with imaplib's message.
+    #[error("{0}")]
+    Usage(String),
+    /// An abort raised while a command was running, with imaplib's
+    /// `command: NAME => ` prefix.
+    #[error("command: {command} => {source}")]
+    InCommand {
+        /// The command that was running.
+        command: String,
+        /// What went wrong.
+        source: Box<SessionError>,
+    },
+}
+
+impl SessionError {
+    /// Which imaplib exception this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            SessionError::Frame(_)
+            | SessionError::UnexpectedTagged(_)
+            | SessionError::UnexpectedResponse(_)
+            | SessionError::Bye(_)
+            | SessionError::Closed(_) => ErrorKind::Abort,
+            SessionError::ReadOnly(_) => ErrorKind::ReadOnly,
+            SessionError::Encode(_)
+            | SessionError::IllegalState { .. }
+            | SessionError::Command { .. }
+            | SessionError::Usage(_) => ErrorKind::Error,
+            SessionError::InCommand { source, .. } => source.kind(),
+        }
+    }
+
+    /// The server's status and text when the server refused a command.
+    pub fn server_reply(&self) -> Option<(&str, &[u8])> {
+        match self {
+            SessionError::Command { status, text, .. } => Some((status, text)),
+            SessionError::InCommand { source, .. } => source.server_reply(),
+            _ => None,
+        }
+    }
+}
+
+/// A debug trace line; secrets are already redacted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trace {
+    /// Something the client sent.
+    Sent(String),
+    /// A response the client received.
+    Received(String),
+}
+
+/// The tagged result of a command: imaplib's `(typ, [data])`.
+pub type Tagged = (String, Vec<Data>);
+
+/// What happens after the tagged response arrives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Finish {
+    /// Return `(typ, data)` as it is.
+    Simple,
+    /// imaplib's `_untagged_response(typ, dat, name)`.
+    Untagged(String),
+    /// CAPABILITY: untagged CAPABILITY; with `refresh`, the session's
+    /// capabilities are replaced (imaplib's `_get_capabilities`).
+    Capability { refresh: bool },
+    /// SELECT/EXAMINE.
+    Select { mailbox: String, readonly: bool },
+    /// LOGIN and AUTHENTICATE: NO raises; state becomes AUTH.
+    Login { decode_error: bool },
+    /// CLOSE and UNSELECT: state becomes AUTH whatever happens.
+    LeaveSelected,
+    /// LOGOUT.
+    Logout,
+    /// GETQUOTAROOT: `[quotaroot, quota]`.
+    QuotaRoot,
+    /// ENABLE: switch to UTF-8 mode if `UTF8=ACCEPT` was enabled.
+    Enable { utf8: bool },
+    /// RECENT after the NOOP.
+    Recent,
+    /// STARTTLS (the driver switches the transport, then asks for
+    /// capabilities again).
+    StartTls,
+}
+
+/// A command that has been queued and awaits its tagged response.
+#[derive(Debug)]
+#[must_use = "a pending command must be polled and completed"]
+pub struct Pending {
+    id: u64,
+    name: String,
+    finish: Finish,
+}
+
+impl Pending {
+    /// The command's name (e.g. `"FETCH"`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether this is LOGOUT (the driver shuts the transport down after it).
+    pub fn is_logout(&self) -> bool {
+        self.finish == Finish::Logout
+    }
+
+    /// Whether this is STARTTLS (the driver starts TLS after an OK).
+    pub fn is_starttls(&self) -> bool {
+        self.finish == Finish::StartTls
+    }
+}
+
+/// How a method call begins.
+#[derive(Debug)]
+pub enum Begin {
+    /// The result is known without talking to the server.
+    Done(Response),
+    /// A command was queued: write [`Session::take_output`], then
+    /// [`Session::poll`] it and [`Session::complete`] it.
+    Sent(Pending),
+}
+
+impl Begin {
+    /// The pending command, if one was sent.
+    pub fn pending(self) -> Option<Pending> {
+        match self {
+            Begin::Sent(p) => Some(p),
+            Begin::Done(_) => None,
+        }
+    }
+}
+
+/// What [`Session::poll`] needs next.
+#[derive(Debug)]
+pub enum Poll {
+    /// The command completed with this tagged result.
+    Done(Tagged),
+    /// More bytes from the server are needed.
+    NeedInput,
+    /// AUTHENTICATE: the server sent this (base64-decoded) challenge; answer
+    /// with [`Session::answer_challenge`].
+    Challenge(Vec<u8>),
+}
+
+#[derive(Debug)]
+enum Out {
+    Bytes(Bytes),
+    /// Wait for a continuation request before sending more (a synchronizing
+    /// literal follows).
+    WaitContinuation,
+    /// AUTHENTICATE exchange: each continuation request is answered by the
+    /// caller until the command completes.
+    Authenticate,
+}
+
+#[derive(Debug)]
+struct InFlight {
+    id: u64,
+    tag: Bytes,
+    result: Option<Tagged>,
+    expect_bye: bool,
+}
+
+/// The client session. See the module documentation.
+#[derive(Debug)]
+pub struct Session {
+    framer: Framer,
+    out: VecDeque<(u64, Out)>,
+    tag_prefix: Vec<u8>,
+    tagnum: u64,
+    next_id: u64,
+    in_flight: Vec<InFlight>,
+    untagged: Vec<(String, Vec<Data>)>,
+    state: State,
+    capabilities: Vec<String>,
+    protocol_version: Option<String>,
+    is_readonly: bool,
+    utf8: bool,
+    welcome: Option<Bytes>,
+    continuation: Option<Bytes>,
+    pending_challenge: Option<(u64, Vec<u8>)>,
+    extra_commands: Vec<(String, State)>,
+    trace: Option<Vec<Trace>>,
+    broken: Option<String>,
+}
+
+impl Session {
+    /// A session in state LOGOUT (not yet greeted) using tags
+    /// `<tag_prefix>0`, `<tag_prefix>1`, …
+    pub fn new(limits: Limits, tag_prefix: &str) -> Self {
+        Session {
+            framer: Framer::new(limits),
+            out: VecDeque::new(),
+            tag_prefix: tag_prefix.as_bytes().to_vec(),
+            tagnum: 0,
+            next_id: 0,
+            in_flight: Vec::new(),
+            untagged: Vec::new(),
+            state: State::Logout,
+            capabilities: Vec::new(),
+            protocol_version: None,
+            is_readonly: false,
+            utf8: false,
+            welcome: None,
+            continuation: None,
+            pending_challenge: None,
+            extra_commands: Vec::new(),
+            trace: None,
+            broken: None,
+        }
+    }
+
+    // ----- accessors -------------------------------------------------------
+
+    /// The connection state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// The server's capabilities, upper-cased, in the server's order.
+    pub fn capabilities(&self) -> &[String] {
+        &self.capabilities
+    }
+
+    /// Whether the server advertised `cap` (case-insensitive).
+    pub fn has_capability(&self, cap: &str) -> bool {
+        self.capabilities
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(cap))
+    }
+
+    /// `IMAP4REV1` or `IMAP4`, once known.
+    pub fn protocol_version(&self) -> Option<&str> {
+        self.protocol_version.as_deref()
+    }
+
+    /// The greeting line.
+    pub fn welcome(&self) -> Option<&Bytes> {
+        self.welcome.as_ref()
+    }
+
+    /// Whether the selected mailbox was opened read-only on request.
+    pub fn is_readonly(&self) -> bool {
+        self.is_readonly
+    }
+
+    /// Whether UTF-8 mode (`ENABLE UTF8=ACCEPT`) is on.
+    pub fn utf8_enabled(&self) -> bool {
+        self.utf8
+    }
+
+    /// The data of the last continuation request (`+ data`), if it had any.
+    pub fn continuation_response(&self) -> Option<&Bytes> {
+        self.continuation.as_ref()
+    }
+
+    /// The tag prefix.
+    pub fn tag_prefix(&self) -> &[u8] {
+        &self.tag_prefix
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        self.framer.limits()
+    }
+
+    /// Changes the limits.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.framer.set_limits(limits);
+    }
+
+    /// imaplib's `untagged_responses`: untagged data collected by name, in
+    /// order of first arrival.
+    pub fn untagged_responses(&self) -> &[(String, Vec<Data>)] {
+        &self.untagged
+    }
+
+    /// Turns trace collection on or off (see [`Session::drain_trace`]).
+    pub fn set_tracing(&mut self, on: bool) {
+        self.trace = if on { Some(Vec::new()) } else { None };
+    }
+
+    /// Takes the trace lines collected since the last call.
+    pub fn drain_trace(&mut self) -> Vec<Trace> {
+        self.trace.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    fn trace(&mut self, t: impl FnOnce() -> Trace) {
+        if let Some(v) = self.trace.as_mut() {
+            v.push(t());
+        }
+    }
+
+    /// Whether the connection failed; no further command can succeed.
+    pub fn is_broken(&self) -> bool {
+        self.broken.is_some()
+    }
+
+    // ----- byte plumbing ----------------------------------------------------
+
+    /// Feeds bytes received from the server.
+    pub fn receive(&mut self, data: &[u8]) {
+        self.framer.feed(data);
+    }
+
+    /// Tells the session the server closed the connection.
+    pub fn receive_eof(&mut self) -> SessionError {
+        let e = SessionError::Closed("socket error: EOF".into());
+        self.fail(&e);
+        e
+    }
+
+    /// Marks the session broken after a transport error (I/O failure or
+    /// timeout): any half-read response is discarded and every later
+    /// command fails with an abort.
+    pub fn fail_transport(&mut self, what: &str) {
+        self.broken = Some(what.to_string());
+        self.framer.take_buffered();
+        self.out.clear();
+    }
+
+    fn fail(&mut self, e: &SessionError) {
+        if e.kind() != ErrorKind::Error {
+            self.broken = Some(e.to_string());
+        }
+    }
+
+    /// Takes everything received but not yet processed (imaplib's
+    /// `read()`/`readline()` hooks, and STARTTLS, which must see nothing
+    /// here).
+    pub fn take_unprocessed(&mut self) -> Bytes {
+        self.framer.take_buffered().freeze()
+    }
+
+    /// Whether bytes are buffered that have not been processed.
+    pub fn has_unprocessed(&self) -> bool {
+        self.framer.buffered() > 0
+    }
+
+    /// The next bytes to write, if any may be written now.
+    pub fn take_output(&mut self) -> Option<Bytes> {
+        let mut first: Option<Bytes> = None;
+        let mut joined: Option<Vec<u8>> = None;
+        while let Some((_, Out::Bytes(_))) = self.out.front() {
+            let Some((_, Out::Bytes(b))) = self.out.pop_front() else {
+                break;
+            };
+            match (&mut joined, &first) {
+                (Some(j), _) => j.extend_from_slice(&b),
+                (None, Some(f)) => {
+                    let mut j = Vec::with_capacity(f.len() + b.len());
+                    j.extend_from_slice(f);
+                    j.extend_from_slice(&b);
+                    joined = Some(j);
+                }
+                (None, None) => first = Some(b),
+            }
+        }
+        joined.map(Bytes::from).or(first)
+    }
+
+    // ----- commands ---------------------------------------------------------
+
+    fn literal_mode(&self) -> LiteralMode {
+        LiteralMode {
+            literal_plus: self.has_capability("LITERAL+"),
+            literal_minus: self.has_capability("LITERAL-"),
+            utf8: self.utf8,
+        }
+    }
+
+    /// Checks imaplib's state table for `name`.
+    pub(crate) fn check_state(&self, name: &str) -> Result<(), SessionError> {
+        let allowed: Vec<State> = match COMMANDS.iter().find(|(n, _)| *n == name) {
+            Some((_, states)) => states.to_vec(),
+            None => match self.extra_commands.iter().find(|(n, _)| n == name) {
+                Some((_, s)) => vec![*s],
+                None => return Err(SessionError::Usage(format!("unknown command {name}"))),
+            },
+        };
+        if allowed.contains(&self.state) {
+            Ok(())
+        } else {
+            Err(SessionError::IllegalState {
+                command: name.to_string(),
+                state: self.state,
+                allowed: allowed
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+        }
+    }
+
+    /// Whether `name` is in imaplib's table (or was added by `xatom`).
+    pub(crate) fn is_known_command(&self, name: &str) -> bool {
+        COMMANDS.iter().any(|(n, _)| *n == name)
+            || self.extra_commands.iter().any(|(n, _)| n == name)
+    }
+
+    /// Registers an extension command as allowed in the current state
+    /// (imaplib's `xatom` does this for names it does not know).
+    pub(crate) fn register_command(&mut self, name: &str) {
+        if !self.is_known_command(name) {
+            self.extra_commands.push((name.to_string(), self.state));
+        }
+    }
+
+    /// imaplib's `_command`: checks, then encodes and queues a command.
+    /// `build` adds the arguments.
+    pub(crate) fn command(
+        &mut self,
+        name: &str,
+        finish: Finish,
+        authenticate: bool,
+        build: impl FnOnce(&mut CommandBuilder) -> Result<(), EncodeError>,
+    ) -> Result<Begin, SessionError> {
+        if let Some(why) = &self.broken {
+            return Err(SessionError::Closed(why.clone()));
+        }
+        self.check_state(name)?;
+        for typ in ["OK", "NO", "BAD"] {
+            self.remove_untagged(typ);
+        }
+        if self.contains_untagged("READ-ONLY") && !self.is_readonly {
+            return Err(SessionError::ReadOnly(
+                "mailbox status changed to READ-ONLY".into(),
+            ));
+        }
+        Ok(Begin::Sent(self.send(name, finish, authenticate, build)?))
+    }
+
+    /// Encodes and queues a command without imaplib's checks; returns its
+    /// handle. This is the pipelining entry point: any number of commands
+    /// may be queued before polling.
+    pub(crate) fn send(
+        &mut self,
+        name: &str,
+        finish: Finish,
+        authenticate: bool,
+        build: impl FnOnce(&mut CommandBuilder) -> Result<(), EncodeError>,
+    ) -> Result<Pending, SessionError> {
+        let mut tag = self.tag_prefix.clone();
+        tag.extend_from_slice(self.tagnum.to_string().as_bytes());
+        let mut builder = CommandBuilder::new(&tag, name, self.literal_mode());
+        build(&mut builder)?;
+        let (frags, trace) = builder.finish_traced();
+        self.tagnum += 1;
+        let id = self.next_id;
+        self.next_id += 1;
+        self.trace(|| Trace::Sent(trace));
+        for frag in frags {
+            match frag {
+                Fragment::Line(l) => self.out.push_back((id, Out::Bytes(Bytes::from(l)))),
+                Fragment::Literal { data, sync } => {
+                    if sync {
+                        self.out.push_back((id, Out::WaitContinuation));
+                    }
+                    self.out.push_back((id, Out::Bytes(data)));
+                }
+            }
+        }
+        if authenticate {
+            self.out.push_back((id, Out::Authenticate));
+        }
+        self.in_flight.push(InFlight {
+            id,
+            tag: Bytes::from(tag),
+            result: None,
+            expect_bye: finish == Finish::Logout,
+        });
+        Ok(Pending {
+            id,
+            name: name.to_string(),
+            finish,
+        })
+    }
+
+    /// Answers the current AUTHENTICATE challenge: `Some(bytes)` is sent
+    /// base64-encoded, `None` cancels the exchange (`*`).
+    pub fn answer_challenge(&mut self, pending: &Pending, answer: Option<&[u8]>) {
+        self.pending_challenge = None;
+        let line = match answer {
+            Some(a) => {
+                let mut l = B64.encode(a).into_bytes();
+                l.extend_from_slice(b"\r\n");
+                l
+            }
+            None => b"*\r\n".to_vec(),
+        };
+        self.trace(|| Trace::Sent("<authenticate data redacted>".into()));
+        // Insert before the Authenticate marker, which stays at the head.
+        let pos = self
+            .out
+            .iter()
+            .position(|(id, o)| matches!(o, Out::Authenticate) && *id == pending.id)
+            .unwrap_or(0);
+        self.out
+            .insert(pos, (pending.id, Out::Bytes(Bytes::from(line))));
+    }
+
+    // ----- receiving --------------------------------------------------------
+
+    /// Processes buffered responses until `pending` completes, more input is
+    /// needed, or an AUTHENTICATE challenge must be answered. Implements
+    /// imaplib's `_get_tagged_response` (BYE aborts, LOGOUT returns BYE).
+    pub fn poll(&mut self, pending: &Pending) -> Result<Poll, SessionError> {
+        let r = self.poll_inner(pending);
+        if let Err(e) = &r {
+            self.fail(e);
+            self.in_flight.retain(|f| f.id != pending.id);
+            self.out.retain(|(id, _)| *id != pending.id);
+        }
+        r
+    }
+
+    fn poll_inner(&mut self, pending: &Pending) -> Result<Poll, SessionError> {
+        if let Some(why) = &self.broken {
+            return Err(SessionError::Closed(why.clone()));
+        }
+        loop {
+            if let Some((id, challenge)) = self.pending_challenge.take() {
+                if id == pending.id {
+                    return Ok(Poll::Challenge(challenge));
+                }
+            }
+            let idx = self
+                .in_flight
+                .iter()
+                .position(|f| f.id == pending.id)
+                .ok_or_else(|| SessionError::Usage("command is not in flight".into()))?;
+            if self.in_flight[idx].result.is_some() {
+                let f = self.in_flight.remove(idx);
+                self.out.retain(|(id, _)| *id != f.id);
+                return Ok(Poll::Done(f.result.unwrap_or_default()));
+            }
+            if self.in_flight[idx].expect_bye {
+                if let Some(bye) = self.take_untagged("BYE") {
+                    self.in_flight.remove(idx);
+                    self.out.retain(|(id, _)| *id != pending.id);
+                    return Ok(Poll::Done(("BYE".into(), bye)));
+                }
+            }
+            self.check_bye()?;
+            let Some(frame) = self.framer.next_frame()? else {
+                return Ok(Poll::NeedInput);
+            };
+            self.process(frame.into_parts())?;
+        }
+    }
+
+    /// Reads the greeting (imaplib's `_connect` up to the CAPABILITY
+    /// command). Returns `Ok(false)` if more input is needed.
+    pub fn read_greeting(&mut self) -> Result<bool, SessionError> {
+        let Some(frame) = self.framer.next_frame()? else {
+            return Ok(false);
+        };
+        let line = Bytes::copy_from_slice(frame.first_line());
+        self.process(frame.into_parts())?;
+        self.welcome = Some(line.clone());
+        if self.contains_untagged("PREAUTH") {
+            self.state = State::Auth;
+        } else if self.contains_untagged("OK") {
+            self.state = State::NonAuth;
+        } else {
+            let text = String::from_utf8_lossy(&line).into_owned();
+            return Err(SessionError::Usage(text));
+        }
+        Ok(true)
+    }
+
+    /// Replaces the capabilities from a CAPABILITY response's data and
+    /// settles the protocol version (imaplib's `_get_capabilities`).
+    pub(crate) fn set_capabilities(&mut self, data: &[Data]) -> Result<(), SessionError> {
+        let Some(Data::Line(last)) = data.last() else {
+            return Err(SessionError::Usage(
+                "no CAPABILITY response from server".into(),
+            ));
+        };
+        let text = String::from_utf8_lossy(last).to_uppercase();
+        self.capabilities = text.split_whitespace().map(str::to_string).collect();
+        self.protocol_version = ["IMAP4REV1", "IMAP4"]
+            .iter()
+            .find(|v| self.capabilities.iter().any(|c| c == *v))
+            .map(|v| v.to_string());
+        if self.protocol_version.is_none() {
+            return Err(SessionError::Usage("server not IMAP4 compliant".into()));
+        }
+        Ok(())
+    }
+
+    /// Forgets everything learned before a STARTTLS handshake: capabilities
+    /// and untagged data.
+    pub(crate) fn forget_pre_tls(&mut self) {
+        self.capabilities.clear();
+        self.untagged.clear();
+        self.continuation = None;
+    }
+
+    fn check_bye(&self) -> Result<(), SessionError> {
+        if let Some((_, v)) = self.untagged.iter().find(|(n, _)| n == "BYE") {
+            if let Some(last) = v.last() {
+                let text = match last {
+                    Data::Line(b) => String::from_utf8_lossy(b).into_owned(),
+                    other => format!("{other:?}"),
+                };
+                return Err(SessionError::Bye(text));
+            }
+        }
+        Ok(())
+    }
+
+    /// imaplib's `_get_response` for one framed response.
+    fn process(&mut self, parts: Vec<Part>) -> Result<(), SessionError> {
+        if self.trace.is_some() {
+            let shown = parts
+                .iter()
+                .map(|p| match p {
+                    Part::Line(l) => String::from_utf8_lossy(l).into_owned(),
+                    Part::Literal(b) => format!("<{} bytes>", b.len()),
+                })
+                .collect::<Vec<_>>()
+                .join("");
+            self.trace(|| Trace::Received(shown));
+        }
+        let mut parts = parts.into_iter();
+        let Some(Part::Line(line)) = parts.next() else {
+            return Ok(());
+        };
+
+        if let Some((tag_len, typ_end)) = self.match_tagged(&line) {
+            let tag = line.slice(..tag_len);
+            let typ = String::from_utf8_lossy(&line[tag_len + 1..typ_end]).into_owned();
+            let dat = line.slice((typ_end + 1).min(line.len())..);
+            let Some(f) = self.in_flight.iter_mut().find(|f| f.tag == tag) else {
+                return Err(SessionError::UnexpectedTagged(line));
+            };
+            f.result = Some((typ.clone(), vec![Data::Line(dat.clone())]));
+            self.response_code(&typ, &dat);
+            return Ok(());
+        }
+
+        let Some((typ, first)) = match_untagged(&line) else {
+            if line.first() == Some(&b'+') {
+                let data = line.strip_prefix(b"+ ").map(|_| line.slice(2..));
+                self.continuation = data.clone();
+                self.on_continuation(data.unwrap_or_default());
+                return Ok(());
+            }
+            return Err(SessionError::UnexpectedResponse(line));
+        };
+        let mut dat = first;
+        while let Some(Part::Literal(body)) = parts.next() {
+            self.append_untagged(&typ, Data::Literal { header: dat, body });
+            dat = match parts.next() {
+                Some(Part::Line(l)) => l,
+                _ => Bytes::new(),
+            };
+        }
+        self.append_untagged(&typ, Data::Line(dat.clone()));
+        self.response_code(&typ, &dat);
+        Ok(())
+    }
+
+    fn on_continuation(&mut self, data: Bytes) {
+        match self.out.front() {
+            Some((_, Out::WaitContinuation)) => {
+                self.out.pop_front();
+            }
+            Some((id, Out::Authenticate)) => {
+                let id = *id;
+                match B64.decode(&data[..]) {
+                    Ok(decoded) => self.pending_challenge = Some((id, decoded)),
+                    Err(_) => {
+                        // Not base64: cancel the exchange; the server's
+                        // tagged BAD/NO then ends the command with an error.
+                        self.out
+                            .push_front((id, Out::Bytes(Bytes::from_static(b"*\r\n"))));
+                    }
+                }
+            }
+            // A continuation nobody asked for is ignored, as imaplib does.
+            _ => {}
+        }
+    }
+
+    /// Matches `<prefix><digits> <TYPE>[ <data>]`; returns the tag length
+    /// and the end of the type.
+    fn match_tagged(&self, line: &[u8]) -> Option<(usize, usize)> {
+        let rest = line.strip_prefix(&self.tag_prefix[..])?;
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        if digits == 0 {
+            return None;
+        }
+        let tag_len = self.tag_prefix.len() + digits;
+        if line.get(tag_len) != Some(&b' ') {
+            return None;
+        }
+        let typ_len = line[tag_len + 1..]
+            .iter()
+            .take_while(|b| b.is_ascii_uppercase())
+            .count();
+        if typ_len == 0 {
+            return None;
+        }
+        let typ_end = tag_len + 1 + typ_len;
+        // imaplib requires a space after the type; a bare `TAG OK` is
+        // accepted too (servers that omit the text).
+        match line.get(typ_end) {
+            None | Some(b' ') => Some((tag_len, typ_end)),
+            _ => None,
+        }
+    }
+
+    /// Records a bracketed response code of an OK/NO/BAD response.
+    fn response_code(&mut self, typ: &str, dat: &Bytes) {
+        if !matches!(typ, "OK" | "NO" | "BAD") {
+            return;
+        }
+        if let Some((code, data)) = match_response_code(dat) {
+            self.append_untagged(&code, Data::Line(data));
+        }
+    }
+
+    // ----- untagged store ---------------------------------------------------
+
+    fn append_untagged(&mut self, typ: &str, dat: Data) {
+        match self.untagged.iter_mut().find(|(n, _)| n == typ) {
+            Some((_, v)) => v.push(dat),
+            None => self.untagged.push((typ.to_string(), vec![dat])),
+        }
+    }
+
+    pub(crate) fn contains_untagged(&self, name: &str) -> bool {
+        self.untagged.iter().any(|(n, _)| n == name)
+    }
+
+    pub(crate) fn get_untagged(&self, name: &str) -> Option<&Vec<Data>> {
+        self.untagged
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v)
+    }
+
+    pub(crate) fn take_untagged(&mut self, name: &str) -> Option<Vec<Data>> {
+        let i = self.untagged.iter().position(|(n, _)| n == name)?;
+        Some(self.untagged.remove(i).1)
+    }
+
+    fn remove_untagged(&mut self, name: &str) {
+        self.untagged.retain(|(n, _)| n != name);
+    }
+
+    pub(crate) fn clear_untagged(&mut self) {
+        self.untagged.clear();
+    }
+
+    /// imaplib's `_untagged_response(typ, dat, name)`.
+    pub(crate) fn untagged_response(
+        &mut self,
+        typ: String,
+        dat: Vec<Data>,
+        name: &str,
+    ) -> Response {
+        if typ == "NO" {
+            return Response::new(typ, dat);
+        }
+        match self.take_untagged(name) {
+            Some(data) => Response::new(typ, data),
+            None => Response::new(typ, vec![Data::None]),
+        }
+    }
+
+    pub(crate) fn set_state(&mut self, state: State) {
+        self.state = state;
+    }
+
+    pub(crate) fn set_readonly(&mut self, ro: bool) {
+        self.is_readonly = ro;
+    }
+
+    pub(crate) fn set_utf8(&mut self) {
+        self.utf8 = true;
+    }
+
+    /// imaplib's `_command_complete` plus the method's own finishing step.
+    /// `outcome` is what polling gave (or the error that ended it).
+    pub fn complete(
+        &mut self,
+        pending: Pending,
+        outcome: Result<Tagged, SessionError>,
+    ) -> Result<Response, SessionError> {
+        let Pending { name, finish, .. } = pending;
+        if matches!(finish, Finish::LeaveSelected) {
+            self.state = State::Auth;
+        }
+        let (typ, data) = match outcome {
+            Ok(t) => t,
+            Err(e) => {
+                let wrapped = SessionError::InCommand {
+                    command: name,
+                    source: Box::new(e),
+                };
+                self.fail(&wrapped);
+                return Err(wrapped);
+            }
+        };
+        if finish != Finish::Logout {
+            self.check_bye().map_err(|e| {
+                self.fail(&e);
+                e
+            })?;
+        }
+        if typ == "BAD" {
+            let text = match data.last() {
+                Some(Data::Line(b)) => b.clone(),
+                _ => Bytes::new(),
+            };
+            return Err(SessionError::Command {
+                message: format!("{name} command error: {typ} {:?}", Data::List(data.clone())),
+                status: typ,
+                text,
+            });
+        }
+        self.finish(finish, typ, data)
+    }
+}
+
+/// Matches `* TYPE[ data]` or `* NUM TYPE[ data]`, returning the type and
+/// imaplib's data (`NUM data` for the second form).
+fn match_untagged(line: &Bytes) -> Option<(String, Bytes)> {
+    let rest = line.strip_prefix(b"* ")?;
+    let type_len = |s: &[u8]| {
+        s.iter()
+            .take_while(|&&b| b.is_ascii_uppercase() || b == b'-')
+            .count()
+    };
+    let n = type_len(rest);
+    if n > 0 {
+        let typ = String::from_utf8_lossy(&rest[..n]).into_owned();
+        let dat = if rest.get(n) == Some(&b' ') {
+            line.slice(2 + n + 1..)
+        } else {
+            Bytes::new()
+        };
+        return Some((typ, dat));
+    }
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 || rest.get(digits) != Some(&b' ') {
+        return None;
+    }
+    let after = &rest[digits + 1..];
+    let n = type_len(after);
+    if n == 0 {
+        return None;
+    }
+    let typ = String::from_utf8_lossy(&after[..n]).into_owned();
+    let num = line.slice(2..2 + digits);
+    let dat = if after.get(n) == Some(&b' ') {
+        let start = 2 + digits + 1 + n + 1;
+        let mut joined = Vec::with_capacity(line.len() - start + digits + 1);
+        joined.extend_from_slice(&num);
+        joined.push(b' ');
+        joined.extend_from_slice(&line[start..]);
+        Bytes::from(joined)
+    } else {
+        num
+    };
+    Some((typ, dat))
+}
+
+/// imaplib's `Response_code`: `[TYPE]` or `[TYPE data]` at the start, the
+/// data running to the last `]`.
+fn match_response_code(dat: &Bytes) -> Option<(String, Bytes)> {
+    let rest = dat.strip_prefix(b"[")?;
+    let n = rest
+        .iter()
+        .take_while(|&&b| b.is_ascii_uppercase() || b == b'-')
+        .count();
+    if n == 0 {
+        return None;
+    }
+    let code = String::from_utf8_lossy(&rest[..n]).into_owned();
+    match rest.get(n) {
+        Some(b']') => Some((code, Bytes::new())),
+        Some(b' ') => {
+            let data_start = 1 + n + 1;
+            let close = dat[data_start..].iter().rposition(|&b| b == b']')?;
+            Some((code, dat.slice(data_start..data_start + close)))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn untagged_shapes() {
+        let m = |s: &'static [u8]| match_untagged(&Bytes::from_static(s));
+        assert_eq!(
+            m(b"* OK hi"),
+            Some(("OK".into(), Bytes::from_static(b"hi")))
+        );
+        assert_eq!(
+            m(b"* 3 EXISTS"),
+            Some(("EXISTS".into(), Bytes::from_static(b"3")))
+        );
+        assert_eq!(
+            m(b"* 1 FETCH (UID 4)"),
+            Some(("FETCH".into(), Bytes::from_static(b"1 (UID 4)")))
+        );
+        assert_eq!(m(b"* SEARCH"), Some(("SEARCH".into(), Bytes::new())));
+        assert_eq!(m(b"* ok lower"), None);
+        assert_eq!(m(b"* 12"), None);
+        assert_eq!(m(b"+ go"), None);
+    }
+
+    #[test]
+    fn response_codes() {
+        let m = |s: &'static [u8]| match_response_code(&Bytes::from_static(s));
+        assert_eq!(
+            m(b"[READ-WRITE] ok"),
+            Some(("READ-WRITE".into(), Bytes::new()))
+        );
+        assert_eq!(
+            m(b"[UIDNEXT 5] Predicted [x]"),
+            Some(("UIDNEXT".into(), Bytes::from_static(b"5] Predicted [x")))
+        );
+        assert_eq!(m(b"[UIDNEXT 5 no close"), None);
+        assert_eq!(m(b"[X1]"), None);
+        assert_eq!(m(b"no code"), None);
+    }
+}

@@ -1,0 +1,734 @@
+//! The blocking imaplib-compatible client, [`Imap4`].
+//!
+//! Every method is a thin call into the sans-IO [`Session`] of
+//! `imap4-proto`; this file only moves bytes.
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::io;
+use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use imap4_proto::{Begin, Data, ErrorKind, Limits, Pending, Poll, Response, Session, State, Trace};
+
+use crate::error::Error;
+use crate::transport::Transport;
+use crate::util::int2ap;
+
+/// The IMAP port, 143.
+pub const IMAP4_PORT: u16 = 143;
+
+/// The IMAP-over-TLS port, 993.
+pub const IMAP4_SSL_PORT: u16 = 993;
+
+static DEBUG: AtomicU32 = AtomicU32::new(0);
+
+/// Sets the process-wide default debug level for new connections
+/// (imaplib's module-level `Debug`). Above 3, every command and response
+/// is traced through `tracing` at DEBUG level, passwords and AUTHENTICATE
+/// data redacted.
+pub fn set_debug(level: u32) {
+    DEBUG.store(level, Ordering::Relaxed);
+}
+
+/// The process-wide default debug level (imaplib's `Debug`).
+pub fn debug() -> u32 {
+    DEBUG.load(Ordering::Relaxed)
+}
+
+/// Connection settings beyond host and port.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// Limits protecting against hostile servers.
+    pub limits: Limits,
+    /// Timeout for connecting (`None`: the OS default).
+    pub connect_timeout: Option<Duration>,
+    /// Timeout for each read (`None`: wait forever, like imaplib's
+    /// default).
+    pub read_timeout: Option<Duration>,
+    /// Timeout for each write.
+    pub write_timeout: Option<Duration>,
+    /// Debug level for this connection (`None`: the process-wide
+    /// [`debug()`] at connect time).
+    pub debug: Option<u32>,
+}
+
+/// A blocking IMAP4 connection with imaplib's API.
+///
+/// Every command method returns a [`Response`] — imaplib's `(typ, data)` —
+/// or an [`Error`] whose [`kind`](Error::kind) is imaplib's `error`, `abort`
+/// or `readonly`.
+///
+/// Arguments follow imaplib's quoting rules: an argument in parentheses or
+/// double quotes goes out unchanged, one made of letters, digits and
+/// ``_!#$%&'*+,.:;<=>?^`|~-`` goes out unchanged, anything else is quoted
+/// (or sent as a literal if it holds CR or LF). So `create("My Folder")`
+/// works, and `fetch("1", "(BODY[])")` must keep its parentheses.
+///
+/// ```no_run
+/// let mut m = imap4::Imap4::connect("", imap4::IMAP4_PORT)?;
+/// m.login("alice", "secret")?;
+/// m.select("INBOX", false)?;
+/// let found = m.search(None, &["ALL"])?;
+/// let nums = found.data[0].as_line().unwrap_or_default().to_vec();
+/// for num in nums.split(|&b| b == b' ').filter(|n| !n.is_empty()) {
+///     let num = std::str::from_utf8(num).unwrap();
+///     let msg = m.fetch(num, "(RFC822)")?;
+///     println!("Message {num}: {:?}", msg.data);
+/// }
+/// m.close()?;
+/// m.logout()?;
+/// # Ok::<(), imap4::Error>(())
+/// ```
+pub struct Imap4 {
+    transport: Box<dyn Transport>,
+    session: Session,
+    buf: Vec<u8>,
+    debug: u32,
+    host: String,
+    port: u16,
+}
+
+impl std::fmt::Debug for Imap4 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Imap4")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("state", &self.session.state())
+            .finish_non_exhaustive()
+    }
+}
+
+fn random_tag_prefix() -> String {
+    let mut h = RandomState::new().build_hasher();
+    h.write_u64(std::process::id() as u64);
+    let n = 4096 + h.finish() % (65536 - 4096);
+    String::from_utf8(int2ap(n)).unwrap_or_else(|_| "IMAP".into())
+}
+
+pub(crate) fn connect_tcp(
+    host: &str,
+    port: u16,
+    timeout: Option<Duration>,
+) -> Result<TcpStream, Error> {
+    let host = if host.is_empty() { "localhost" } else { host };
+    let stream = match timeout {
+        None => TcpStream::connect((host, port)).map_err(Error::io)?,
+        Some(t) => {
+            let mut last = None;
+            let mut found = None;
+            for addr in (host, port).to_socket_addrs().map_err(Error::io)? {
+                match TcpStream::connect_timeout(&addr, t) {
+                    Ok(s) => {
+                        found = Some(s);
+                        break;
+                    }
+                    Err(e) => last = Some(e),
+                }
+            }
+            match found {
+                Some(s) => s,
+                None => {
+                    return Err(Error::io(last.unwrap_or_else(|| {
+                        io::Error::new(io::ErrorKind::NotFound, "no address for host")
+                    })))
+                }
+            }
+        }
+    };
+    // Commands are small and latency matters more than packet count.
+    let _ = stream.set_nodelay(true);
+    Ok(stream)
+}
+
+impl Imap4 {
+    /// Connects over TCP to `host:port` (`""` means localhost), reads the
+    /// greeting and asks for the server's capabilities.
+    pub fn connect(host: &str, port: u16) -> Result<Imap4, Error> {
+        Imap4::connect_with(host, port, Config::default())
+    }
+
+    /// [`Imap4::connect`] with settings.
+    pub fn connect_with(host: &str, port: u16, config: Config) -> Result<Imap4, Error> {
+        let stream = connect_tcp(host, port, config.connect_timeout)?;
+        let mut m = Imap4::with_transport(Box::new(stream), config)?;
+        m.host = host.to_string();
+        m.port = port;
+        Ok(m)
+    }
+
+    /// Runs the protocol over a transport the caller supplies: reads the
+    /// greeting and asks for capabilities.
+    pub fn with_transport(transport: Box<dyn Transport>, config: Config) -> Result<Imap4, Error> {
+        Imap4::build(transport, config, &random_tag_prefix())
+    }
+
+    /// Like [`Imap4::with_transport`] with a fixed tag prefix instead of a
+    /// random one, for tests that need exact transcripts.
+    #[doc(hidden)]
+    pub fn with_transport_and_tag_prefix(
+        transport: Box<dyn Transport>,
+        config: Config,
+        prefix: &str,
+    ) -> Result<Imap4, Error> {
+        Imap4::build(transport, config, prefix)
+    }
+
+    fn build(
+        mut transport: Box<dyn Transport>,
+        config: Config,
+        prefix: &str,
+    ) -> Result<Imap4, Error> {
+        transport
+            .set_read_timeout(config.read_timeout)
+            .map_err(Error::io)?;
+        transport
+            .set_write_timeout(config.write_timeout)
+            .map_err(Error::io)?;
+        let mut m = Imap4 {
+            transport,
+            session: Session::new(config.limits.clone(), prefix),
+            buf: vec![0; 64 * 1024],
+            debug: config.debug.unwrap_or_else(debug),
+            host: String::new(),
+            port: 0,
+        };
+        m.session.set_tracing(m.debug > 3);
+        if let Err(e) = m.start() {
+            let _ = m.transport.shutdown();
+            return Err(e);
+        }
+        Ok(m)
+    }
+
+    fn start(&mut self) -> Result<(), Error> {
+        loop {
+            let greeted = self.session.read_greeting();
+            self.emit_trace();
+            if greeted? {
+                break;
+            }
+            self.fill()?;
+        }
+        self.run(|s| s.refresh_capabilities())?;
+        Ok(())
+    }
+
+    // ----- the driver -------------------------------------------------------
+
+    fn fill(&mut self) -> Result<(), Error> {
+        let n = loop {
+            match self.transport.read(&mut self.buf) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.session.fail_transport(&format!("socket error: {e}"));
+                    return Err(Error::io(e));
+                }
+            }
+        };
+        if n == 0 {
+            return Err(self.session.receive_eof().into());
+        }
+        self.session.receive(&self.buf[..n]);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), Error> {
+        let mut wrote = false;
+        while let Some(out) = self.session.take_output() {
+            if let Err(e) = self.transport.write_all(&out) {
+                self.session.fail_transport(&format!("socket error: {e}"));
+                return Err(Error::io(e));
+            }
+            wrote = true;
+        }
+        if wrote {
+            if let Err(e) = self.transport.flush() {
+                self.session.fail_transport(&format!("socket error: {e}"));
+                return Err(Error::io(e));
+            }
+        }
+        Ok(())
+    }
+
+    fn emit_trace(&mut self) {
+        if self.debug > 3 {
+            for t in self.session.drain_trace() {
+                match t {
+                    Trace::Sent(s) => tracing::debug!(target: "imap4", "> {s}"),
+                    Trace::Received(s) => tracing::debug!(target: "imap4", "< {s}"),
+                }
+            }
+        }
+    }
+
+    /// Drives `pending` to its tagged response.
+    fn drive(
+        &mut self,
+        pending: &Pending,
+        mut auth: Option<&mut dyn FnMut(&[u8]) -> Option<Vec<u8>>>,
+    ) -> Result<imap4_proto::Tagged, Result<imap4_proto::SessionError, Error>> {
+        loop {
+            self.flush().map_err(Err)?;
+            let polled = self.session.poll(pending);
+            self.emit_trace();
+            match polled.map_err(Ok)? {
+                Poll::Done(t) => return Ok(t),
+                Poll::NeedInput => self.fill().map_err(Err)?,
+                Poll::Challenge(data) => {
+                    let answer = match auth.as_mut() {
+                        Some(f) => f(&data),
+                        None => None,
+                    };
+                    self.session.answer_challenge(pending, answer.as_deref());
+                }
+            }
+        }
+    }
+
+    fn run_with_auth(
+        &mut self,
+        begin: impl FnOnce(&mut Session) -> Result<Begin, imap4_proto::SessionError>,
+        auth: Option<&mut dyn FnMut(&[u8]) -> Option<Vec<u8>>>,
+    ) -> Result<Response, Error> {
+        let pending = match begin(&mut self.session)? {
+            Begin::Done(r) => return Ok(r),
+            Begin::Sent(p) => p,
+        };
+        let outcome = match self.drive(&pending, auth) {
+            Ok(t) => Ok(t),
+            Err(Ok(session_error)) => Err(session_error),
+            Err(Err(io_error)) => {
+                // Keep imaplib's "command: NAME => …" context on I/O errors.
+                let io_error = io_error.in_command(pending.name());
+                let _ = self.session.complete(
+                    pending,
+                    Err(imap4_proto::SessionError::Closed(io_error.to_string())),
+                );
+                let _ = self.transport.shutdown();
+                return Err(io_error);
+            }
+        };
+        let logout = pending.is_logout();
+        let result = self.session.complete(pending, outcome);
+        self.emit_trace();
+        if logout {
+            let _ = self.transport.shutdown();
+        }
+        Ok(result?)
+    }
+
+    fn run(
+        &mut self,
+        begin: impl FnOnce(&mut Session) -> Result<Begin, imap4_proto::SessionError>,
+    ) -> Result<Response, Error> {
+        self.run_with_auth(begin, None)
+    }
+
+    // ----- imaplib's commands ----------------------------------------------
+
+    /// APPEND `message` to `mailbox` (`""` means INBOX). `flags` are wrapped
+    /// in parentheses if they aren't already; `date_time` must be an
+    /// INTERNALDATE string such as [`crate::util::time2internaldate`]
+    /// returns (sent as it is when double-quoted, else quoted). Bare LF and
+    /// CR line ends in `message` become CRLF.
+    pub fn append(
+        &mut self,
+        mailbox: &str,
+        flags: Option<&str>,
+        date_time: Option<&str>,
+        message: &[u8],
+    ) -> Result<Response, Error> {
+        self.run(|s| s.append(mailbox, flags, date_time, message))
+    }
+
+    /// AUTHENTICATE with `mechanism`: `authobject` is called with each
+    /// (base64-decoded) server challenge and returns the answer to send
+    /// (base64-encoded for you), or `None` to cancel the exchange.
+    pub fn authenticate<F>(&mut self, mechanism: &str, mut authobject: F) -> Result<Response, Error>
+    where
+        F: FnMut(&[u8]) -> Option<Vec<u8>>,
+    {
+        self.run_with_auth(|s| s.authenticate(mechanism), Some(&mut authobject))
+    }
+
+    /// CAPABILITY.
+    pub fn capability(&mut self) -> Result<Response, Error> {
+        self.run(|s| s.capability())
+    }
+
+    /// CHECK.
+    pub fn check(&mut self) -> Result<Response, Error> {
+        self.run(|s| s.check())
+    }
+
+    /// CLOSE the selected mailbox (state becomes AUTH even on failure).
+    pub fn close(&mut self) -> Result<Response, Error> {
+        self.run(|s| s.close())
+    }
+
+    /// COPY `message_set` to `new_mailbox`.
+    pub fn copy(&mut self, message_set: &str, new_mailbox: &str) -> Result<Response, Error> {
+        self.run(|s| s.copy(message_set, new_mailbox))
+    }
+
+    /// CREATE `mailbox`.
+    pub fn create(&mut self, mailbox: &str) -> Result<Response, Error> {
+        self.run(|s| s.create(mailbox))
+    }
+
+    /// DELETE `mailbox`.
+    pub fn delete(&mut self, mailbox: &str) -> Result<Response, Error> {
+        self.run(|s| s.delete(mailbox))
+    }
+
+    /// DELETEACL: remove every right of `who` on `mailbox`.
+    pub fn deleteacl(&mut self, mailbox: &str, who: &str) -> Result<Response, Error> {
+        self.run(|s| s.deleteacl(mailbox, who))
+    }
+
+    /// ENABLE `capability` (RFC 5161); an error if the server lacks ENABLE.
+    pub fn enable(&mut self, capability: &str) -> Result<Response, Error> {
+        self.run(|s| s.enable(capability))
+    }
+
+    /// EXPUNGE; data is the expunged message numbers in order received.
+    pub fn expunge(&mut self) -> Result<Response, Error> {
+        self.run(|s| s.expunge())
+    }
+
+    /// FETCH `message_parts` (e.g. `"(UID BODY[TEXT])"`) of `message_set`.
+    pub fn fetch(&mut self, message_set: &str, message_parts: &str) -> Result<Response, Error> {
+        self.run(|s| s.fetch(message_set, message_parts))
+    }
+
+    /// GETACL `mailbox`.
+    pub fn getacl(&mut self, mailbox: &str) -> Result<Response, Error> {
+        self.run(|s| s.getacl(mailbox))
+    }
+
+    /// GETANNOTATION (draft ANNOTATEMORE).
+    pub fn getannotation(
+        &mut self,
+        mailbox: &str,
+        entry: &str,
+        attribute: &str,
+    ) -> Result<Response, Error> {
+        self.run(|s| s.getannotation(mailbox, entry, attribute))
+    }
+
+    /// GETQUOTA `root` (RFC 2087).
+    pub fn getquota(&mut self, root: &str) -> Result<Response, Error> {
+        self.run(|s| s.getquota(root))
+    }
+
+    /// GETQUOTAROOT `mailbox`; data is `[List(quotaroot…), List(quota…)]`.
+    pub fn getquotaroot(&mut self, mailbox: &str) -> Result<Response, Error> {
+        self.run(|s| s.getquotaroot(mailbox))
+    }
+
+    /// LIST mailboxes in `directory` matching `pattern` (imaplib's defaults
+    /// are `"\"\""` and `"*"`).
+    pub fn list(&mut self, directory: &str, pattern: &str) -> Result<Response, Error> {
+        self.run(|s| s.list(directory, pattern))
+    }
+
+    /// LOGIN with a plaintext password (always quoted, never traced). A NO
+    /// is an error, as in imaplib.
+    pub fn login(&mut self, user: &str, password: &str) -> Result<Response, Error> {
+        self.run(|s| s.login(user, password))
+    }
+
+    /// AUTHENTICATE CRAM-MD5 with `user` and `password`.
+    pub fn login_cram_md5(&mut self, user: &str, password: &str) -> Result<Response, Error> {
+        use hmac::{Hmac, Mac};
+        let user = user.to_string();
+        let key = password.as_bytes().to_vec();
+        self.authenticate("CRAM-MD5", move |challenge| {
+            let mut mac = Hmac::<md5::Md5>::new_from_slice(&key).ok()?;
+            mac.update(challenge);
+            let digest = mac.finalize().into_bytes();
+            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+            Some(format!("{user} {hex}").into_bytes())
+        })
+    }
+
+    /// LOGOUT; returns the server's BYE and closes the connection.
+    pub fn logout(&mut self) -> Result<Response, Error> {
+        self.run(|s| s.logout())
+    }
+
+    /// LSUB: subscribed mailboxes in `directory` matching `pattern`.
+    pub fn lsub(&mut self, directory: &str, pattern: &str) -> Result<Response, Error> {
+        self.run(|s| s.lsub(directory, pattern))
+    }
+
+    /// MYRIGHTS `mailbox`.
+    pub fn myrights(&mut self, mailbox: &str) -> Result<Response, Error> {
+        self.run(|s| s.myrights(mailbox))
+    }
+
+    /// NAMESPACE (RFC 2342).
+    pub fn namespace(&mut self) -> Result<Response, Error> {
+        self.run(|s| s.namespace())
+    }
+
+    /// NOOP.
+    pub fn noop(&mut self) -> Result<Response, Error> {
+        self.run(|s| s.noop())
+    }
+
+    /// PARTIAL (obsolete RFC 2060 command): `length` bytes of
+    /// `message_part` from `start`.
+    pub fn partial(
+        &mut self,
+        message_num: &str,
+        message_part: &str,
+        start: u32,
+        length: u32,
+    ) -> Result<Response, Error> {
+        self.run(|s| s.partial(message_num, message_part, start, length))
+    }
+
+    /// PROXYAUTH `user`.
+    pub fn proxyauth(&mut self, user: &str) -> Result<Response, Error> {
+        self.run(|s| s.proxyauth(user))
+    }
+
+    /// The RECENT responses received so far, or a NOOP to prompt for them;
+    /// data is `[None]` if there are none.
+    pub fn recent(&mut self) -> Result<Response, Error> {
+        self.run(|s| s.recent())
+    }
+
+    /// RENAME `oldmailbox` to `newmailbox`.
+    pub fn rename(&mut self, oldmailbox: &str, newmailbox: &str) -> Result<Response, Error> {
+        self.run(|s| s.rename(oldmailbox, newmailbox))
+    }
+
+    /// imaplib's `response(code)`: the data received for `code` so far
+    /// (removing it), or `[None]`. No I/O.
+    pub fn response(&mut self, code: &str) -> Response {
+        self.session.response(code)
+    }
+
+    /// SEARCH with `criteria` (each one an argument, e.g. `["FROM", "bob"]`
+    /// or `["(FROM \"bob\")"]`), preceded by `CHARSET charset` if given.
+    pub fn search(&mut self, charset: Option<&str>, criteria: &[&str]) -> Result<Response, Error> {
+        self.run(|s| s.search(charset, criteria))
+    }
+
+    /// SELECT `mailbox`, or EXAMINE it when `readonly`. Data is the EXISTS
+    /// count. A NO is returned (state AUTH); a mailbox the server opens
+    /// read-only when writing was asked for is a `readonly` error.
+    pub fn select(&mut self, mailbox: &str, readonly: bool) -> Result<Response, Error> {
+        self.run(|s| s.select(mailbox, readonly))
+    }
+
+    /// SETACL: give `who` the rights `what` on `mailbox`.
+    pub fn setacl(&mut self, mailbox: &str, who: &str, what: &str) -> Result<Response, Error> {
+        self.run(|s| s.setacl(mailbox, who, what))
+    }
+
+    /// SETANNOTATION `mailbox args…` (draft ANNOTATEMORE).
+    pub fn setannotation(&mut self, mailbox: &str, args: &[&str]) -> Result<Response, Error> {
+        self.run(|s| s.setannotation(mailbox, args))
+    }
+
+    /// SETQUOTA `root limits` (e.g. `"(STORAGE 1000)"`).
+    pub fn setquota(&mut self, root: &str, limits: &str) -> Result<Response, Error> {
+        self.run(|s| s.setquota(root, limits))
+    }
+
+    /// SORT (RFC 5256); `sort_criteria` wrapped in parentheses if needed.
+    pub fn sort(
+        &mut self,
+        sort_criteria: &str,
+        charset: &str,
+        criteria: &[&str],
+    ) -> Result<Response, Error> {
+        self.run(|s| s.sort(sort_criteria, charset, criteria))
+    }
+
+    /// STATUS `mailbox names` (e.g. `"(MESSAGES UNSEEN)"`).
+    pub fn status(&mut self, mailbox: &str, names: &str) -> Result<Response, Error> {
+        self.run(|s| s.status(mailbox, names))
+    }
+
+    /// STORE `command` (e.g. `"+FLAGS"`) `flag_list` on `message_set`;
+    /// flags wrapped in parentheses if needed.
+    pub fn store(
+        &mut self,
+        message_set: &str,
+        command: &str,
+        flag_list: &str,
+    ) -> Result<Response, Error> {
+        self.run(|s| s.store(message_set, command, flag_list))
+    }
+
+    /// SUBSCRIBE `mailbox`.
+    pub fn subscribe(&mut self, mailbox: &str) -> Result<Response, Error> {
+        self.run(|s| s.subscribe(mailbox))
+    }
+
+    /// THREAD (RFC 5256).
+    pub fn thread(
+        &mut self,
+        threading_algorithm: &str,
+        charset: &str,
+        criteria: &[&str],
+    ) -> Result<Response, Error> {
+        self.run(|s| s.thread(threading_algorithm, charset, criteria))
+    }
+
+    /// UID `command args…`: the command with UIDs instead of message
+    /// numbers; the result is shaped like the command's own.
+    pub fn uid(&mut self, command: &str, args: &[&str]) -> Result<Response, Error> {
+        self.run(|s| s.uid(command, args))
+    }
+
+    /// UNSELECT (RFC 3691): leave the mailbox without expunging.
+    pub fn unselect(&mut self) -> Result<Response, Error> {
+        self.run(|s| s.unselect())
+    }
+
+    /// UNSUBSCRIBE `mailbox`.
+    pub fn unsubscribe(&mut self, mailbox: &str) -> Result<Response, Error> {
+        self.run(|s| s.unsubscribe(mailbox))
+    }
+
+    /// An extension command the server advertises: `name args…`.
+    pub fn xatom(&mut self, name: &str, args: &[&str]) -> Result<Response, Error> {
+        self.run(|s| s.xatom(name, args))
+    }
+
+    // ----- transport hooks --------------------------------------------------
+
+    /// Reads `size` bytes from the server (imaplib's `read()`), starting
+    /// with any bytes received but not yet processed.
+    pub fn read(&mut self, size: usize) -> Result<Vec<u8>, Error> {
+        let mut out = self.session.take_unprocessed().to_vec();
+        while out.len() < size {
+            let n = self.transport.read(&mut self.buf).map_err(Error::io)?;
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&self.buf[..n]);
+        }
+        if out.len() > size {
+            self.session.receive(&out[size..]);
+            out.truncate(size);
+        }
+        Ok(out)
+    }
+
+    /// Reads one line, CRLF included (imaplib's `readline()`); a line
+    /// longer than the line limit is an error.
+    pub fn readline(&mut self) -> Result<Vec<u8>, Error> {
+        let max = self.session.limits().max_line_len;
+        let mut out = self.session.take_unprocessed().to_vec();
+        loop {
+            if let Some(i) = out.iter().position(|&b| b == b'\n') {
+                self.session.receive(&out[i + 1..]);
+                out.truncate(i + 1);
+                return Ok(out);
+            }
+            if out.len() > max {
+                return Err(Error::new(
+                    ErrorKind::Error,
+                    format!("got more than {max} bytes"),
+                ));
+            }
+            let n = self.transport.read(&mut self.buf).map_err(Error::io)?;
+            if n == 0 {
+                return Ok(out);
+            }
+            out.extend_from_slice(&self.buf[..n]);
+        }
+    }
+
+    /// Sends `data` to the server as it is (imaplib's `send()`).
+    pub fn send(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.transport.write_all(data).map_err(Error::io)?;
+        self.transport.flush().map_err(Error::io)
+    }
+
+    /// Closes the connection (imaplib's `shutdown()`).
+    pub fn shutdown(&mut self) -> Result<(), Error> {
+        self.session.fail_transport("connection shut down");
+        self.transport.shutdown().map_err(Error::io)
+    }
+
+    /// The TCP socket, where the transport has one (imaplib's `socket()`).
+    pub fn socket(&self) -> Option<&TcpStream> {
+        self.transport.socket()
+    }
+
+    // ----- attributes -------------------------------------------------------
+
+    /// `IMAP4REV1` or `IMAP4` (imaplib's `PROTOCOL_VERSION`).
+    pub fn protocol_version(&self) -> &str {
+        self.session.protocol_version().unwrap_or("IMAP4REV1")
+    }
+
+    /// The server's capabilities, upper-cased, in the server's order, as
+    /// learned after the greeting.
+    pub fn capabilities(&self) -> &[String] {
+        self.session.capabilities()
+    }
+
+    /// The greeting line (imaplib's `welcome`).
+    pub fn welcome(&self) -> &[u8] {
+        self.session.welcome().map(|b| &b[..]).unwrap_or_default()
+    }
+
+    /// The connection state.
+    pub fn state(&self) -> State {
+        self.session.state()
+    }
+
+    /// Whether the selected mailbox was opened read-only (EXAMINE).
+    pub fn is_readonly(&self) -> bool {
+        self.session.is_readonly()
+    }
+
+    /// imaplib's `untagged_responses`: untagged data collected by name.
+    pub fn untagged_responses(&self) -> &[(String, Vec<Data>)] {
+        self.session.untagged_responses()
+    }
+
+    /// The data of the last continuation request.
+    pub fn continuation_response(&self) -> Option<&Bytes> {
+        self.session.continuation_response()
+    }
+
+    /// This connection's debug level.
+    pub fn debug_level(&self) -> u32 {
+        self.debug
+    }
+
+    /// Sets this connection's debug level (above 3: trace every command
+    /// and response through `tracing`).
+    pub fn set_debug(&mut self, level: u32) {
+        self.debug = level;
+        self.session.set_tracing(level > 3);
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        self.session.limits()
+    }
+
+    /// Changes the limits.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.session.set_limits(limits);
+    }
+
+    /// The sans-IO session underneath.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+}

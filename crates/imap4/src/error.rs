@@ -1,0 +1,154 @@
+//! The error users see: opaque, with imaplib's three kinds.
+
+use std::fmt;
+use std::io;
+
+use imap4_proto::SessionError;
+
+pub use imap4_proto::ErrorKind;
+
+/// An error from an IMAP operation.
+///
+/// [`Error::kind`] tells which of imaplib's exceptions it corresponds to:
+/// [`ErrorKind::Error`] (the command failed or was misused),
+/// [`ErrorKind::Abort`] (the connection is unusable: close it and retry), or
+/// [`ErrorKind::ReadOnly`] (the mailbox became read-only; a kind of abort,
+/// as in imaplib where `readonly` subclasses `abort`). `Display` carries
+/// imaplib's message, including the server's text where there is one.
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: ErrorKind,
+    message: String,
+    source: Option<Source>,
+}
+
+enum Source {
+    Session(SessionError),
+    Io(io::Error),
+}
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            inner: Box::new(Inner {
+                kind,
+                message: message.into(),
+                source: None,
+            }),
+        }
+    }
+
+    /// An I/O failure, which imaplib reports as `abort("socket error: …")`.
+    pub(crate) fn io(e: io::Error) -> Self {
+        let message = if is_timeout(&e) {
+            format!("socket error: timed out ({e})")
+        } else {
+            format!("socket error: {e}")
+        };
+        Error {
+            inner: Box::new(Inner {
+                kind: ErrorKind::Abort,
+                message,
+                source: Some(Source::Io(e)),
+            }),
+        }
+    }
+
+    /// Prefixes the message with imaplib's `command: NAME => `.
+    pub(crate) fn in_command(mut self, name: &str) -> Self {
+        self.inner.message = format!("command: {name} => {}", self.inner.message);
+        self
+    }
+
+    /// Which of imaplib's exceptions this is.
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// imaplib's `error`: the command failed or was used wrongly; the
+    /// connection is still usable.
+    pub fn is_error(&self) -> bool {
+        self.inner.kind == ErrorKind::Error
+    }
+
+    /// imaplib's `abort` (including `readonly`, which is a kind of abort):
+    /// the connection is unusable.
+    pub fn is_abort(&self) -> bool {
+        matches!(self.inner.kind, ErrorKind::Abort | ErrorKind::ReadOnly)
+    }
+
+    /// imaplib's `readonly`.
+    pub fn is_readonly(&self) -> bool {
+        self.inner.kind == ErrorKind::ReadOnly
+    }
+
+    /// Whether a read, write or connect timed out.
+    pub fn is_timeout(&self) -> bool {
+        matches!(&self.inner.source, Some(Source::Io(e)) if is_timeout(e))
+    }
+
+    /// The server's status (`"NO"` or `"BAD"`) when the server refused the
+    /// command.
+    pub fn server_status(&self) -> Option<&str> {
+        match &self.inner.source {
+            Some(Source::Session(s)) => s.server_reply().map(|(st, _)| st),
+            _ => None,
+        }
+    }
+
+    /// The server's text (response code included) when the server refused
+    /// the command.
+    pub fn server_text(&self) -> Option<&[u8]> {
+        match &self.inner.source {
+            Some(Source::Session(s)) => s.server_reply().map(|(_, t)| t),
+            _ => None,
+        }
+    }
+}
+
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+    )
+}
+
+impl From<SessionError> for Error {
+    fn from(e: SessionError) -> Self {
+        Error {
+            inner: Box::new(Inner {
+                kind: e.kind(),
+                message: e.to_string(),
+                source: Some(Source::Session(e)),
+            }),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.inner.message)
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("kind", &self.inner.kind)
+            .field("message", &self.inner.message)
+            .finish()
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.inner.source {
+            Some(Source::Session(e)) => Some(e),
+            Some(Source::Io(e)) => Some(e),
+            None => None,
+        }
+    }
+}
