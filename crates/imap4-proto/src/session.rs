@@ -333,6 +333,7 @@ pub struct Session {
     welcome: Option<Bytes>,
     continuation: Option<Bytes>,
     pending_challenge: Option<(u64, Vec<u8>)>,
+    stray_continuation: Option<Bytes>,
     extra_commands: Vec<(String, State)>,
     trace: Option<Vec<Trace>>,
     broken: Option<String>,
@@ -358,6 +359,7 @@ impl Session {
             welcome: None,
             continuation: None,
             pending_challenge: None,
+            stray_continuation: None,
             extra_commands: Vec::new(),
             trace: None,
             broken: None,
@@ -603,6 +605,7 @@ impl Session {
         self.tagnum += 1;
         let id = self.next_id;
         self.next_id += 1;
+        self.stray_continuation = None;
         self.trace(|| Trace::Sent(trace));
         for frag in frags {
             match frag {
@@ -684,6 +687,13 @@ impl Session {
                 .iter()
                 .position(|f| f.id == pending.id)
                 .ok_or_else(|| SessionError::Usage("command is not in flight".into()))?;
+            if pending.finish == Finish::StartTls {
+                if let Some(data) = self.stray_continuation.take() {
+                    let mut line = b"+ ".to_vec();
+                    line.extend_from_slice(&data);
+                    return Err(SessionError::UnexpectedResponse(Bytes::from(line)));
+                }
+            }
             if self.in_flight[idx].result.is_some() {
                 let f = self.in_flight.remove(idx);
                 self.out.retain(|(id, _)| *id != f.id);
@@ -834,8 +844,9 @@ impl Session {
                     }
                 }
             }
-            // A continuation nobody asked for is ignored, as imaplib does.
-            _ => {}
+            // A continuation nobody asked for is ignored, as imaplib does,
+            // except in answer to STARTTLS (see `poll`).
+            _ => self.stray_continuation = Some(data),
         }
     }
 
@@ -961,10 +972,10 @@ impl Session {
             }
         };
         if finish != Finish::Logout {
-            self.check_bye().map_err(|e| {
+            if let Err(e) = self.check_bye() {
                 self.fail(&e);
-                e
-            })?;
+                return Err(e);
+            }
         }
         if typ == "BAD" {
             let text = match data.last() {

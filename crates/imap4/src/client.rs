@@ -14,7 +14,9 @@ use bytes::Bytes;
 use imap4_proto::{Begin, Data, ErrorKind, Limits, Pending, Poll, Response, Session, State, Trace};
 
 use crate::error::Error;
-use crate::transport::Transport;
+use crate::stream::StreamTransport;
+use crate::tls::{TlsOptions, TlsTransport};
+use crate::transport::{Closed, Transport};
 use crate::util::int2ap;
 
 /// The IMAP port, 143.
@@ -22,6 +24,15 @@ pub const IMAP4_PORT: u16 = 143;
 
 /// The IMAP-over-TLS port, 993.
 pub const IMAP4_SSL_PORT: u16 = 993;
+
+/// The AUTHENTICATE callback: challenge in, answer out (`None` cancels).
+type Authobject<'a> = &'a mut dyn FnMut(&[u8]) -> Option<Vec<u8>>;
+
+/// Why driving a command stopped: the protocol, or the transport.
+enum Stop {
+    Session(imap4_proto::SessionError),
+    Io(Error),
+}
 
 static DEBUG: AtomicU32 = AtomicU32::new(0);
 
@@ -53,6 +64,11 @@ pub struct Config {
     /// Debug level for this connection (`None`: the process-wide
     /// [`debug()`] at connect time).
     pub debug: Option<u32>,
+    /// Refuse to send credentials in plaintext: LOGIN and AUTHENTICATE fail
+    /// (nothing sent) unless the connection is TLS, and a PREAUTH greeting
+    /// over a plaintext connection is an error. Referrals are never
+    /// followed either way.
+    pub require_tls: bool,
 }
 
 /// A blocking IMAP4 connection with imaplib's API.
@@ -84,6 +100,7 @@ pub struct Config {
 /// ```
 pub struct Imap4 {
     transport: Box<dyn Transport>,
+    require_tls: bool,
     session: Session,
     buf: Vec<u8>,
     debug: u32,
@@ -159,6 +176,89 @@ impl Imap4 {
         Ok(m)
     }
 
+    /// Connects with implicit TLS (IMAPS, port [`IMAP4_SSL_PORT`]), verifying
+    /// the server's certificate against the platform's trust store.
+    pub fn connect_ssl(host: &str, port: u16) -> Result<Imap4, Error> {
+        Imap4::connect_ssl_with(host, port, TlsOptions::default())
+    }
+
+    /// [`Imap4::connect_ssl`] with TLS options.
+    pub fn connect_ssl_with(host: &str, port: u16, tls: TlsOptions) -> Result<Imap4, Error> {
+        Imap4::connect_ssl_config(host, port, tls, Config::default())
+    }
+
+    /// [`Imap4::connect_ssl`] with TLS options and connection settings.
+    pub fn connect_ssl_config(
+        host: &str,
+        port: u16,
+        tls: TlsOptions,
+        config: Config,
+    ) -> Result<Imap4, Error> {
+        let mut stream: Box<dyn Transport> =
+            Box::new(connect_tcp(host, port, config.connect_timeout)?);
+        stream
+            .set_read_timeout(config.read_timeout)
+            .map_err(Error::io)?;
+        stream
+            .set_write_timeout(config.write_timeout)
+            .map_err(Error::io)?;
+        let host_name = if host.is_empty() { "localhost" } else { host };
+        let tls = TlsTransport::handshake(stream, &tls, host_name)?;
+        let mut m = Imap4::with_transport(Box::new(tls), config)?;
+        m.host = host.to_string();
+        m.port = port;
+        Ok(m)
+    }
+
+    /// Connects in plaintext and upgrades with STARTTLS before anything
+    /// else: an error if the server does not offer STARTTLS, greets with
+    /// PREAUTH, or the upgrade fails. Credentials can never go out in
+    /// plaintext on the returned connection (`require_tls` is set).
+    pub fn connect_starttls(host: &str, port: u16, tls: TlsOptions) -> Result<Imap4, Error> {
+        Imap4::connect_starttls_config(host, port, tls, Config::default())
+    }
+
+    /// [`Imap4::connect_starttls`] with connection settings.
+    pub fn connect_starttls_config(
+        host: &str,
+        port: u16,
+        tls: TlsOptions,
+        config: Config,
+    ) -> Result<Imap4, Error> {
+        let config = Config {
+            require_tls: true,
+            ..config
+        };
+        let stream = connect_tcp(host, port, config.connect_timeout)?;
+        let mut m = Imap4::with_transport(Box::new(stream), config)?;
+        m.host = host.to_string();
+        m.port = port;
+        if !m.session.has_capability("STARTTLS") {
+            let _ = m.transport.shutdown();
+            return Err(Error::new(
+                ErrorKind::Error,
+                "server does not offer STARTTLS, and TLS is required",
+            ));
+        }
+        m.starttls(tls)?;
+        Ok(m)
+    }
+
+    /// Runs `command` with `sh -c` and speaks IMAP over its stdin and
+    /// stdout (imaplib's `IMAP4_stream`); its stderr goes to the debug
+    /// trace. A PREAUTH greeting puts the connection in AUTH state. The
+    /// child is reaped on logout or drop.
+    pub fn connect_stream(command: &str) -> Result<Imap4, Error> {
+        Imap4::connect_stream_with(command, Config::default())
+    }
+
+    /// [`Imap4::connect_stream`] with settings (read timeouts apply; the
+    /// connect and write timeouts do not).
+    pub fn connect_stream_with(command: &str, config: Config) -> Result<Imap4, Error> {
+        let t = StreamTransport::spawn(command).map_err(Error::io)?;
+        Imap4::with_transport(Box::new(t), config)
+    }
+
     /// Runs the protocol over a transport the caller supplies: reads the
     /// greeting and asks for capabilities.
     pub fn with_transport(transport: Box<dyn Transport>, config: Config) -> Result<Imap4, Error> {
@@ -189,6 +289,7 @@ impl Imap4 {
             .map_err(Error::io)?;
         let mut m = Imap4 {
             transport,
+            require_tls: config.require_tls,
             session: Session::new(config.limits.clone(), prefix),
             buf: vec![0; 64 * 1024],
             debug: config.debug.unwrap_or_else(debug),
@@ -212,7 +313,24 @@ impl Imap4 {
             }
             self.fill()?;
         }
+        if self.require_tls && self.transport.tls().is_none() && self.session.state() == State::Auth
+        {
+            return Err(Error::new(
+                ErrorKind::Error,
+                "PREAUTH greeting over a connection without TLS, and TLS is required",
+            ));
+        }
         self.run(|s| s.refresh_capabilities())?;
+        Ok(())
+    }
+
+    fn check_credentials_may_go_out(&self) -> Result<(), Error> {
+        if self.require_tls && self.transport.tls().is_none() {
+            return Err(Error::new(
+                ErrorKind::Error,
+                "TLS is required, and this connection is not encrypted: credentials not sent",
+            ));
+        }
         Ok(())
     }
 
@@ -269,15 +387,15 @@ impl Imap4 {
     fn drive(
         &mut self,
         pending: &Pending,
-        mut auth: Option<&mut dyn FnMut(&[u8]) -> Option<Vec<u8>>>,
-    ) -> Result<imap4_proto::Tagged, Result<imap4_proto::SessionError, Error>> {
+        mut auth: Option<Authobject<'_>>,
+    ) -> Result<imap4_proto::Tagged, Stop> {
         loop {
-            self.flush().map_err(Err)?;
+            self.flush().map_err(Stop::Io)?;
             let polled = self.session.poll(pending);
             self.emit_trace();
-            match polled.map_err(Ok)? {
+            match polled.map_err(Stop::Session)? {
                 Poll::Done(t) => return Ok(t),
-                Poll::NeedInput => self.fill().map_err(Err)?,
+                Poll::NeedInput => self.fill().map_err(Stop::Io)?,
                 Poll::Challenge(data) => {
                     let answer = match auth.as_mut() {
                         Some(f) => f(&data),
@@ -292,7 +410,7 @@ impl Imap4 {
     fn run_with_auth(
         &mut self,
         begin: impl FnOnce(&mut Session) -> Result<Begin, imap4_proto::SessionError>,
-        auth: Option<&mut dyn FnMut(&[u8]) -> Option<Vec<u8>>>,
+        auth: Option<Authobject<'_>>,
     ) -> Result<Response, Error> {
         let pending = match begin(&mut self.session)? {
             Begin::Done(r) => return Ok(r),
@@ -300,8 +418,8 @@ impl Imap4 {
         };
         let outcome = match self.drive(&pending, auth) {
             Ok(t) => Ok(t),
-            Err(Ok(session_error)) => Err(session_error),
-            Err(Err(io_error)) => {
+            Err(Stop::Session(session_error)) => Err(session_error),
+            Err(Stop::Io(io_error)) => {
                 // Keep imaplib's "command: NAME => …" context on I/O errors.
                 let io_error = io_error.in_command(pending.name());
                 let _ = self.session.complete(
@@ -352,6 +470,7 @@ impl Imap4 {
     where
         F: FnMut(&[u8]) -> Option<Vec<u8>>,
     {
+        self.check_credentials_may_go_out()?;
         self.run_with_auth(|s| s.authenticate(mechanism), Some(&mut authobject))
     }
 
@@ -439,6 +558,7 @@ impl Imap4 {
     /// LOGIN with a plaintext password (always quoted, never traced). A NO
     /// is an error, as in imaplib.
     pub fn login(&mut self, user: &str, password: &str) -> Result<Response, Error> {
+        self.check_credentials_may_go_out()?;
         self.run(|s| s.login(user, password))
     }
 
@@ -603,6 +723,60 @@ impl Imap4 {
     /// An extension command the server advertises: `name args…`.
     pub fn xatom(&mut self, name: &str, args: &[&str]) -> Result<Response, Error> {
         self.run(|s| s.xatom(name, args))
+    }
+
+    /// STARTTLS: upgrades the connection to TLS (CPython's `starttls`).
+    ///
+    /// Hardened against STARTTLS injection: any byte the server sent after
+    /// its tagged OK and before the handshake is an error and the
+    /// connection is closed unprocessed; everything learned before TLS
+    /// (capabilities, untagged data) is forgotten, and capabilities are
+    /// asked again over TLS. A NO, BAD or continuation answer is an error,
+    /// as is a server that does not advertise STARTTLS.
+    pub fn starttls(&mut self, tls: TlsOptions) -> Result<Response, Error> {
+        if self.transport.tls().is_some() {
+            return Err(Error::new(
+                ErrorKind::Abort,
+                "TLS session already established",
+            ));
+        }
+        let response = match self.run(|s| s.starttls()) {
+            Ok(r) => r,
+            Err(e) => {
+                if e.is_abort() {
+                    let _ = self.shutdown();
+                }
+                return Err(e);
+            }
+        };
+        if self.session.has_unprocessed() {
+            let _ = self.shutdown();
+            return Err(Error::new(
+                ErrorKind::Abort,
+                "server sent data between its STARTTLS reply and the TLS handshake; connection closed",
+            ));
+        }
+        let inner = std::mem::replace(&mut self.transport, Box::new(Closed));
+        let host = if self.host.is_empty() {
+            "localhost".to_string()
+        } else {
+            self.host.clone()
+        };
+        match TlsTransport::handshake(inner, &tls, &host) {
+            Ok(t) => self.transport = Box::new(t),
+            Err(e) => {
+                self.session.fail_transport(&e.to_string());
+                return Err(e);
+            }
+        }
+        self.session.tls_established();
+        self.run(|s| s.refresh_capabilities())?;
+        Ok(response)
+    }
+
+    /// The TLS session (imaplib's `ssl()`), `None` without TLS.
+    pub fn ssl(&self) -> Option<&rustls::ClientConnection> {
+        self.transport.tls()
     }
 
     // ----- transport hooks --------------------------------------------------

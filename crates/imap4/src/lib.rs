@@ -31,11 +31,16 @@
 
 mod client;
 mod error;
+mod stream;
+mod tls;
 mod transport;
 pub mod util;
 
 pub use client::{debug, set_debug, Config, Imap4, IMAP4_PORT, IMAP4_SSL_PORT};
 pub use error::{Error, ErrorKind};
 pub use imap4_proto::{Data, Limits, Response, State};
+/// The TLS session type returned by [`Imap4::ssl`].
+pub use rustls::ClientConnection as TlsSession;
+pub use tls::TlsOptions;
 pub use transport::Transport;
 pub use util::int2ap;

@@ -18,6 +18,11 @@ pub trait Transport: Read + Write + Send {
         None
     }
 
+    /// The TLS session, if this transport is TLS (imaplib's `ssl()`).
+    fn tls(&self) -> Option<&rustls::ClientConnection> {
+        None
+    }
+
     /// Sets the read timeout, where the stream supports one.
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         let _ = timeout;
@@ -51,3 +56,31 @@ impl Transport for TcpStream {
         TcpStream::set_write_timeout(self, timeout)
     }
 }
+
+/// The transport of a connection that was closed or handed over (during
+/// STARTTLS): every operation fails.
+pub(crate) struct Closed;
+
+impl Read for Closed {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        Err(io::Error::new(
+            io::ErrorKind::NotConnected,
+            "connection closed",
+        ))
+    }
+}
+
+impl Write for Closed {
+    fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+        Err(io::Error::new(
+            io::ErrorKind::NotConnected,
+            "connection closed",
+        ))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Transport for Closed {}
