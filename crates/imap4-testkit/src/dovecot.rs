@@ -1,0 +1,693 @@
+//! A throw-away Dovecot 2.3 IMAP server on loopback ports in a temp dir.
+
+use std::fs;
+use std::io::{self, BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::sys::{self, shell_quote, Ids};
+use crate::{maildir, tls};
+
+/// How long [`DovecotBuilder::start`] waits for the greeting.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// How many times a start is retried when a picked port was taken meanwhile.
+const PORT_ATTEMPTS: usize = 5;
+/// The password of every user.
+const PASSWORD: &str = "secret";
+/// Users every instance has.
+const DEFAULT_USERS: [&str; 3] = ["alice", "bob", "bench"];
+
+/// A running throw-away Dovecot IMAP server.
+///
+/// Everything (configuration, TLS files, Maildirs, sockets, logs) lives in a
+/// fresh temp dir; the server listens on two free loopback ports: plain IMAP
+/// with STARTTLS ([`Dovecot::port`]) and implicit TLS ([`Dovecot::tls_port`]).
+/// Users `alice`, `bob` and `bench` (plus any added with
+/// [`DovecotBuilder::user`]) have the password `secret`; PLAIN, LOGIN,
+/// CRAM-MD5, SCRAM-SHA-1 and SCRAM-SHA-256 all work, also without TLS.
+///
+/// Dropping the value stops the server (SIGTERM, then SIGKILL after 5 s) and
+/// removes the temp dir. Should the test process die without running
+/// destructors (killed, aborted, or the value lives in a `static`), a small
+/// watchdog process notices that its pipe from the test process closed and
+/// does the same clean-up.
+///
+/// Instances are fully independent: many may run at once, in threads of one
+/// test binary and in several test binaries.
+///
+/// ```
+/// use std::io::{BufRead, BufReader, Write};
+/// let server = imap4_testkit::Dovecot::builder().messages("alice", 3, 42).start()?;
+/// let stream = std::net::TcpStream::connect((server.host(), server.port()))?;
+/// let mut reader = BufReader::new(stream.try_clone()?);
+/// let mut line = String::new();
+/// reader.read_line(&mut line)?;
+/// assert!(line.starts_with("* OK"));
+/// (&stream).write_all(b"a LOGIN alice secret\r\n")?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Dovecot {
+    dir: PathBuf,
+    port: u16,
+    tls_port: u16,
+    child: Option<Child>,
+    watchdog: Option<(Child, ChildStdin)>,
+    users: Vec<String>,
+    ids: &'static Ids,
+}
+
+/// Configures a [`Dovecot`] before starting it; see [`Dovecot::builder`].
+#[derive(Debug, Clone)]
+pub struct DovecotBuilder {
+    users: Vec<String>,
+    fills: Vec<(String, String, usize, u64)>,
+}
+
+impl Default for DovecotBuilder {
+    fn default() -> Self {
+        DovecotBuilder {
+            users: DEFAULT_USERS.iter().map(|u| u.to_string()).collect(),
+            fills: Vec::new(),
+        }
+    }
+}
+
+impl DovecotBuilder {
+    /// Adds a user (password `secret`). `alice`, `bob` and `bench` always exist.
+    /// Names may contain letters, digits and `.-_@+`.
+    pub fn user(mut self, name: &str) -> Self {
+        if !self.users.iter().any(|u| u == name) {
+            self.users.push(name.to_string());
+        }
+        self
+    }
+
+    /// Puts `count` generated messages (see [`crate::generate_message`]) for
+    /// `seed` into the user's INBOX before the server starts. Adds the user if
+    /// needed. Several calls add up (with distinct seeds, or the same messages
+    /// appear twice).
+    pub fn messages(self, user: &str, count: usize, seed: u64) -> Self {
+        self.messages_in(user, "INBOX", count, seed)
+    }
+
+    /// Like [`DovecotBuilder::messages`] for any mailbox (`/` separated, e.g.
+    /// `"Archive/2023"`); see [`Dovecot::fill`].
+    pub fn messages_in(mut self, user: &str, mailbox: &str, count: usize, seed: u64) -> Self {
+        self = self.user(user);
+        self.fills
+            .push((user.to_string(), mailbox.to_string(), count, seed));
+        self
+    }
+
+    /// Creates the temp dir, writes configuration, users, TLS files and
+    /// messages, starts `dovecot -F` and waits (up to 30 s) until the plain
+    /// port greets with `* OK`. The error of a failed start includes the log.
+    pub fn start(self) -> io::Result<Dovecot> {
+        for u in &self.users {
+            let ok = !u.is_empty()
+                && u.len() <= 64
+                && u.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.@+".contains(&b))
+                && !u.starts_with('.');
+            if !ok {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("invalid user name {u:?}"),
+                ));
+            }
+        }
+        let ids = sys::ids()?;
+        tls::material()?;
+        let dir = sys::make_temp_dir("imap4tk")?;
+        let mut server = Dovecot {
+            dir,
+            port: 0,
+            tls_port: 0,
+            child: None,
+            watchdog: None,
+            users: self.users.clone(),
+            ids,
+        };
+        server.prepare()?;
+        for (user, mailbox, count, seed) in &self.fills {
+            server.fill(user, mailbox, *count, *seed)?;
+        }
+        server.launch()?;
+        Ok(server)
+    }
+}
+
+impl Dovecot {
+    /// Starts an instance with the default users and empty mailboxes.
+    pub fn start() -> io::Result<Dovecot> {
+        Dovecot::builder().start()
+    }
+
+    /// A builder to add users and pre-filled mailboxes.
+    pub fn builder() -> DovecotBuilder {
+        DovecotBuilder::default()
+    }
+
+    /// The listening address, always `"127.0.0.1"`.
+    pub fn host(&self) -> &str {
+        "127.0.0.1"
+    }
+
+    /// Plain IMAP port (STARTTLS offered, plaintext login allowed).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Implicit-TLS IMAP port.
+    pub fn tls_port(&self) -> u16 {
+        self.tls_port
+    }
+
+    /// `host():port()` as a socket address.
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    /// `host():tls_port()` as a socket address.
+    pub fn tls_addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.tls_port))
+    }
+
+    /// The temp dir holding everything of this instance.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The generated `dovecot.conf`.
+    pub fn config_file(&self) -> PathBuf {
+        self.dir.join("dovecot.conf")
+    }
+
+    /// PEM of the test CA that signed the server certificate (trust it to
+    /// verify the server as `localhost` or `127.0.0.1`).
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.join("tls/ca.pem")
+    }
+
+    /// PEM of the test CA's private key, to mint further certificates.
+    pub fn ca_key_file(&self) -> PathBuf {
+        self.dir.join("tls/ca.key")
+    }
+
+    /// PEM of the server's certificate chain (leaf, then CA).
+    pub fn chain_file(&self) -> PathBuf {
+        self.dir.join("tls/chain.pem")
+    }
+
+    /// PEM of the server's private key.
+    pub fn key_file(&self) -> PathBuf {
+        self.dir.join("tls/key.pem")
+    }
+
+    /// Dovecot's log file.
+    pub fn log_file(&self) -> PathBuf {
+        self.dir.join("log/dovecot.log")
+    }
+
+    /// The current contents of the log (and of the master's stdout/stderr).
+    pub fn log(&self) -> String {
+        log_of(&self.dir)
+    }
+
+    /// The password of every user: `"secret"`.
+    pub fn password(&self) -> &str {
+        PASSWORD
+    }
+
+    /// The users of this instance.
+    pub fn users(&self) -> &[String] {
+        &self.users
+    }
+
+    /// The home directory of `user` (its mail is in `Maildir/` below).
+    pub fn home(&self, user: &str) -> PathBuf {
+        self.dir.join("home").join(user)
+    }
+
+    /// The PID of the Dovecot master process.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
+    /// Writes messages `0..count` generated for `seed` (see
+    /// [`crate::generate_message`]) straight into the user's Maildir:
+    /// `"INBOX"` is `~/Maildir/cur`, other mailboxes `~/Maildir/.<name>/cur`
+    /// with `/` turned into `.` (`"a/b"` is `.a.b`; names are stored in
+    /// modified UTF-7, and may not contain `.`). Missing folders are created.
+    /// Files get the mail uid, the flags and mtime (INTERNALDATE) of the
+    /// generated message; Dovecot numbers files it has not seen in `Date`
+    /// order, so in a fresh mailbox message `k` (0-based) gets UID `k + 1`.
+    /// Works before and while the server runs.
+    pub fn fill(&self, user: &str, mailbox: &str, count: usize, seed: u64) -> io::Result<()> {
+        if !self.users.iter().any(|u| u == user) {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("no user {user:?} in this Dovecot"),
+            ));
+        }
+        let owner = self
+            .ids
+            .root
+            .then_some((self.ids.mail_uid, self.ids.mail_gid));
+        maildir::fill(&self.home(user), mailbox, count, seed, owner)
+    }
+
+    /// A `sh -c` command line running Dovecot's `imap` binary pre-authenticated
+    /// as `user` on stdin/stdout against this instance's mail: it first prints
+    /// `* PREAUTH [CAPABILITY ...] Logged in as <user>`. Its log goes to
+    /// stderr, keep that apart from stdout. When the tests run as root, stdin
+    /// and stdout must be pipes (Dovecot refuses sockets there); mail is then
+    /// accessed as the `dovecot` user.
+    ///
+    /// ```
+    /// use std::io::{BufRead, BufReader};
+    /// use std::process::{Command, Stdio};
+    /// let server = imap4_testkit::Dovecot::start()?;
+    /// let mut child = Command::new("sh")
+    ///     .arg("-c")
+    ///     .arg(server.stream_command("alice"))
+    ///     .stdin(Stdio::piped())
+    ///     .stdout(Stdio::piped())
+    ///     .stderr(Stdio::null())
+    ///     .spawn()?;
+    /// let mut line = String::new();
+    /// BufReader::new(child.stdout.take().unwrap()).read_line(&mut line)?;
+    /// assert!(line.starts_with("* PREAUTH"));
+    /// drop(child.stdin.take()); // EOF: imap exits
+    /// child.wait()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn stream_command(&self, user: &str) -> String {
+        let home = self.home(user);
+        let conf = self.config_file();
+        format!(
+            "exec env -i USER={user} HOME={home} PATH=/usr/bin:/bin /usr/lib/dovecot/imap -c {conf} \
+             -o log_path=/dev/stderr -o info_log_path=/dev/stderr -o debug_log_path=/dev/stderr",
+            user = shell_quote(user),
+            home = shell_quote(&home.to_string_lossy()),
+            conf = shell_quote(&conf.to_string_lossy()),
+        )
+    }
+
+    /// Runs `doveadm -c <config> <args...>` against this instance, e.g.
+    /// `["mailbox", "status", "-u", "alice", "messages", "INBOX"]`.
+    pub fn doveadm(&self, args: &[&str]) -> io::Result<Output> {
+        Command::new("doveadm")
+            .arg("-c")
+            .arg(self.config_file())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+    }
+
+    /// Directories, users file, TLS files; homes owned by the mail uid.
+    fn prepare(&self) -> io::Result<()> {
+        let d = &self.dir;
+        for sub in ["run", "state", "log", "home", "tls"] {
+            fs::create_dir(d.join(sub))?;
+        }
+        tls::write_files(&d.join("tls"))?;
+        let owner = self
+            .ids
+            .root
+            .then_some((self.ids.mail_uid, self.ids.mail_gid));
+        let mut users = String::new();
+        for u in &self.users {
+            let home = self.home(u);
+            fs::create_dir(&home)?;
+            let quota = match u.as_str() {
+                "bob" => "100M",
+                "bench" => "10G",
+                _ => "1G",
+            };
+            users.push_str(&format!(
+                "{u}:{{PLAIN}}{PASSWORD}:{uid}:{gid}::{home}::userdb_quota_rule=*:storage={quota}\n",
+                uid = self.ids.mail_uid,
+                gid = self.ids.mail_gid,
+                home = home.display(),
+            ));
+        }
+        fs::write(d.join("users"), users)?;
+        if let Some((uid, gid)) = owner {
+            std::os::unix::fs::chown(d.join("home"), Some(uid), Some(gid))?;
+            for u in &self.users {
+                std::os::unix::fs::chown(self.home(u), Some(uid), Some(gid))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Picks ports, writes the config, starts Dovecot and waits for it;
+    /// retries with new ports when one was taken in between.
+    fn launch(&mut self) -> io::Result<()> {
+        let mut last_error = None;
+        for attempt in 0..PORT_ATTEMPTS {
+            let ports = sys::free_ports(2)?;
+            self.port = ports[0];
+            self.tls_port = ports[1];
+            let token = format!(
+                "imap4-testkit {}-{}-{attempt}",
+                std::process::id(),
+                self.dir
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            );
+            fs::write(self.config_file(), self.config(&token))?;
+            match self.spawn_and_wait(&token) {
+                Ok(()) => return Ok(()),
+                Err(Retry::Port(e)) => {
+                    self.stop();
+                    last_error = Some(e);
+                }
+                Err(Retry::No(e)) => {
+                    self.stop();
+                    return Err(e);
+                }
+            }
+        }
+        Err(last_error.unwrap_or_else(|| io::Error::other("dovecot did not start")))
+    }
+
+    fn spawn_and_wait(&mut self, token: &str) -> Result<(), Retry> {
+        use std::os::unix::process::CommandExt;
+        let out = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("log/stdout.log"))
+            .map_err(Retry::No)?;
+        let err = out.try_clone().map_err(Retry::No)?;
+        let child = Command::new("dovecot")
+            .arg("-F")
+            .arg("-c")
+            .arg(self.config_file())
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            // own process group: Drop and the watchdog can clean up the
+            // whole process tree
+            .process_group(0)
+            .spawn()
+            .map_err(|e| {
+                Retry::No(io::Error::new(
+                    e.kind(),
+                    format!("cannot run dovecot (is dovecot-core installed?): {e}"),
+                ))
+            })?;
+        self.watchdog = spawn_watchdog(child.id(), &self.dir).ok();
+        let pid = child.id();
+        let addr = self.addr();
+        let port = self.port;
+        let child = self.child.insert(child);
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                let log = log_of(&self.dir);
+                let e = io::Error::other(format!(
+                    "dovecot exited during start-up ({status}); log:\n{log}"
+                ));
+                return Err(if log.contains("Address already in use") {
+                    Retry::Port(e)
+                } else {
+                    Retry::No(e)
+                });
+            }
+            match greeting(addr) {
+                Ok(line) if line.starts_with("* OK") && line.contains(token) => return Ok(()),
+                Ok(line) => {
+                    // another server got the port
+                    return Err(Retry::Port(io::Error::other(format!(
+                        "port {port} answered with a foreign greeting: {line:?}"
+                    ))));
+                }
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(25));
+                }
+                Err(e) => {
+                    return Err(Retry::No(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!(
+                            "dovecot (pid {pid}) did not greet on {addr} within {START_TIMEOUT:?} ({e}); log:\n{}",
+                            log_of(&self.dir)
+                        ),
+                    )));
+                }
+            }
+        }
+    }
+
+    /// Stops the current child (and its process group) and the watchdog.
+    fn stop(&mut self) {
+        if let Some((mut dog, stdin)) = self.watchdog.take() {
+            // kill the watchdog first: closing its stdin would trigger it
+            let _ = dog.kill();
+            let _ = dog.wait();
+            drop(stdin);
+        }
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let pid = i64::from(child.id());
+        if let Ok(None) = child.try_wait() {
+            // the whole group: the master alone waits ~1 s for its children
+            sys::signal(-pid, "TERM");
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        // the master is gone or stuck: kill whatever is left of its group
+        // (the group id stays reserved while members exist, so this cannot
+        // hit an unrelated process)
+        sys::signal(-pid, "KILL");
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    fn config(&self, token: &str) -> String {
+        let ids = self.ids;
+        let ssl_dh = if Path::new("/usr/share/dovecot/dh.pem").exists() {
+            "ssl_dh = </usr/share/dovecot/dh.pem"
+        } else {
+            ""
+        };
+        let rootless = if ids.root {
+            ""
+        } else {
+            "# not root: chroot() is impossible\n\
+             service imap-login {\n  chroot =\n}\n\
+             service anvil {\n  chroot =\n}\n"
+        };
+        let name = self
+            .dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        CONFIG
+            .replace("@DIR@", &self.dir.to_string_lossy())
+            .replace("@INSTANCE@", &name)
+            .replace("@GREETING@", &format!("{token} Dovecot ready."))
+            .replace("@INTERNAL_USER@", &ids.internal_user)
+            .replace("@INTERNAL_GROUP@", &ids.internal_group)
+            .replace("@LOGIN_USER@", &ids.login_user)
+            .replace("@MAIL_UID@", &ids.mail_uid.to_string())
+            .replace("@MAIL_GID@", &ids.mail_gid.to_string())
+            .replace("@SSL_DH@", ssl_dh)
+            .replace("@PORT@", &self.port.to_string())
+            .replace("@TLS_PORT@", &self.tls_port.to_string())
+            .replace("@ROOTLESS@", rootless)
+    }
+}
+
+impl Drop for Dovecot {
+    fn drop(&mut self) {
+        self.stop();
+        sys::remove_dir_retry(&self.dir);
+    }
+}
+
+enum Retry {
+    /// A port was taken: try again with new ones.
+    Port(io::Error),
+    /// Anything else: give up.
+    No(io::Error),
+}
+
+fn log_of(dir: &Path) -> String {
+    let mut s = fs::read_to_string(dir.join("log/dovecot.log")).unwrap_or_default();
+    s.push_str(&fs::read_to_string(dir.join("log/stdout.log")).unwrap_or_default());
+    s
+}
+
+/// Connects and reads the first line (the greeting).
+fn greeting(addr: SocketAddr) -> io::Result<String> {
+    let stream = TcpStream::connect_timeout(&addr, Duration::from_millis(500))?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut line = String::new();
+    BufReader::new(&stream).read_line(&mut line)?;
+    let _ = (&stream).write_all(b"x LOGOUT\r\n");
+    if line.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "closed before greeting",
+        ));
+    }
+    Ok(line)
+}
+
+/// A `sh` in its own process group that waits for EOF on its stdin (which
+/// only this process holds) and then kills the Dovecot process group and
+/// removes the dir: clean-up for when the test process dies without running
+/// `Drop`.
+fn spawn_watchdog(pgid: u32, dir: &Path) -> io::Result<(Child, ChildStdin)> {
+    use std::os::unix::process::CommandExt;
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(
+            "read _ || :; kill -TERM -- -$1 2>/dev/null; sleep 2; \
+             kill -KILL -- -$1 2>/dev/null; rm -rf -- \"$2\"",
+        )
+        .arg("imap4-testkit-watchdog")
+        .arg(pgid.to_string())
+        .arg(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()?;
+    let stdin = child
+        .stdin
+        .take()
+        .ok_or_else(|| io::Error::other("watchdog has no stdin"))?;
+    Ok((child, stdin))
+}
+
+/// The configuration, after /work/shared's dovecot_start.sh recipe.
+const CONFIG: &str = r#"# generated by imap4-testkit
+instance_name = @INSTANCE@
+base_dir = @DIR@/run
+state_dir = @DIR@/state
+log_path = @DIR@/log/dovecot.log
+info_log_path = @DIR@/log/dovecot.log
+debug_log_path = @DIR@/log/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+verbose_proctitle = yes
+login_greeting = @GREETING@
+
+default_internal_user = @INTERNAL_USER@
+default_internal_group = @INTERNAL_GROUP@
+default_login_user = @LOGIN_USER@
+first_valid_uid = @MAIL_UID@
+first_valid_gid = @MAIL_GID@
+mail_uid = @MAIL_UID@
+mail_gid = @MAIL_GID@
+
+ssl = yes
+ssl_cert = <@DIR@/tls/chain.pem
+ssl_key = <@DIR@/tls/key.pem
+@SSL_DH@
+ssl_min_protocol = TLSv1.2
+
+# test fixture: plaintext auth allowed on the non-TLS port
+disable_plaintext_auth = no
+auth_mechanisms = plain login cram-md5 scram-sha-1 scram-sha-256
+auth_cache_size = 0
+auth_verbose = yes
+
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u @DIR@/users
+}
+userdb {
+  driver = passwd-file
+  args = username_format=%u @DIR@/users
+}
+
+mail_location = maildir:~/Maildir
+mail_attribute_dict = file:%h/Maildir/dovecot-attributes
+mail_plugins = $mail_plugins quota acl zlib
+mailbox_list_index = yes
+maildir_very_dirty_syncs = no
+# throw-away test data: no need to wait for the disk
+mail_fsync = never
+
+namespace inbox {
+  type = private
+  separator = /
+  prefix =
+  inbox = yes
+  mailbox Drafts {
+    special_use = \Drafts
+    auto = subscribe
+  }
+  mailbox Sent {
+    special_use = \Sent
+    auto = subscribe
+  }
+  mailbox Trash {
+    special_use = \Trash
+    auto = subscribe
+  }
+  mailbox Junk {
+    special_use = \Junk
+    auto = subscribe
+  }
+  mailbox Archive {
+    special_use = \Archive
+    auto = create
+  }
+}
+
+protocol imap {
+  mail_plugins = $mail_plugins imap_quota imap_acl imap_zlib
+  imap_metadata = yes
+  mail_max_userip_connections = 200
+  imap_idle_notify_interval = 2 mins
+}
+
+plugin {
+  quota = maildir:User quota
+  quota_rule = *:storage=1G
+  quota_grace = 0
+  acl = vfile
+  acl_globals_only = no
+}
+
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = @PORT@
+  }
+  inet_listener imaps {
+    address = 127.0.0.1
+    port = @TLS_PORT@
+    ssl = yes
+  }
+  # one login process proxies many connections
+  service_count = 0
+  process_min_avail = 1
+  client_limit = 1000
+}
+service imap {
+  process_limit = 1024
+}
+# pre-authenticated imap processes started by hand (stream mode) may report
+# to the stats service whatever their uid
+service stats {
+  unix_listener stats-writer {
+    mode = 0666
+  }
+}
+@ROOTLESS@"#;
