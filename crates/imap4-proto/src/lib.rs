@@ -26,6 +26,7 @@
 pub mod encode;
 pub mod frame;
 mod imaplib;
+pub mod parse;
 mod response;
 mod session;
 

@@ -1,0 +1,366 @@
+//! The byte cursor every typed parser is built on.
+//!
+//! It reads one complete response (the line and its literals, contiguous as
+//! they were on the wire) without copying: strings borrow from the input,
+//! and a literal's data is taken as a slice, never scanned.
+
+use std::borrow::Cow;
+
+use super::{ByteStr, ParseError};
+
+/// A cursor over one response.
+#[derive(Debug, Clone)]
+pub(crate) struct Cursor<'a> {
+    pub(crate) buf: &'a [u8],
+    pub(crate) pos: usize,
+    depth: usize,
+    max_depth: usize,
+}
+
+#[inline]
+pub(crate) fn is_atom_char(b: u8) -> bool {
+    // ATOM-CHAR: any CHAR except atom-specials: ( ) { SP CTL % * " \ ]
+    // (']' is resp-special; we stop atoms at it so `[CODE]` parses.)
+    !matches!(
+        b,
+        b'(' | b')' | b'{' | b' ' | b'%' | b'*' | b'"' | b'\\' | b']' | 0..=0x1f | 0x7f
+    )
+}
+
+#[inline]
+fn is_astring_char(b: u8) -> bool {
+    is_atom_char(b) || b == b']'
+}
+
+impl<'a> Cursor<'a> {
+    pub(crate) fn new(buf: &'a [u8], max_depth: usize) -> Self {
+        Cursor {
+            buf,
+            pos: 0,
+            depth: 0,
+            max_depth,
+        }
+    }
+
+    /// A position to come back to with [`Cursor::restore`].
+    pub(crate) fn save(&self) -> (usize, usize) {
+        (self.pos, self.depth)
+    }
+
+    /// Goes back to a position from [`Cursor::save`].
+    pub(crate) fn restore(&mut self, (pos, depth): (usize, usize)) {
+        self.pos = pos;
+        self.depth = depth;
+    }
+
+    pub(crate) fn err(&self, expected: &'static str) -> ParseError {
+        ParseError {
+            offset: self.pos,
+            expected,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn peek(&self) -> Option<u8> {
+        self.buf.get(self.pos).copied()
+    }
+
+    #[inline]
+    pub(crate) fn at_end_of_line(&self) -> bool {
+        matches!(self.peek(), None | Some(b'\r') | Some(b'\n'))
+    }
+
+    /// Consumes `b` if it is next.
+    #[inline]
+    pub(crate) fn eat(&mut self, b: u8) -> bool {
+        if self.peek() == Some(b) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    pub(crate) fn expect(&mut self, b: u8, what: &'static str) -> Result<(), ParseError> {
+        if self.eat(b) {
+            Ok(())
+        } else {
+            Err(self.err(what))
+        }
+    }
+
+    /// Consumes `word` case-insensitively if it is next.
+    pub(crate) fn eat_ci(&mut self, word: &[u8]) -> bool {
+        let end = self.pos + word.len();
+        if end <= self.buf.len() && self.buf[self.pos..end].eq_ignore_ascii_case(word) {
+            self.pos = end;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// One or more spaces (servers that send double spaces are tolerated).
+    #[inline]
+    pub(crate) fn sp(&mut self) -> Result<(), ParseError> {
+        if !self.eat(b' ') {
+            return Err(self.err("space"));
+        }
+        while self.eat(b' ') {}
+        Ok(())
+    }
+
+    /// Zero or more spaces.
+    #[inline]
+    pub(crate) fn skip_sp(&mut self) {
+        while self.eat(b' ') {}
+    }
+
+    /// Opens a parenthesized list, enforcing the depth limit.
+    pub(crate) fn open(&mut self) -> Result<(), ParseError> {
+        self.expect(b'(', "'('")?;
+        self.depth += 1;
+        if self.depth > self.max_depth {
+            return Err(self.err("shallower nesting (depth limit)"));
+        }
+        Ok(())
+    }
+
+    /// Closes a list; a space before `)` is tolerated.
+    pub(crate) fn close(&mut self) -> Result<(), ParseError> {
+        self.skip_sp();
+        self.expect(b')', "')'")?;
+        self.depth = self.depth.saturating_sub(1);
+        Ok(())
+    }
+
+    /// After an item inside a list: `true` if the list continues (spaces
+    /// consumed), `false` at `)` (not consumed).
+    pub(crate) fn list_continues(&mut self) -> bool {
+        self.skip_sp();
+        !matches!(self.peek(), Some(b')') | None | Some(b'\r') | Some(b'\n'))
+    }
+
+    pub(crate) fn number(&mut self) -> Result<u32, ParseError> {
+        let n = self.number64()?;
+        u32::try_from(n).map_err(|_| self.err("32-bit number"))
+    }
+
+    pub(crate) fn number64(&mut self) -> Result<u64, ParseError> {
+        let start = self.pos;
+        let mut n: u64 = 0;
+        while let Some(b @ b'0'..=b'9') = self.peek() {
+            n = n
+                .checked_mul(10)
+                .and_then(|n| n.checked_add(u64::from(b - b'0')))
+                .ok_or_else(|| self.err("number that fits in 64 bits"))?;
+            self.pos += 1;
+        }
+        if self.pos == start {
+            return Err(self.err("number"));
+        }
+        Ok(n)
+    }
+
+    /// An atom (possibly empty-checked).
+    pub(crate) fn atom(&mut self) -> Result<&'a [u8], ParseError> {
+        let start = self.pos;
+        while self.peek().is_some_and(is_atom_char) {
+            self.pos += 1;
+        }
+        if self.pos == start {
+            return Err(self.err("atom"));
+        }
+        Ok(&self.buf[start..self.pos])
+    }
+
+    /// Bytes up to (not including) the first of `stops` or the line end.
+    pub(crate) fn take_until(&mut self, stops: &[u8]) -> &'a [u8] {
+        let start = self.pos;
+        while let Some(b) = self.peek() {
+            if b == b'\r' || b == b'\n' || stops.contains(&b) {
+                break;
+            }
+            self.pos += 1;
+        }
+        &self.buf[start..self.pos]
+    }
+
+    /// The rest of the line (text), without the line ending.
+    pub(crate) fn text(&mut self) -> &'a [u8] {
+        self.take_until(&[])
+    }
+
+    /// A quoted string or a literal.
+    pub(crate) fn string(&mut self) -> Result<ByteStr<'a>, ParseError> {
+        match self.peek() {
+            Some(b'"') => self.quoted(),
+            Some(b'{') | Some(b'~') => self.literal().map(ByteStr::borrowed),
+            _ => Err(self.err("string")),
+        }
+    }
+
+    /// A string, or NIL.
+    pub(crate) fn nstring(&mut self) -> Result<Option<ByteStr<'a>>, ParseError> {
+        match self.peek() {
+            Some(b'"') | Some(b'{') | Some(b'~') => self.string().map(Some),
+            Some(b'N') | Some(b'n') if self.eat_ci(b"NIL") => Ok(None),
+            _ => Err(self.err("string or NIL")),
+        }
+    }
+
+    /// An astring: atom (with `]` allowed), quoted or literal.
+    pub(crate) fn astring(&mut self) -> Result<ByteStr<'a>, ParseError> {
+        match self.peek() {
+            Some(b'"') | Some(b'{') | Some(b'~') => self.string(),
+            _ => {
+                let start = self.pos;
+                while self.peek().is_some_and(is_astring_char) {
+                    self.pos += 1;
+                }
+                if self.pos == start {
+                    return Err(self.err("astring"));
+                }
+                Ok(ByteStr::borrowed(&self.buf[start..self.pos]))
+            }
+        }
+    }
+
+    /// A quoted string; escapes are resolved (borrowed when there are none).
+    /// 8-bit bytes are kept as they are.
+    pub(crate) fn quoted(&mut self) -> Result<ByteStr<'a>, ParseError> {
+        self.expect(b'"', "'\"'")?;
+        let start = self.pos;
+        let mut escaped = false;
+        loop {
+            match self.peek() {
+                None | Some(b'\r') | Some(b'\n') => return Err(self.err("closing '\"'")),
+                Some(b'"') => break,
+                Some(b'\\') => {
+                    escaped = true;
+                    self.pos += 2;
+                }
+                Some(_) => self.pos += 1,
+            }
+        }
+        let end = self.pos.min(self.buf.len());
+        let raw = &self.buf[start..end];
+        self.pos = end + 1;
+        if !escaped {
+            return Ok(ByteStr::borrowed(raw));
+        }
+        let mut out = Vec::with_capacity(raw.len());
+        let mut i = 0;
+        while i < raw.len() {
+            if raw[i] == b'\\' && i + 1 < raw.len() {
+                i += 1;
+            }
+            out.push(raw[i]);
+            i += 1;
+        }
+        Ok(ByteStr(Cow::Owned(out)))
+    }
+
+    /// A literal `{N}CRLF` (or `~{N}` literal8) and its data, taken as a
+    /// slice without looking at it.
+    pub(crate) fn literal(&mut self) -> Result<&'a [u8], ParseError> {
+        self.eat(b'~');
+        self.expect(b'{', "'{'")?;
+        let n = self.number64()?;
+        self.eat(b'+');
+        self.expect(b'}', "'}'")?;
+        self.eat(b'\r');
+        self.expect(b'\n', "line end after literal size")?;
+        let len = usize::try_from(n).map_err(|_| self.err("literal that fits in memory"))?;
+        let end = self
+            .pos
+            .checked_add(len)
+            .filter(|&e| e <= self.buf.len())
+            .ok_or_else(|| self.err("literal data"))?;
+        let data = &self.buf[self.pos..end];
+        self.pos = end;
+        Ok(data)
+    }
+
+    /// Skips one value of any shape (atom with brackets, string, literal,
+    /// list), returning its raw bytes. Used to keep unknown items raw.
+    pub(crate) fn skip_value(&mut self) -> Result<&'a [u8], ParseError> {
+        let start = self.pos;
+        match self.peek() {
+            Some(b'(') => {
+                self.open()?;
+                while self.list_continues() {
+                    self.skip_value()?;
+                }
+                self.close()?;
+            }
+            Some(b'"') => {
+                self.quoted()?;
+            }
+            Some(b'{') | Some(b'~') => {
+                self.literal()?;
+            }
+            _ => {
+                // An atom, possibly with a [section] and <partial>, as in
+                // BODY[HEADER.FIELDS (A B)]<0>.
+                while let Some(b) = self.peek() {
+                    match b {
+                        b'[' => {
+                            self.pos += 1;
+                            let mut depth = 1usize;
+                            while depth > 0 {
+                                match self.peek() {
+                                    None | Some(b'\r') | Some(b'\n') => return Err(self.err("']'")),
+                                    Some(b'[') => depth += 1,
+                                    Some(b']') => depth -= 1,
+                                    Some(b'"') => {
+                                        self.quoted()?;
+                                        continue;
+                                    }
+                                    _ => {}
+                                }
+                                self.pos += 1;
+                            }
+                        }
+                        b' ' | b')' | b'(' | b'\r' | b'\n' => break,
+                        _ => self.pos += 1,
+                    }
+                }
+                if self.pos == start {
+                    return Err(self.err("value"));
+                }
+            }
+        }
+        Ok(&self.buf[start..self.pos])
+    }
+
+    /// Everything up to the end of the response, literals included, raw
+    /// (for data kept unparsed).
+    pub(crate) fn raw_rest(&mut self) -> &'a [u8] {
+        self.skip_sp();
+        let start = self.pos;
+        while !self.at_end_of_line() {
+            if self.skip_value().is_err() {
+                self.pos += 1;
+            }
+            self.skip_sp();
+        }
+        let mut end = self.pos;
+        while end > start && self.buf[end - 1] == b' ' {
+            end -= 1;
+        }
+        &self.buf[start..end]
+    }
+
+    /// Consumes the line ending (CRLF or bare LF) if present; tolerates
+    /// its absence at the end of input.
+    pub(crate) fn end_of_line(&mut self) -> Result<(), ParseError> {
+        self.skip_sp();
+        self.eat(b'\r');
+        if self.eat(b'\n') || self.peek().is_none() {
+            Ok(())
+        } else {
+            Err(self.err("end of line"))
+        }
+    }
+}

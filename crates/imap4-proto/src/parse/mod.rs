@@ -1,0 +1,411 @@
+//! Typed parsing of server responses.
+//!
+//! [`parse_response`] takes one complete response — a line and its
+//! literals, contiguous, as they came off the wire (a [`crate::frame::Frame`]'s
+//! raw bytes) — and returns a typed [`Response`] that borrows from it.
+//!
+//! The parser is lenient where real servers are odd, each quirk named and
+//! tested (see `quirks` in the tests): 8-bit bytes in text and strings, OK
+//! without text, a space before `)`, double spaces, NIL where a string
+//! belongs, quoted system flags, bare LF line ends. One odd FETCH item never
+//! loses the response: it is kept raw as [`FetchItem::Other`]; a wholly
+//! unknown response comes back as [`Untagged::Other`].
+//!
+//! ```
+//! use imap4_proto::parse::{parse_response, FetchItem, Response, Untagged};
+//!
+//! let r = parse_response(b"* 12 FETCH (UID 40 FLAGS (\\Seen) BODY[] {5}\r\nhello)\r\n").unwrap();
+//! let Response::Data(Untagged::Fetch(f)) = r else { panic!() };
+//! assert_eq!(f.seq, 12);
+//! assert_eq!(f.uid(), Some(40));
+//! assert_eq!(f.section(""), Some(&b"hello"[..]));
+//! ```
+
+mod cursor;
+mod fetch;
+mod mailbox;
+pub mod types;
+pub mod utf7;
+
+pub use types::*;
+
+use cursor::Cursor;
+
+/// Why a response could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot parse response at byte {offset}: expected {expected}")]
+pub struct ParseError {
+    /// Byte offset in the response where parsing failed.
+    pub offset: usize,
+    /// What the parser expected there.
+    pub expected: &'static str,
+}
+
+/// Parses one complete response with the default nesting limit (64).
+pub fn parse_response(input: &[u8]) -> Result<Response<'_>, ParseError> {
+    parse_response_with_depth(input, crate::Limits::default().max_depth)
+}
+
+/// Parses one complete response, refusing lists nested deeper than
+/// `max_depth` (a clean error, never a stack overflow).
+pub fn parse_response_with_depth(
+    input: &[u8],
+    max_depth: usize,
+) -> Result<Response<'_>, ParseError> {
+    let mut c = Cursor::new(input, max_depth);
+    let r = match c.peek() {
+        Some(b'+') => {
+            c.pos += 1;
+            c.skip_sp();
+            let (code, text) = resp_text(&mut c)?;
+            Response::Continuation(Continuation { code, text })
+        }
+        Some(b'*') => {
+            c.pos += 1;
+            c.sp()?;
+            untagged(&mut c)?
+        }
+        Some(_) => {
+            let tag = c.take_until(b" ");
+            if tag.is_empty() {
+                return Err(c.err("tag"));
+            }
+            c.sp()?;
+            let kind = status_kind(&mut c)?.ok_or_else(|| c.err("OK, NO or BAD"))?;
+            let (code, text) = status_tail(&mut c)?;
+            Response::Status(Status {
+                tag: Some(ByteStr::borrowed(tag)),
+                kind,
+                code,
+                text,
+            })
+        }
+        None => return Err(c.err("response")),
+    };
+    c.end_of_line()?;
+    Ok(r)
+}
+
+fn status_kind(c: &mut Cursor<'_>) -> Result<Option<StatusKind>, ParseError> {
+    let save = c.pos;
+    let word = c.atom()?;
+    let kind = match word.to_ascii_uppercase().as_slice() {
+        b"OK" => StatusKind::Ok,
+        b"NO" => StatusKind::No,
+        b"BAD" => StatusKind::Bad,
+        b"PREAUTH" => StatusKind::PreAuth,
+        b"BYE" => StatusKind::Bye,
+        _ => {
+            c.pos = save;
+            return Ok(None);
+        }
+    };
+    Ok(Some(kind))
+}
+
+/// After the status word: `[SP resp-text]` (servers that send no text are
+/// tolerated).
+fn status_tail<'a>(c: &mut Cursor<'a>) -> Result<(Option<Code<'a>>, ByteStr<'a>), ParseError> {
+    if c.at_end_of_line() {
+        return Ok((None, ByteStr::default()));
+    }
+    c.sp()?;
+    resp_text(c)
+}
+
+fn resp_text<'a>(c: &mut Cursor<'a>) -> Result<(Option<Code<'a>>, ByteStr<'a>), ParseError> {
+    let code = if c.peek() == Some(b'[') {
+        let save = c.save();
+        match code(c) {
+            Ok(code) => Some(code),
+            Err(_) => {
+                // An unparsable code stays in the text.
+                c.restore(save);
+                None
+            }
+        }
+    } else {
+        None
+    };
+    c.skip_sp();
+    Ok((code, ByteStr::borrowed(c.text())))
+}
+
+fn code<'a>(c: &mut Cursor<'a>) -> Result<Code<'a>, ParseError> {
+    c.expect(b'[', "'['")?;
+    let name = c.atom()?;
+    let upper = name.to_ascii_uppercase();
+    let code = match upper.as_slice() {
+        b"ALERT" => Code::Alert,
+        b"PARSE" => Code::Parse,
+        b"READ-ONLY" => Code::ReadOnly,
+        b"READ-WRITE" => Code::ReadWrite,
+        b"TRYCREATE" => Code::TryCreate,
+        b"UIDNOTSTICKY" => Code::UidNotSticky,
+        b"NOMODSEQ" => Code::NoModSeq,
+        b"CLOSED" => Code::Closed,
+        b"UIDNEXT" => {
+            c.sp()?;
+            Code::UidNext(c.number()?)
+        }
+        b"UIDVALIDITY" => {
+            c.sp()?;
+            Code::UidValidity(c.number()?)
+        }
+        b"UNSEEN" => {
+            c.sp()?;
+            Code::Unseen(c.number()?)
+        }
+        b"HIGHESTMODSEQ" => {
+            c.sp()?;
+            Code::HighestModSeq(c.number64()?)
+        }
+        b"MODIFIED" => {
+            c.sp()?;
+            Code::Modified(ByteStr::borrowed(c.atom()?))
+        }
+        b"APPENDUID" => {
+            c.sp()?;
+            let uid_validity = c.number()?;
+            c.sp()?;
+            Code::AppendUid {
+                uid_validity,
+                uids: ByteStr::borrowed(c.atom()?),
+            }
+        }
+        b"COPYUID" => {
+            c.sp()?;
+            let uid_validity = c.number()?;
+            c.sp()?;
+            let source = ByteStr::borrowed(c.atom()?);
+            c.sp()?;
+            Code::CopyUid {
+                uid_validity,
+                source,
+                destination: ByteStr::borrowed(c.atom()?),
+            }
+        }
+        b"CAPABILITY" => {
+            let mut caps = Vec::new();
+            while c.eat(b' ') {
+                c.skip_sp();
+                if c.peek() == Some(b']') {
+                    break;
+                }
+                caps.push(ByteStr::borrowed(c.atom()?));
+            }
+            Code::Capability(caps)
+        }
+        b"PERMANENTFLAGS" => {
+            c.sp()?;
+            Code::PermanentFlags(flag_list(c)?)
+        }
+        b"BADCHARSET" => {
+            let mut sets = Vec::new();
+            if c.eat(b' ') {
+                c.open()?;
+                while c.list_continues() {
+                    sets.push(c.astring()?);
+                }
+                c.close()?;
+            }
+            Code::BadCharset(sets)
+        }
+        _ => {
+            let data = if c.eat(b' ') {
+                let d = c.take_until(b"]");
+                Some(ByteStr::borrowed(d))
+            } else {
+                None
+            };
+            Code::Other {
+                name: ByteStr::borrowed(name),
+                data,
+            }
+        }
+    };
+    c.skip_sp();
+    c.expect(b']', "']'")?;
+    Ok(code)
+}
+
+/// A flag: `\Seen`, `$Label`, `\*`, or a quoted flag (a quirk of some
+/// servers).
+pub(crate) fn flag<'a>(c: &mut Cursor<'a>) -> Result<Flag<'a>, ParseError> {
+    if c.peek() == Some(b'"') {
+        return Ok(Flag(c.quoted()?));
+    }
+    let start = c.pos;
+    c.eat(b'\\');
+    if !c.eat(b'*') {
+        while c
+            .peek()
+            .is_some_and(|b| cursor::is_atom_char(b) || b == b']')
+        {
+            c.pos += 1;
+        }
+    }
+    if c.pos == start {
+        return Err(c.err("flag"));
+    }
+    Ok(Flag(ByteStr::borrowed(&c.buf[start..c.pos])))
+}
+
+pub(crate) fn flag_list<'a>(c: &mut Cursor<'a>) -> Result<Vec<Flag<'a>>, ParseError> {
+    c.open()?;
+    let mut flags = Vec::new();
+    while c.list_continues() {
+        flags.push(flag(c)?);
+    }
+    c.close()?;
+    Ok(flags)
+}
+
+fn untagged<'a>(c: &mut Cursor<'a>) -> Result<Response<'a>, ParseError> {
+    if c.peek().is_some_and(|b| b.is_ascii_digit()) {
+        let n = c.number64()?;
+        c.sp()?;
+        let name = c.atom()?;
+        let num = || {
+            u32::try_from(n).map_err(|_| ParseError {
+                offset: 0,
+                expected: "32-bit number",
+            })
+        };
+        let data = match name.to_ascii_uppercase().as_slice() {
+            b"EXISTS" => Untagged::Exists(num()?),
+            b"RECENT" => Untagged::Recent(num()?),
+            b"EXPUNGE" => Untagged::Expunge(num()?),
+            b"FETCH" => {
+                c.sp()?;
+                Untagged::Fetch(fetch::fetch(c, num()?)?)
+            }
+            _ => Untagged::Other {
+                name: ByteStr::borrowed(name),
+                raw: ByteStr::borrowed(c.raw_rest()),
+            },
+        };
+        return Ok(Response::Data(data));
+    }
+    if let Some(kind) = status_kind(c)? {
+        let (code, text) = status_tail(c)?;
+        return Ok(Response::Status(Status {
+            tag: None,
+            kind,
+            code,
+            text,
+        }));
+    }
+    let name = c.atom()?;
+    let body_start = c.save();
+    match mailbox::untagged_data(c, name) {
+        Ok(d) => Ok(Response::Data(d)),
+        Err(_) => {
+            // A known name with odd contents is kept raw, not lost.
+            c.restore(body_start);
+            Ok(Response::Data(Untagged::Other {
+                name: ByteStr::borrowed(name),
+                raw: ByteStr::borrowed(c.raw_rest()),
+            }))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(input: &[u8]) -> Untagged<'_> {
+        match parse_response(input) {
+            Ok(Response::Data(d)) => d,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn fetch_with_envelope_and_bodystructure() {
+        let input = b"* 1 FETCH (UID 7 RFC822.SIZE 2480 FLAGS (\\Seen $Junk) INTERNALDATE \"17-Jul-1996 02:44:25 -0700\" ENVELOPE (\"Wed, 17 Jul 1996 02:23:25 -0700 (PDT)\" \"IMAP4rev1 WG mtg summary and minutes\" ((\"Terry Gray\" NIL \"gray\" \"cac.washington.edu\")) ((\"Terry Gray\" NIL \"gray\" \"cac.washington.edu\")) ((\"Terry Gray\" NIL \"gray\" \"cac.washington.edu\")) ((NIL NIL \"imap\" \"cac.washington.edu\")) ((NIL NIL \"minutes\" \"CNRI.Reston.VA.US\")(\"John Klensin\" NIL \"KLENSIN\" \"MIT.EDU\")) NIL NIL \"<B27397-0100000@cac.washington.edu>\") BODYSTRUCTURE ((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 1152 23 NIL NIL NIL NIL)(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\" \"NAME\" \"cc.diff\") \"<960723163407.20117h@cac.washington.edu>\" \"Compiler diff\" \"BASE64\" 4554 73 NIL (\"attachment\" (\"filename\" \"cc.diff\")) NIL NIL) \"MIXED\" (\"BOUNDARY\" \"x\") NIL NIL NIL))\r\n";
+        let Untagged::Fetch(f) = data(input) else {
+            panic!()
+        };
+        assert_eq!(f.uid(), Some(7));
+        let env = f.envelope().unwrap();
+        assert_eq!(env.cc.len(), 2);
+        assert_eq!(env.cc[1].name.as_ref().unwrap(), &"John Klensin");
+        let Some(BodyStructure::Multi {
+            parts,
+            subtype,
+            extension,
+        }) = f.body_structure()
+        else {
+            panic!()
+        };
+        assert_eq!(parts.len(), 2);
+        assert_eq!(subtype, &"MIXED");
+        assert_eq!(extension.as_ref().unwrap().params.len(), 1);
+        assert!(
+            f.items
+                .iter()
+                .all(|i| !matches!(i, FetchItem::Other { .. })),
+            "{f:?}"
+        );
+    }
+
+    #[test]
+    fn odd_item_is_kept_raw() {
+        let Untagged::Fetch(f) =
+            data(b"* 2 FETCH (UID 3 ENVELOPE (oops) X-WEIRD [a b] FLAGS ())\r\n")
+        else {
+            panic!()
+        };
+        assert_eq!(f.uid(), Some(3));
+        assert_eq!(f.flags(), Some(&[][..]));
+        assert!(
+            matches!(&f.items[1], FetchItem::Other { name, raw } if name == &"ENVELOPE" && raw == &"(oops)")
+        );
+    }
+
+    #[test]
+    fn status_responses() {
+        let r = parse_response(b"a1 OK [READ-WRITE] SELECT completed\r\n").unwrap();
+        let Response::Status(s) = r else { panic!() };
+        assert_eq!(s.code, Some(Code::ReadWrite));
+        let r = parse_response(b"a1 OK\r\n").unwrap();
+        assert!(matches!(
+            r,
+            Response::Status(Status {
+                kind: StatusKind::Ok,
+                ..
+            })
+        ));
+        let r = parse_response(b"* OK [UNKNOWN-CODE some data] text\r\n").unwrap();
+        assert!(matches!(
+            r,
+            Response::Status(Status {
+                code: Some(Code::Other { .. }),
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn deep_nesting_is_a_clean_error() {
+        let mut input = b"* 1 FETCH (BODY ".to_vec();
+        input.extend(std::iter::repeat_n(b'(', 1_000_000));
+        input.extend_from_slice(b"\r\n");
+        let e = parse_response(&input).unwrap_err();
+        assert!(e.expected.contains("depth"), "{e}");
+    }
+
+    #[test]
+    fn thread_tree() {
+        let Untagged::Thread(t) = data(b"* THREAD (2)(3 6 (4 23)(44 7 96))\r\n") else {
+            panic!()
+        };
+        assert_eq!(t.len(), 2);
+        assert_eq!(t[1].id, 3);
+        assert_eq!(t[1].children[0].id, 6);
+        assert_eq!(t[1].children[0].children.len(), 2);
+        assert_eq!(t[1].children[0].children[1].children[0].id, 7);
+    }
+}
