@@ -70,6 +70,12 @@ pub fn is_imaplib_safe(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"_!#$%&'*+,.:;<=>?^`|~-".contains(&b)
 }
 
+/// Characters allowed in a flag keyword (an atom: no atom-specials, no
+/// `]`, no controls, no 8-bit).
+pub fn is_flag_char(b: u8) -> bool {
+    b.is_ascii_graphic() && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b']')
+}
+
 /// How a command's trace line shows an argument.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Shown {
@@ -84,6 +90,8 @@ pub struct CommandBuilder {
     line: Vec<u8>,
     trace: String,
     mode: LiteralMode,
+    /// Just after `(`: the next argument needs no space.
+    open: bool,
 }
 
 impl CommandBuilder {
@@ -99,12 +107,34 @@ impl CommandBuilder {
             line,
             trace,
             mode,
+            open: false,
         }
     }
 
     fn space(&mut self) {
+        if std::mem::take(&mut self.open) {
+            return;
+        }
         self.line.push(b' ');
         self.trace.push(' ');
+    }
+
+    /// Opens a parenthesized list; the arguments that follow go inside it
+    /// until [`CommandBuilder::close_list`].
+    pub fn open_list(&mut self) -> &mut Self {
+        self.space();
+        self.line.push(b'(');
+        self.trace.push('(');
+        self.open = true;
+        self
+    }
+
+    /// Closes a list opened with [`CommandBuilder::open_list`].
+    pub fn close_list(&mut self) -> &mut Self {
+        self.open = false;
+        self.line.push(b')');
+        self.trace.push(')');
+        self
     }
 
     fn trace_bytes(&mut self, bytes: &[u8], shown: Shown) {

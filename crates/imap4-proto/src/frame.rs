@@ -42,7 +42,7 @@ pub enum Part {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Frame {
     parts: Vec<Part>,
-    raw_len: usize,
+    raw: Bytes,
 }
 
 impl Frame {
@@ -66,7 +66,13 @@ impl Frame {
 
     /// Number of bytes this frame occupied on the wire.
     pub fn raw_len(&self) -> usize {
-        self.raw_len
+        self.raw.len()
+    }
+
+    /// The response exactly as received (line endings and literals
+    /// included), for the typed parser. Shares memory with the parts.
+    pub fn raw(&self) -> &Bytes {
+        &self.raw
     }
 }
 
@@ -320,7 +326,7 @@ impl Framer {
             })
             .collect();
         self.reset_frame();
-        Frame { parts, raw_len }
+        Frame { parts, raw: bytes }
     }
 }
 

@@ -378,7 +378,9 @@ impl Session {
         data: Vec<Data>,
     ) -> Result<Response, SessionError> {
         match finish {
-            Finish::Simple | Finish::LeaveSelected | Finish::Logout => Ok(Response::new(typ, data)),
+            Finish::Simple | Finish::LeaveSelected | Finish::Logout | Finish::Typed(_) => {
+                Ok(Response::new(typ, data))
+            }
             Finish::Untagged(name) => Ok(self.untagged_response(typ, data, &name)),
             Finish::Recent => Ok(self.untagged_response(typ, data, "RECENT")),
             Finish::Capability { refresh } => {

@@ -23,12 +23,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod command;
 pub mod encode;
 pub mod frame;
 mod imaplib;
 pub mod parse;
 mod response;
 mod session;
+pub mod typed;
 
 pub use response::{python_repr, Data, Response};
 pub use session::{

@@ -15,7 +15,7 @@ use base64::Engine as _;
 use bytes::Bytes;
 
 use crate::encode::{CommandBuilder, EncodeError, Fragment, LiteralMode};
-use crate::frame::{FrameError, Framer, Part};
+use crate::frame::{Frame, FrameError, Framer, Part};
 use crate::response::{python_repr, Data, Response};
 use crate::Limits;
 
@@ -236,6 +236,8 @@ pub(crate) enum Finish {
     /// STARTTLS (the driver switches the transport, then asks for
     /// capabilities again).
     StartTls,
+    /// A typed command (see `typed.rs`).
+    Typed(crate::typed::TypedKind),
 }
 
 /// A command that has been queued and awaits its tagged response.
@@ -256,6 +258,10 @@ impl Pending {
     /// Whether this is LOGOUT (the driver shuts the transport down after it).
     pub fn is_logout(&self) -> bool {
         self.finish == Finish::Logout
+    }
+
+    pub(crate) fn finish(&self) -> &Finish {
+        &self.finish
     }
 
     /// Whether this is STARTTLS (the driver starts TLS after an OK).
@@ -312,6 +318,10 @@ struct InFlight {
     id: u64,
     tag: Bytes,
     result: Option<Tagged>,
+    /// The tagged response line as received.
+    raw: Option<Bytes>,
+    /// A typed command (its untagged data is captured raw).
+    typed: bool,
     expect_bye: bool,
 }
 
@@ -334,6 +344,10 @@ pub struct Session {
     continuation: Option<Bytes>,
     pending_challenge: Option<(u64, Vec<u8>)>,
     stray_continuation: Option<Bytes>,
+    /// Raw untagged responses collected for typed commands.
+    pub(crate) capture: Option<Vec<Bytes>>,
+    /// The tagged line of the last completed typed command.
+    pub(crate) last_tagged_raw: Option<Bytes>,
     extra_commands: Vec<(String, State)>,
     trace: Option<Vec<Trace>>,
     broken: Option<String>,
@@ -360,6 +374,8 @@ impl Session {
             continuation: None,
             pending_challenge: None,
             stray_continuation: None,
+            capture: None,
+            last_tagged_raw: None,
             extra_commands: Vec::new(),
             trace: None,
             broken: None,
@@ -517,7 +533,7 @@ impl Session {
 
     // ----- commands ---------------------------------------------------------
 
-    fn literal_mode(&self) -> LiteralMode {
+    pub(crate) fn literal_mode(&self) -> LiteralMode {
         LiteralMode {
             literal_plus: self.has_capability("LITERAL+"),
             literal_minus: self.has_capability("LITERAL-"),
@@ -597,10 +613,32 @@ impl Session {
         authenticate: bool,
         build: impl FnOnce(&mut CommandBuilder) -> Result<(), EncodeError>,
     ) -> Result<Pending, SessionError> {
+        let mut builder = CommandBuilder::new(&self.next_tag(), name, self.literal_mode());
+        build(&mut builder)?;
+        self.send_built(name, finish, authenticate, builder)
+    }
+
+    /// The tag the next command will get.
+    pub(crate) fn next_tag(&self) -> Vec<u8> {
         let mut tag = self.tag_prefix.clone();
         tag.extend_from_slice(self.tagnum.to_string().as_bytes());
-        let mut builder = CommandBuilder::new(&tag, name, self.literal_mode());
-        build(&mut builder)?;
+        tag
+    }
+
+    /// Whether a typed command is in flight.
+    pub(crate) fn typed_in_flight(&self) -> bool {
+        self.in_flight.iter().any(|f| f.typed)
+    }
+
+    /// Queues a command built (with [`Session::next_tag`]) by the caller.
+    pub(crate) fn send_built(
+        &mut self,
+        name: &str,
+        finish: Finish,
+        authenticate: bool,
+        builder: CommandBuilder,
+    ) -> Result<Pending, SessionError> {
+        let tag = self.next_tag();
         let (frags, trace) = builder.finish_traced();
         self.tagnum += 1;
         let id = self.next_id;
@@ -625,7 +663,9 @@ impl Session {
             id,
             tag: Bytes::from(tag),
             result: None,
+            raw: None,
             expect_bye: finish == Finish::Logout,
+            typed: matches!(finish, Finish::Typed(_)),
         });
         Ok(Pending {
             id,
@@ -696,6 +736,7 @@ impl Session {
             }
             if self.in_flight[idx].result.is_some() {
                 let f = self.in_flight.remove(idx);
+                self.last_tagged_raw = f.raw;
                 self.out.retain(|(id, _)| *id != f.id);
                 return Ok(Poll::Done(f.result.unwrap_or_default()));
             }
@@ -710,7 +751,7 @@ impl Session {
             let Some(frame) = self.framer.next_frame()? else {
                 return Ok(Poll::NeedInput);
             };
-            self.process(frame.into_parts())?;
+            self.process(frame)?;
         }
     }
 
@@ -721,7 +762,7 @@ impl Session {
             return Ok(false);
         };
         let line = Bytes::copy_from_slice(frame.first_line());
-        self.process(frame.into_parts())?;
+        self.process(frame)?;
         self.welcome = Some(line.clone());
         if self.contains_untagged("PREAUTH") {
             self.state = State::Auth;
@@ -776,7 +817,9 @@ impl Session {
     }
 
     /// imaplib's `_get_response` for one framed response.
-    fn process(&mut self, parts: Vec<Part>) -> Result<(), SessionError> {
+    fn process(&mut self, frame: Frame) -> Result<(), SessionError> {
+        let raw = frame.raw().clone();
+        let parts = frame.into_parts();
         if self.trace.is_some() {
             let shown = parts
                 .iter()
@@ -801,6 +844,7 @@ impl Session {
                 return Err(SessionError::UnexpectedTagged(line));
             };
             f.result = Some((typ.clone(), vec![Data::Line(dat.clone())]));
+            f.raw = Some(raw);
             self.response_code(&typ, &dat);
             return Ok(());
         }
@@ -814,6 +858,14 @@ impl Session {
             }
             return Err(SessionError::UnexpectedResponse(line));
         };
+        if let Some(capture) = self.capture.as_mut() {
+            capture.push(raw);
+            if !matches!(typ.as_str(), "OK" | "NO" | "BAD" | "BYE" | "PREAUTH") {
+                // Typed commands take their data from the capture; keeping
+                // it in imaplib's store too would hold it forever.
+                return Ok(());
+            }
+        }
         let mut dat = first;
         while let Some(Part::Literal(body)) = parts.next() {
             self.append_untagged(&typ, Data::Literal { header: dat, body });

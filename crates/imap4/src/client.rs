@@ -416,27 +416,49 @@ impl Imap4 {
             Begin::Done(r) => return Ok(r),
             Begin::Sent(p) => p,
         };
+        self.execute(pending, auth, Session::complete)
+    }
+
+    /// Drives `pending` to completion and finishes it with `complete`
+    /// (imaplib's shaping, or the typed one).
+    pub(crate) fn execute<T>(
+        &mut self,
+        pending: Pending,
+        auth: Option<Authobject<'_>>,
+        complete: impl FnOnce(
+            &mut Session,
+            Pending,
+            Result<imap4_proto::Tagged, imap4_proto::SessionError>,
+        ) -> Result<T, imap4_proto::SessionError>,
+    ) -> Result<T, Error> {
         let outcome = match self.drive(&pending, auth) {
             Ok(t) => Ok(t),
             Err(Stop::Session(session_error)) => Err(session_error),
             Err(Stop::Io(io_error)) => {
                 // Keep imaplib's "command: NAME => …" context on I/O errors.
                 let io_error = io_error.in_command(pending.name());
-                let _ = self.session.complete(
-                    pending,
-                    Err(imap4_proto::SessionError::Closed(io_error.to_string())),
-                );
+                let closed = imap4_proto::SessionError::Closed(io_error.to_string());
+                let _ = complete(&mut self.session, pending, Err(closed));
                 let _ = self.transport.shutdown();
                 return Err(io_error);
             }
         };
         let logout = pending.is_logout();
-        let result = self.session.complete(pending, outcome);
+        let result = complete(&mut self.session, pending, outcome);
         self.emit_trace();
         if logout {
             let _ = self.transport.shutdown();
         }
         Ok(result?)
+    }
+
+    /// Runs a typed command (see [`crate::typed`]).
+    pub(crate) fn run_typed(
+        &mut self,
+        begin: impl FnOnce(&mut Session) -> Result<Pending, imap4_proto::SessionError>,
+    ) -> Result<imap4_proto::typed::TypedOutcome, Error> {
+        let pending = begin(&mut self.session)?;
+        self.execute(pending, None, Session::complete_typed)
     }
 
     fn run(
@@ -899,6 +921,12 @@ impl Imap4 {
     /// Changes the limits.
     pub fn set_limits(&mut self, limits: Limits) {
         self.session.set_limits(limits);
+    }
+
+    /// The typed, Rust-native API on this same connection: typed
+    /// arguments, parsed results, streamed bodies. See [`crate::Typed`].
+    pub fn typed(&mut self) -> crate::Typed<'_> {
+        crate::Typed::new(self)
     }
 
     /// The sans-IO session underneath.

@@ -34,6 +34,7 @@ mod error;
 mod stream;
 mod tls;
 mod transport;
+pub mod typed;
 pub mod util;
 
 pub use client::{debug, set_debug, Config, Imap4, IMAP4_PORT, IMAP4_SSL_PORT};
@@ -43,4 +44,5 @@ pub use imap4_proto::{Data, Limits, Response, State};
 pub use rustls::ClientConnection as TlsSession;
 pub use tls::TlsOptions;
 pub use transport::Transport;
+pub use typed::Typed;
 pub use util::int2ap;

@@ -1,0 +1,674 @@
+//! Typed command arguments: sets, fetch attributes, search keys, flags.
+//!
+//! Every value here is valid by construction (or by `FromStr`/`TryFrom`
+//! validation) and is written to the wire only through
+//! [`crate::encode::CommandBuilder`], so user text can never inject CR, LF
+//! or NUL into a command line.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::encode::{CommandBuilder, EncodeError};
+
+/// One bound of a range: a number, or `*` (the largest in use).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Bound {
+    /// A number (never 0).
+    Num(u32),
+    /// `*`.
+    Star,
+}
+
+impl fmt::Display for Bound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Bound::Num(n) => write!(f, "{n}"),
+            Bound::Star => f.write_str("*"),
+        }
+    }
+}
+
+/// Why a set could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid sequence set {0:?}: expected e.g. \"1,3:5,7:*\" with numbers above 0")]
+pub struct InvalidSet(pub String);
+
+/// The ranges shared by [`SeqSet`] and [`UidSet`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+struct Ranges(Vec<(Bound, Bound)>);
+
+impl Ranges {
+    fn parse(s: &str) -> Result<Ranges, InvalidSet> {
+        let bad = || InvalidSet(s.to_string());
+        let bound = |t: &str| -> Result<Bound, InvalidSet> {
+            if t == "*" {
+                return Ok(Bound::Star);
+            }
+            if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad());
+            }
+            match t.parse::<u32>() {
+                Ok(n) if n > 0 => Ok(Bound::Num(n)),
+                _ => Err(bad()),
+            }
+        };
+        let mut v = Vec::new();
+        for part in s.split(',') {
+            let r = match part.split_once(':') {
+                Some((a, b)) => (bound(a)?, bound(b)?),
+                None => {
+                    let b = bound(part)?;
+                    (b, b)
+                }
+            };
+            v.push(r);
+        }
+        Ok(Ranges(v))
+    }
+
+    fn from_numbers(nums: impl IntoIterator<Item = u32>) -> Ranges {
+        let mut n: Vec<u32> = nums.into_iter().filter(|&x| x > 0).collect();
+        n.sort_unstable();
+        n.dedup();
+        let mut v: Vec<(Bound, Bound)> = Vec::new();
+        for x in n {
+            match v.last_mut() {
+                Some((_, Bound::Num(end))) if end.checked_add(1) == Some(x) => *end = x,
+                _ => v.push((Bound::Num(x), Bound::Num(x))),
+            }
+        }
+        Ranges(v)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.0.iter().flat_map(|&(a, b)| match (a, b) {
+            (Bound::Num(a), Bound::Num(b)) => a.min(b)..=a.max(b),
+            // `*` has no value without the mailbox; yield nothing for it.
+            #[allow(clippy::reversed_empty_ranges)]
+            _ => 1..=0,
+        })
+    }
+
+    fn contains(&self, x: u32) -> bool {
+        self.0.iter().any(|&(a, b)| match (a, b) {
+            (Bound::Num(a), Bound::Num(b)) => (a.min(b)..=a.max(b)).contains(&x),
+            (Bound::Num(a), Bound::Star) | (Bound::Star, Bound::Num(a)) => x >= a,
+            (Bound::Star, Bound::Star) => false,
+        })
+    }
+}
+
+impl fmt::Display for Ranges {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (a, b)) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            if a == b {
+                write!(f, "{a}")?;
+            } else {
+                write!(f, "{a}:{b}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+macro_rules! set_type {
+    ($name:ident, $what:literal) => {
+        #[doc = concat!("A set of ", $what, " (`1,3:5,7:*`). Never empty once built from a string.")]
+        ///
+        /// Message sequence numbers and UIDs are different types, so one
+        /// cannot be passed where the other is meant.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+        pub struct $name(Ranges);
+
+        impl $name {
+            /// `1:*`: everything.
+            pub fn all() -> Self {
+                $name(Ranges(vec![(Bound::Num(1), Bound::Star)]))
+            }
+
+            /// One number (0 is not a valid number and gives an empty set).
+            pub fn single(n: u32) -> Self {
+                Self::from_numbers([n])
+            }
+
+            /// `first:last`.
+            pub fn range(first: u32, last: Bound) -> Self {
+                $name(Ranges(vec![(Bound::Num(first.max(1)), last)]))
+            }
+
+            /// A set holding these numbers, compressed into ranges.
+            pub fn from_numbers(nums: impl IntoIterator<Item = u32>) -> Self {
+                $name(Ranges::from_numbers(nums))
+            }
+
+            /// Whether the set is empty (only possible when built from no
+            /// numbers).
+            pub fn is_empty(&self) -> bool {
+                self.0 .0.is_empty()
+            }
+
+            /// The numbers of the set (ranges ending in `*` contribute
+            /// nothing: their end is not known without the mailbox).
+            pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+                self.0.iter()
+            }
+
+            /// Whether `n` is in the set.
+            pub fn contains(&self, n: u32) -> bool {
+                self.0.contains(n)
+            }
+
+            /// The ranges.
+            pub fn ranges(&self) -> &[(Bound, Bound)] {
+                &self.0 .0
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = InvalidSet;
+            fn from_str(s: &str) -> Result<Self, InvalidSet> {
+                Ranges::parse(s).map($name)
+            }
+        }
+
+        impl TryFrom<&str> for $name {
+            type Error = InvalidSet;
+            fn try_from(s: &str) -> Result<Self, InvalidSet> {
+                s.parse()
+            }
+        }
+
+        impl From<u32> for $name {
+            fn from(n: u32) -> Self {
+                Self::single(n)
+            }
+        }
+
+        impl From<std::ops::RangeInclusive<u32>> for $name {
+            fn from(r: std::ops::RangeInclusive<u32>) -> Self {
+                $name(Ranges(vec![(
+                    Bound::Num((*r.start()).max(1)),
+                    Bound::Num((*r.end()).max(1)),
+                )]))
+            }
+        }
+
+        impl From<std::ops::RangeFrom<u32>> for $name {
+            fn from(r: std::ops::RangeFrom<u32>) -> Self {
+                Self::range(r.start, Bound::Star)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+set_type!(SeqSet, "message sequence numbers");
+set_type!(UidSet, "UIDs");
+
+/// A FETCH attribute.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FetchAttr {
+    /// UID.
+    Uid,
+    /// FLAGS.
+    Flags,
+    /// INTERNALDATE.
+    InternalDate,
+    /// RFC822.SIZE.
+    Rfc822Size,
+    /// ENVELOPE.
+    Envelope,
+    /// BODYSTRUCTURE.
+    BodyStructure,
+    /// MODSEQ (CONDSTORE).
+    ModSeq,
+    /// `BODY[section]<start.len>` (or `BODY.PEEK[...]`, which does not set
+    /// `\Seen`). `section` is e.g. `""`, `"TEXT"`, `"1.2"`, `"HEADER"`.
+    Section {
+        /// The section spec (validated when encoded).
+        section: String,
+        /// Use BODY.PEEK.
+        peek: bool,
+        /// A partial range: (start, length).
+        partial: Option<(u32, u32)>,
+    },
+    /// `BINARY.PEEK[section]` (RFC 3516): decoded content.
+    Binary {
+        /// The section part (`""`, `"1"`, `"1.2"`).
+        section: String,
+    },
+    /// RFC822.HEADER.
+    Rfc822Header,
+}
+
+impl FetchAttr {
+    /// `BODY.PEEK[]`: the whole message, without setting `\Seen`.
+    pub fn full_peek() -> Self {
+        FetchAttr::Section {
+            section: String::new(),
+            peek: true,
+            partial: None,
+        }
+    }
+
+    fn encode(&self, out: &mut String) -> Result<(), EncodeError> {
+        let section_ok = |s: &str| {
+            s.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+                && !s.contains(']')
+                && !s.contains('[')
+        };
+        match self {
+            FetchAttr::Uid => out.push_str("UID"),
+            FetchAttr::Flags => out.push_str("FLAGS"),
+            FetchAttr::InternalDate => out.push_str("INTERNALDATE"),
+            FetchAttr::Rfc822Size => out.push_str("RFC822.SIZE"),
+            FetchAttr::Envelope => out.push_str("ENVELOPE"),
+            FetchAttr::BodyStructure => out.push_str("BODYSTRUCTURE"),
+            FetchAttr::ModSeq => out.push_str("MODSEQ"),
+            FetchAttr::Rfc822Header => out.push_str("RFC822.HEADER"),
+            FetchAttr::Section {
+                section,
+                peek,
+                partial,
+            } => {
+                if !section_ok(section) {
+                    return Err(EncodeError::LineBreak);
+                }
+                out.push_str(if *peek { "BODY.PEEK[" } else { "BODY[" });
+                out.push_str(section);
+                out.push(']');
+                if let Some((start, len)) = partial {
+                    out.push_str(&format!("<{start}.{len}>"));
+                }
+            }
+            FetchAttr::Binary { section } => {
+                if !section.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+                    return Err(EncodeError::LineBreak);
+                }
+                out.push_str("BINARY.PEEK[");
+                out.push_str(section);
+                out.push(']');
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Encodes `(a b c)` for a list of fetch attributes.
+pub(crate) fn fetch_attrs(c: &mut CommandBuilder, attrs: &[FetchAttr]) -> Result<(), EncodeError> {
+    let mut s = String::from("(");
+    for (i, a) in attrs.iter().enumerate() {
+        if i > 0 {
+            s.push(' ');
+        }
+        a.encode(&mut s)?;
+    }
+    s.push(')');
+    c.raw(s.as_bytes())?;
+    Ok(())
+}
+
+/// A calendar date for SEARCH (`1-Feb-2024`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Date {
+    /// Year.
+    pub year: u16,
+    /// Month, 1–12.
+    pub month: u8,
+    /// Day, 1–31.
+    pub day: u8,
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const MONTHS: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        let m = MONTHS[usize::from(self.month.clamp(1, 12) - 1)];
+        write!(f, "{}-{}-{}", self.day.clamp(1, 31), m, self.year)
+    }
+}
+
+/// A SEARCH key. Strings are sent quoted or as literals, never raw, so
+/// they cannot break the command.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SearchKey {
+    /// ALL.
+    All,
+    /// ANSWERED.
+    Answered,
+    /// DELETED.
+    Deleted,
+    /// DRAFT.
+    Draft,
+    /// FLAGGED.
+    Flagged,
+    /// SEEN.
+    Seen,
+    /// UNANSWERED.
+    Unanswered,
+    /// UNDELETED.
+    Undeleted,
+    /// UNDRAFT.
+    Undraft,
+    /// UNFLAGGED.
+    Unflagged,
+    /// UNSEEN.
+    Unseen,
+    /// NEW.
+    New,
+    /// OLD.
+    Old,
+    /// RECENT.
+    Recent,
+    /// KEYWORD flag.
+    Keyword(String),
+    /// UNKEYWORD flag.
+    Unkeyword(String),
+    /// FROM string.
+    From(String),
+    /// TO string.
+    To(String),
+    /// CC string.
+    Cc(String),
+    /// BCC string.
+    Bcc(String),
+    /// SUBJECT string.
+    Subject(String),
+    /// BODY string.
+    Body(String),
+    /// TEXT string.
+    Text(String),
+    /// HEADER field string.
+    Header(String, String),
+    /// BEFORE date (internal date).
+    Before(Date),
+    /// ON date.
+    On(Date),
+    /// SINCE date.
+    Since(Date),
+    /// SENTBEFORE date.
+    SentBefore(Date),
+    /// SENTON date.
+    SentOn(Date),
+    /// SENTSINCE date.
+    SentSince(Date),
+    /// LARGER n.
+    Larger(u64),
+    /// SMALLER n.
+    Smaller(u64),
+    /// UID set.
+    Uid(UidSet),
+    /// A sequence set.
+    Seq(SeqSet),
+    /// MODSEQ n (CONDSTORE).
+    ModSeq(u64),
+    /// NOT key.
+    Not(Box<SearchKey>),
+    /// OR key key.
+    Or(Box<SearchKey>, Box<SearchKey>),
+    /// All of these (a parenthesized list).
+    And(Vec<SearchKey>),
+}
+
+impl SearchKey {
+    pub(crate) fn encode(&self, c: &mut CommandBuilder) -> Result<(), EncodeError> {
+        use SearchKey::*;
+        let word = |c: &mut CommandBuilder, w: &str| c.raw(w.as_bytes()).map(|_| ());
+        let flag = |c: &mut CommandBuilder, w: &str, f: &str| -> Result<(), EncodeError> {
+            if f.is_empty() || !f.bytes().all(crate::encode::is_flag_char) {
+                return Err(EncodeError::LineBreak);
+            }
+            c.raw(w.as_bytes())?;
+            c.raw(f.as_bytes())?;
+            Ok(())
+        };
+        let text = |c: &mut CommandBuilder, w: &str, s: &str| -> Result<(), EncodeError> {
+            c.raw(w.as_bytes())?;
+            c.string(s.as_bytes())?;
+            Ok(())
+        };
+        let date = |c: &mut CommandBuilder, w: &str, d: &Date| -> Result<(), EncodeError> {
+            c.raw(w.as_bytes())?;
+            c.raw(d.to_string().as_bytes())?;
+            Ok(())
+        };
+        match self {
+            All => word(c, "ALL"),
+            Answered => word(c, "ANSWERED"),
+            Deleted => word(c, "DELETED"),
+            Draft => word(c, "DRAFT"),
+            Flagged => word(c, "FLAGGED"),
+            Seen => word(c, "SEEN"),
+            Unanswered => word(c, "UNANSWERED"),
+            Undeleted => word(c, "UNDELETED"),
+            Undraft => word(c, "UNDRAFT"),
+            Unflagged => word(c, "UNFLAGGED"),
+            Unseen => word(c, "UNSEEN"),
+            New => word(c, "NEW"),
+            Old => word(c, "OLD"),
+            Recent => word(c, "RECENT"),
+            Keyword(f) => flag(c, "KEYWORD", f),
+            Unkeyword(f) => flag(c, "UNKEYWORD", f),
+            From(s) => text(c, "FROM", s),
+            To(s) => text(c, "TO", s),
+            Cc(s) => text(c, "CC", s),
+            Bcc(s) => text(c, "BCC", s),
+            Subject(s) => text(c, "SUBJECT", s),
+            Body(s) => text(c, "BODY", s),
+            Text(s) => text(c, "TEXT", s),
+            Header(h, s) => {
+                c.raw(b"HEADER")?;
+                c.string(h.as_bytes())?;
+                c.string(s.as_bytes())?;
+                Ok(())
+            }
+            Before(d) => date(c, "BEFORE", d),
+            On(d) => date(c, "ON", d),
+            Since(d) => date(c, "SINCE", d),
+            SentBefore(d) => date(c, "SENTBEFORE", d),
+            SentOn(d) => date(c, "SENTON", d),
+            SentSince(d) => date(c, "SENTSINCE", d),
+            Larger(n) => word(c, &format!("LARGER {n}")),
+            Smaller(n) => word(c, &format!("SMALLER {n}")),
+            ModSeq(n) => word(c, &format!("MODSEQ {n}")),
+            Uid(set) => word(c, &format!("UID {set}")),
+            Seq(set) => word(c, &set.to_string()),
+            Not(k) => {
+                c.raw(b"NOT")?;
+                k.encode(c)
+            }
+            Or(a, b) => {
+                c.raw(b"OR")?;
+                a.encode(c)?;
+                b.encode(c)
+            }
+            And(keys) => {
+                if keys.is_empty() {
+                    return word(c, "ALL");
+                }
+                c.open_list();
+                for k in keys {
+                    k.encode(c)?;
+                }
+                c.close_list();
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A STATUS attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StatusAttr {
+    /// MESSAGES.
+    Messages,
+    /// RECENT.
+    Recent,
+    /// UIDNEXT.
+    UidNext,
+    /// UIDVALIDITY.
+    UidValidity,
+    /// UNSEEN.
+    Unseen,
+    /// HIGHESTMODSEQ (CONDSTORE).
+    HighestModSeq,
+    /// SIZE (RFC 8438).
+    Size,
+}
+
+impl StatusAttr {
+    /// The attribute's name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusAttr::Messages => "MESSAGES",
+            StatusAttr::Recent => "RECENT",
+            StatusAttr::UidNext => "UIDNEXT",
+            StatusAttr::UidValidity => "UIDVALIDITY",
+            StatusAttr::Unseen => "UNSEEN",
+            StatusAttr::HighestModSeq => "HIGHESTMODSEQ",
+            StatusAttr::Size => "SIZE",
+        }
+    }
+}
+
+/// How STORE changes flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StoreOp {
+    /// Replace the flags (`FLAGS`).
+    Replace,
+    /// Add flags (`+FLAGS`).
+    Add,
+    /// Remove flags (`-FLAGS`).
+    Remove,
+}
+
+/// Encodes a flag list `(\Seen $Junk)`, validating each flag.
+pub(crate) fn flag_list(c: &mut CommandBuilder, flags: &[&str]) -> Result<(), EncodeError> {
+    let mut s = String::from("(");
+    for (i, f) in flags.iter().enumerate() {
+        let body = f.strip_prefix('\\').unwrap_or(f);
+        if body.is_empty() || !body.bytes().all(crate::encode::is_flag_char) {
+            return Err(EncodeError::LineBreak);
+        }
+        if i > 0 {
+            s.push(' ');
+        }
+        s.push_str(f);
+    }
+    s.push(')');
+    c.raw(s.as_bytes())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encode::{Fragment, LiteralMode};
+
+    fn line(f: impl FnOnce(&mut CommandBuilder)) -> String {
+        let mut c = CommandBuilder::new(b"A1", "X", LiteralMode::default());
+        f(&mut c);
+        let frags = c.finish();
+        frags
+            .iter()
+            .map(|f| match f {
+                Fragment::Line(l) => String::from_utf8_lossy(l).into_owned(),
+                Fragment::Literal { data, .. } => format!("<{}>", String::from_utf8_lossy(data)),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn sets() {
+        assert_eq!(SeqSet::from_numbers([5, 1, 2, 3, 9]).to_string(), "1:3,5,9");
+        assert_eq!(UidSet::all().to_string(), "1:*");
+        assert_eq!(
+            "1,3:5,7:*".parse::<UidSet>().unwrap().to_string(),
+            "1,3:5,7:*"
+        );
+        assert!("0".parse::<SeqSet>().is_err());
+        assert!("1 2".parse::<SeqSet>().is_err());
+        assert!("1\r\n".parse::<SeqSet>().is_err());
+        assert!("".parse::<SeqSet>().is_err());
+        let s: UidSet = "2:4,10:*".parse().unwrap();
+        assert!(s.contains(3) && s.contains(1000) && !s.contains(5));
+        assert_eq!(s.iter().collect::<Vec<_>>(), vec![2, 3, 4]);
+    }
+
+    #[test]
+    fn search_keys_quote_safely() {
+        let k = SearchKey::And(vec![
+            SearchKey::From("Bob \"the\" Builder".into()),
+            SearchKey::Not(Box::new(SearchKey::Seen)),
+            SearchKey::Or(
+                Box::new(SearchKey::Subject("a\r\nb".into())),
+                Box::new(SearchKey::Larger(10)),
+            ),
+            SearchKey::Since(Date {
+                year: 2024,
+                month: 2,
+                day: 1,
+            }),
+        ]);
+        let l = line(|c| k.encode(c).unwrap());
+        assert_eq!(
+            l,
+            "A1 X (FROM \"Bob \\\"the\\\" Builder\" NOT SEEN OR SUBJECT {4}\r\n<a\r\nb> LARGER 10 SINCE 1-Feb-2024)\r\n"
+        );
+        let mut c = CommandBuilder::new(b"A1", "X", LiteralMode::default());
+        assert!(SearchKey::Keyword("a b".into()).encode(&mut c).is_err());
+    }
+
+    #[test]
+    fn fetch_attr_encoding() {
+        let l = line(|c| {
+            fetch_attrs(
+                c,
+                &[
+                    FetchAttr::Uid,
+                    FetchAttr::Envelope,
+                    FetchAttr::Section {
+                        section: "HEADER.FIELDS (SUBJECT)".into(),
+                        peek: true,
+                        partial: Some((0, 100)),
+                    },
+                ],
+            )
+            .unwrap()
+        });
+        assert_eq!(
+            l,
+            "A1 X (UID ENVELOPE BODY.PEEK[HEADER.FIELDS (SUBJECT)]<0.100>)\r\n"
+        );
+        let mut c = CommandBuilder::new(b"A1", "X", LiteralMode::default());
+        let evil = FetchAttr::Section {
+            section: "]\r\nA2 DELETE INBOX".into(),
+            peek: false,
+            partial: None,
+        };
+        assert!(fetch_attrs(&mut c, &[evil]).is_err());
+    }
+
+    #[test]
+    fn flags_are_validated() {
+        assert_eq!(
+            line(|c| flag_list(c, &["\\Seen", "$Junk"]).unwrap()),
+            "A1 X (\\Seen $Junk)\r\n"
+        );
+        let mut c = CommandBuilder::new(b"A1", "X", LiteralMode::default());
+        assert!(flag_list(&mut c, &["\\Seen)"]).is_err());
+        assert!(flag_list(&mut c, &["a b"]).is_err());
+    }
+}

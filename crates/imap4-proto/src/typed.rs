@@ -1,0 +1,670 @@
+//! Typed commands on the same session as the imaplib surface: typed
+//! arguments in, typed results out, no second protocol implementation.
+//!
+//! While a typed command runs, the untagged responses it provokes are kept
+//! raw (they share memory with the received bytes) and parsed on demand
+//! with [`crate::parse::parse_response`].
+
+use bytes::Bytes;
+
+use crate::command::{
+    fetch_attrs, flag_list, FetchAttr, SearchKey, SeqSet, StatusAttr, StoreOp, UidSet,
+};
+use crate::encode::{CommandBuilder, EncodeError};
+use crate::parse::{self, utf7, Code, Fetch, Response as Parsed, StatusKind, Untagged};
+use crate::response::Data;
+use crate::session::{Finish, Pending, Session, SessionError, State, Tagged};
+
+/// What a typed command changes when it succeeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TypedKind {
+    Plain,
+    Select { readonly: bool },
+    Close,
+}
+
+/// The raw outcome of a typed command: the tagged line and the untagged
+/// responses received while it ran.
+#[derive(Debug, Clone)]
+pub struct TypedOutcome {
+    /// The tagged response line (without CRLF).
+    pub tagged: Bytes,
+    /// The untagged responses, raw and complete (parse each with
+    /// [`crate::parse::parse_response`]).
+    pub frames: Vec<Bytes>,
+}
+
+impl TypedOutcome {
+    /// The response code of the tagged response, if any.
+    pub fn code(&self) -> Option<Code<'_>> {
+        match parse::parse_response(&self.tagged) {
+            Ok(Parsed::Status(s)) => s.code,
+            _ => None,
+        }
+    }
+
+    /// Every untagged response that parses, typed.
+    pub fn untagged(&self) -> impl Iterator<Item = Untagged<'_>> {
+        self.frames
+            .iter()
+            .filter_map(|f| match parse::parse_response(f) {
+                Ok(Parsed::Data(d)) => Some(d),
+                _ => None,
+            })
+    }
+
+    /// The codes of untagged status responses (`* OK [UIDNEXT 5]`), and of
+    /// the tagged response, in order.
+    pub fn codes(&self) -> impl Iterator<Item = Code<'_>> {
+        self.frames
+            .iter()
+            .chain(std::iter::once(&self.tagged))
+            .filter_map(|f| match parse::parse_response(f) {
+                Ok(Parsed::Status(s)) => s.code,
+                _ => None,
+            })
+    }
+}
+
+/// FETCH results: the raw responses, parsed as you iterate (no copy of
+/// message data is made).
+#[derive(Debug, Clone, Default)]
+pub struct Fetches {
+    frames: Vec<Bytes>,
+}
+
+impl Fetches {
+    /// Wraps raw responses.
+    pub fn new(frames: Vec<Bytes>) -> Self {
+        Fetches { frames }
+    }
+
+    /// Each FETCH response, parsed. A response that cannot be parsed at
+    /// all yields an error (odd items inside a FETCH are kept raw, not
+    /// errors).
+    pub fn iter(&self) -> impl Iterator<Item = Result<Fetch<'_>, parse::ParseError>> {
+        self.frames
+            .iter()
+            .filter_map(|f| match parse::parse_response(f) {
+                Ok(Parsed::Data(Untagged::Fetch(fetch))) => Some(Ok(fetch)),
+                Ok(_) => None,
+                Err(e) => Some(Err(e)),
+            })
+    }
+
+    /// Number of raw responses held (FETCH and any unsolicited data).
+    pub fn raw_len(&self) -> usize {
+        self.frames.len()
+    }
+}
+
+/// What SELECT or EXAMINE tells about a mailbox.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SelectedMailbox {
+    /// Number of messages (EXISTS).
+    pub exists: u32,
+    /// RECENT.
+    pub recent: u32,
+    /// FLAGS: the flags defined in the mailbox.
+    pub flags: Vec<String>,
+    /// PERMANENTFLAGS: the flags that can be stored (`\*`: new keywords).
+    pub permanent_flags: Vec<String>,
+    /// UIDVALIDITY.
+    pub uid_validity: Option<u32>,
+    /// UIDNEXT.
+    pub uid_next: Option<u32>,
+    /// UNSEEN: the first unseen message.
+    pub unseen: Option<u32>,
+    /// HIGHESTMODSEQ (CONDSTORE).
+    pub highest_modseq: Option<u64>,
+    /// Opened read-only.
+    pub read_only: bool,
+}
+
+/// A mailbox from LIST.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailboxInfo {
+    /// The name, decoded (modified UTF-7 or UTF-8).
+    pub name: String,
+    /// The name as the server sent it (use it in commands if decoding
+    /// lost something).
+    pub raw_name: Vec<u8>,
+    /// The hierarchy delimiter.
+    pub delimiter: Option<char>,
+    /// Attributes (`\HasNoChildren`, `\Sent`, …).
+    pub attributes: Vec<String>,
+}
+
+impl MailboxInfo {
+    /// Whether the mailbox has this attribute (case-insensitive).
+    pub fn has_attribute(&self, attr: &str) -> bool {
+        self.attributes.iter().any(|a| a.eq_ignore_ascii_case(attr))
+    }
+}
+
+/// STATUS results.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MailboxStatus {
+    /// The mailbox name, decoded.
+    pub mailbox: String,
+    /// MESSAGES.
+    pub messages: Option<u32>,
+    /// RECENT.
+    pub recent: Option<u32>,
+    /// UIDNEXT.
+    pub uid_next: Option<u32>,
+    /// UIDVALIDITY.
+    pub uid_validity: Option<u32>,
+    /// UNSEEN.
+    pub unseen: Option<u32>,
+    /// HIGHESTMODSEQ.
+    pub highest_modseq: Option<u64>,
+    /// SIZE.
+    pub size: Option<u64>,
+    /// Other items: (name, raw value).
+    pub other: Vec<(String, String)>,
+}
+
+/// Where APPEND, COPY or MOVE put messages (UIDPLUS).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UidMapping {
+    /// UIDVALIDITY of the destination mailbox.
+    pub uid_validity: u32,
+    /// Source UIDs (COPY and MOVE only).
+    pub source: Option<UidSet>,
+    /// UIDs in the destination.
+    pub destination: UidSet,
+}
+
+fn to_u32(v: Option<u64>) -> Option<u32> {
+    v.and_then(|v| u32::try_from(v).ok())
+}
+
+impl Session {
+    /// Encodes a mailbox name: modified UTF-7, or UTF-8 in UTF-8 mode.
+    fn mailbox_arg(&self, c: &mut CommandBuilder, mailbox: &str) -> Result<(), EncodeError> {
+        if self.utf8_enabled() || mailbox.is_ascii() && !mailbox.contains('&') {
+            c.string(mailbox.as_bytes())?;
+        } else {
+            c.string(utf7::encode(mailbox).as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// Queues a typed command: its untagged responses are captured raw.
+    fn typed(
+        &mut self,
+        name: &str,
+        kind: TypedKind,
+        states: &[State],
+        build: impl FnOnce(&Session, &mut CommandBuilder) -> Result<(), EncodeError>,
+    ) -> Result<Pending, SessionError> {
+        if self.is_broken() {
+            return Err(SessionError::Closed("connection is broken".into()));
+        }
+        if !states.contains(&self.state()) {
+            return Err(SessionError::IllegalState {
+                command: name.to_string(),
+                state: self.state(),
+                allowed: states
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        let mut c = CommandBuilder::new(&self.next_tag(), name, self.literal_mode());
+        build(self, &mut c)?;
+        let pending = self.send_built(name, Finish::Typed(kind), false, c)?;
+        if self.capture.is_none() {
+            self.capture = Some(Vec::new());
+        }
+        Ok(pending)
+    }
+
+    /// Completes a typed command: NO and BAD are errors; the state changes
+    /// a successful SELECT or CLOSE implies are applied.
+    pub fn complete_typed(
+        &mut self,
+        pending: Pending,
+        outcome: Result<Tagged, SessionError>,
+    ) -> Result<TypedOutcome, SessionError> {
+        let frames = self.capture.take().unwrap_or_default();
+        if self.typed_in_flight() {
+            // Later pipelined typed commands keep capturing.
+            self.capture = Some(Vec::new());
+        }
+        let kind = match pending.finish() {
+            Finish::Typed(k) => *k,
+            _ => TypedKind::Plain,
+        };
+        let name = pending.name().to_string();
+        if kind == TypedKind::Close {
+            self.set_state(State::Auth);
+        }
+        let (typ, data) = outcome.map_err(|e| SessionError::InCommand {
+            command: name.clone(),
+            source: Box::new(e),
+        })?;
+        let tagged = self.last_tagged_raw.take().unwrap_or_default();
+        if typ != "OK" {
+            if let TypedKind::Select { .. } = kind {
+                self.set_state(State::Auth);
+            }
+            let text = match data.last() {
+                Some(Data::Line(b)) => b.clone(),
+                _ => Bytes::new(),
+            };
+            return Err(SessionError::Command {
+                message: format!("{name} failed: {typ} {}", String::from_utf8_lossy(&text)),
+                status: typ,
+                text,
+            });
+        }
+        if let TypedKind::Select { readonly } = kind {
+            self.set_state(State::Selected);
+            self.set_readonly(readonly);
+        }
+        let mut tagged = tagged;
+        while tagged.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+            tagged.truncate(tagged.len() - 1);
+        }
+        Ok(TypedOutcome { tagged, frames })
+    }
+
+    // ----- typed commands ------------------------------------------------------
+
+    /// SELECT (or EXAMINE when `readonly`) `mailbox`, name encoded as the
+    /// server requires.
+    pub fn typed_select(&mut self, mailbox: &str, readonly: bool) -> Result<Pending, SessionError> {
+        let name = if readonly { "EXAMINE" } else { "SELECT" };
+        self.clear_untagged();
+        self.typed(
+            name,
+            TypedKind::Select { readonly },
+            &[State::Auth, State::Selected],
+            |s, c| s.mailbox_arg(c, mailbox),
+        )
+    }
+
+    /// FETCH or UID FETCH.
+    pub fn typed_fetch(
+        &mut self,
+        set: SetArg<'_>,
+        attrs: &[FetchAttr],
+    ) -> Result<Pending, SessionError> {
+        let (name, set_text) = set.command("FETCH");
+        self.typed(&name, TypedKind::Plain, &[State::Selected], |_, c| {
+            c.raw(set_text.as_bytes())?;
+            fetch_attrs(c, attrs)
+        })
+    }
+
+    /// SEARCH or UID SEARCH with a typed key (strings are sent as UTF-8
+    /// with `CHARSET UTF-8` when they are not ASCII).
+    pub fn typed_search(&mut self, uid: bool, key: &SearchKey) -> Result<Pending, SessionError> {
+        let name = if uid { "UID SEARCH" } else { "SEARCH" };
+        let needs_charset = format!("{key:?}").bytes().any(|b| b >= 0x80) && !self.utf8_enabled();
+        self.typed(name, TypedKind::Plain, &[State::Selected], |_, c| {
+            if needs_charset {
+                c.raw(b"CHARSET UTF-8")?;
+            }
+            key.encode(c)
+        })
+    }
+
+    /// STORE or UID STORE (`.SILENT` when `silent`).
+    pub fn typed_store(
+        &mut self,
+        set: SetArg<'_>,
+        op: StoreOp,
+        flags: &[&str],
+        silent: bool,
+    ) -> Result<Pending, SessionError> {
+        let (name, set_text) = set.command("STORE");
+        let item = match op {
+            StoreOp::Replace => "FLAGS",
+            StoreOp::Add => "+FLAGS",
+            StoreOp::Remove => "-FLAGS",
+        };
+        let item = if silent {
+            format!("{item}.SILENT")
+        } else {
+            item.to_string()
+        };
+        self.typed(&name, TypedKind::Plain, &[State::Selected], |_, c| {
+            c.raw(set_text.as_bytes())?;
+            c.raw(item.as_bytes())?;
+            flag_list(c, flags)
+        })
+    }
+
+    /// COPY / UID COPY, or MOVE / UID MOVE when `move_`.
+    pub fn typed_copy(
+        &mut self,
+        set: SetArg<'_>,
+        mailbox: &str,
+        move_: bool,
+    ) -> Result<Pending, SessionError> {
+        let (name, set_text) = set.command(if move_ { "MOVE" } else { "COPY" });
+        self.typed(&name, TypedKind::Plain, &[State::Selected], |s, c| {
+            c.raw(set_text.as_bytes())?;
+            s.mailbox_arg(c, mailbox)
+        })
+    }
+
+    /// LIST `reference` `pattern` (pattern encoded like a mailbox name).
+    pub fn typed_list(&mut self, reference: &str, pattern: &str) -> Result<Pending, SessionError> {
+        self.typed(
+            "LIST",
+            TypedKind::Plain,
+            &[State::Auth, State::Selected],
+            |s, c| {
+                s.mailbox_arg(c, reference)?;
+                s.mailbox_arg(c, pattern)
+            },
+        )
+    }
+
+    /// STATUS `mailbox` (attrs).
+    pub fn typed_status(
+        &mut self,
+        mailbox: &str,
+        attrs: &[StatusAttr],
+    ) -> Result<Pending, SessionError> {
+        let list = format!(
+            "({})",
+            attrs
+                .iter()
+                .map(|a| a.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        self.typed(
+            "STATUS",
+            TypedKind::Plain,
+            &[State::Auth, State::Selected],
+            |s, c| {
+                s.mailbox_arg(c, mailbox)?;
+                c.raw(list.as_bytes())?;
+                Ok(())
+            },
+        )
+    }
+
+    /// CREATE, DELETE, SUBSCRIBE or UNSUBSCRIBE `mailbox` (`verb`).
+    pub fn typed_mailbox_command(
+        &mut self,
+        verb: MailboxVerb,
+        mailbox: &str,
+    ) -> Result<Pending, SessionError> {
+        self.typed(
+            verb.as_str(),
+            TypedKind::Plain,
+            &[State::Auth, State::Selected],
+            |s, c| s.mailbox_arg(c, mailbox),
+        )
+    }
+
+    /// RENAME `from` `to`.
+    pub fn typed_rename(&mut self, from: &str, to: &str) -> Result<Pending, SessionError> {
+        self.typed(
+            "RENAME",
+            TypedKind::Plain,
+            &[State::Auth, State::Selected],
+            |s, c| {
+                s.mailbox_arg(c, from)?;
+                s.mailbox_arg(c, to)
+            },
+        )
+    }
+
+    /// APPEND `message` to `mailbox` with `flags` (validated) and an
+    /// optional INTERNALDATE string (`"DD-Mon-YYYY HH:MM:SS +ZZZZ"`,
+    /// without quotes). The message is sent as it is (no line-end
+    /// conversion).
+    pub fn typed_append(
+        &mut self,
+        mailbox: &str,
+        flags: &[&str],
+        internal_date: Option<&str>,
+        message: Bytes,
+    ) -> Result<Pending, SessionError> {
+        self.typed(
+            "APPEND",
+            TypedKind::Plain,
+            &[State::Auth, State::Selected],
+            |s, c| {
+                s.mailbox_arg(c, mailbox)?;
+                if !flags.is_empty() {
+                    flag_list(c, flags)?;
+                }
+                if let Some(d) = internal_date {
+                    c.string(d.as_bytes())?;
+                }
+                c.literal(message)?;
+                Ok(())
+            },
+        )
+    }
+
+    /// EXPUNGE, or UID EXPUNGE `set` (UIDPLUS).
+    pub fn typed_expunge(&mut self, uids: Option<&UidSet>) -> Result<Pending, SessionError> {
+        match uids {
+            None => self.typed("EXPUNGE", TypedKind::Plain, &[State::Selected], |_, _| {
+                Ok(())
+            }),
+            Some(set) => {
+                let text = set.to_string();
+                self.typed(
+                    "UID EXPUNGE",
+                    TypedKind::Plain,
+                    &[State::Selected],
+                    |_, c| {
+                        c.raw(text.as_bytes())?;
+                        Ok(())
+                    },
+                )
+            }
+        }
+    }
+
+    /// CLOSE (`expunge`) or UNSELECT.
+    pub fn typed_close(&mut self, expunge: bool) -> Result<Pending, SessionError> {
+        let name = if expunge { "CLOSE" } else { "UNSELECT" };
+        self.typed(name, TypedKind::Close, &[State::Selected], |_, _| Ok(()))
+    }
+
+    /// NOOP (to collect unsolicited updates).
+    pub fn typed_noop(&mut self) -> Result<Pending, SessionError> {
+        self.typed(
+            "NOOP",
+            TypedKind::Plain,
+            &[State::NonAuth, State::Auth, State::Selected],
+            |_, _| Ok(()),
+        )
+    }
+}
+
+/// CREATE, DELETE, SUBSCRIBE or UNSUBSCRIBE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailboxVerb {
+    /// CREATE.
+    Create,
+    /// DELETE.
+    Delete,
+    /// SUBSCRIBE.
+    Subscribe,
+    /// UNSUBSCRIBE.
+    Unsubscribe,
+}
+
+impl MailboxVerb {
+    fn as_str(self) -> &'static str {
+        match self {
+            MailboxVerb::Create => "CREATE",
+            MailboxVerb::Delete => "DELETE",
+            MailboxVerb::Subscribe => "SUBSCRIBE",
+            MailboxVerb::Unsubscribe => "UNSUBSCRIBE",
+        }
+    }
+}
+
+/// A set argument: sequence numbers (plain command) or UIDs (`UID`
+/// command). The two cannot be confused.
+#[derive(Debug, Clone, Copy)]
+pub enum SetArg<'a> {
+    /// Message sequence numbers.
+    Seq(&'a SeqSet),
+    /// UIDs.
+    Uid(&'a UidSet),
+}
+
+impl SetArg<'_> {
+    fn command(&self, verb: &str) -> (String, String) {
+        match self {
+            SetArg::Seq(s) => (verb.to_string(), s.to_string()),
+            SetArg::Uid(s) => (format!("UID {verb}"), s.to_string()),
+        }
+    }
+}
+
+// ----- result builders ----------------------------------------------------------
+
+impl TypedOutcome {
+    /// SELECT/EXAMINE results.
+    pub fn selected(&self, readonly_requested: bool) -> SelectedMailbox {
+        let mut m = SelectedMailbox {
+            read_only: readonly_requested,
+            ..SelectedMailbox::default()
+        };
+        let flag_strings =
+            |f: &[parse::Flag<'_>]| f.iter().map(|f| f.0.to_str_lossy().into_owned()).collect();
+        for d in self.untagged() {
+            match d {
+                Untagged::Exists(n) => m.exists = n,
+                Untagged::Recent(n) => m.recent = n,
+                Untagged::Flags(f) => m.flags = flag_strings(&f),
+                _ => {}
+            }
+        }
+        for code in self.codes() {
+            match code {
+                Code::PermanentFlags(f) => m.permanent_flags = flag_strings(&f),
+                Code::UidValidity(v) => m.uid_validity = Some(v),
+                Code::UidNext(v) => m.uid_next = Some(v),
+                Code::Unseen(v) => m.unseen = Some(v),
+                Code::HighestModSeq(v) => m.highest_modseq = Some(v),
+                Code::ReadOnly => m.read_only = true,
+                Code::ReadWrite => m.read_only = false,
+                _ => {}
+            }
+        }
+        m
+    }
+
+    /// SEARCH results (also ESEARCH ALL).
+    pub fn search_numbers(&self) -> Vec<u32> {
+        let mut out = Vec::new();
+        for d in self.untagged() {
+            match d {
+                Untagged::Search { numbers, .. } => out.extend(numbers),
+                Untagged::ESearch(e) => {
+                    if let Some(all) = e.all.and_then(|a| a.to_str_lossy().parse::<SeqSet>().ok()) {
+                        out.extend(all.iter());
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// LIST results.
+    pub fn mailboxes(&self) -> Vec<MailboxInfo> {
+        self.untagged()
+            .filter_map(|d| match d {
+                Untagged::List(l) => Some(MailboxInfo {
+                    name: l.mailbox.name.into_owned(),
+                    raw_name: l.mailbox.raw.as_bytes().to_vec(),
+                    delimiter: l.delimiter.map(char::from),
+                    attributes: l
+                        .attributes
+                        .iter()
+                        .map(|a| a.0.to_str_lossy().into_owned())
+                        .collect(),
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// STATUS results.
+    pub fn status(&self) -> MailboxStatus {
+        let mut st = MailboxStatus::default();
+        for d in self.untagged() {
+            if let Untagged::Status { mailbox, items } = d {
+                st.mailbox = mailbox.name.into_owned();
+                for i in items {
+                    match i.name.to_str_lossy().to_ascii_uppercase().as_str() {
+                        "MESSAGES" => st.messages = to_u32(i.value),
+                        "RECENT" => st.recent = to_u32(i.value),
+                        "UIDNEXT" => st.uid_next = to_u32(i.value),
+                        "UIDVALIDITY" => st.uid_validity = to_u32(i.value),
+                        "UNSEEN" => st.unseen = to_u32(i.value),
+                        "HIGHESTMODSEQ" => st.highest_modseq = i.value,
+                        "SIZE" => st.size = i.value,
+                        other => st
+                            .other
+                            .push((other.to_string(), i.raw.to_str_lossy().into_owned())),
+                    }
+                }
+            }
+        }
+        st
+    }
+
+    /// APPENDUID or COPYUID, if the server sent one (UIDPLUS).
+    pub fn uid_mapping(&self) -> Option<UidMapping> {
+        self.codes().find_map(|c| match c {
+            Code::AppendUid { uid_validity, uids } => Some(UidMapping {
+                uid_validity,
+                source: None,
+                destination: uids.to_str_lossy().parse().ok()?,
+            }),
+            Code::CopyUid {
+                uid_validity,
+                source,
+                destination,
+            } => Some(UidMapping {
+                uid_validity,
+                source: source.to_str_lossy().parse().ok(),
+                destination: destination.to_str_lossy().parse().ok()?,
+            }),
+            _ => None,
+        })
+    }
+
+    /// EXPUNGE results: the expunged sequence numbers, in order.
+    pub fn expunged(&self) -> Vec<u32> {
+        self.untagged()
+            .filter_map(|d| match d {
+                Untagged::Expunge(n) => Some(n),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The tagged status (OK here, since failures are errors).
+    pub fn status_kind(&self) -> Option<StatusKind> {
+        match parse::parse_response(&self.tagged) {
+            Ok(Parsed::Status(s)) => Some(s.kind),
+            _ => None,
+        }
+    }
+
+    /// FETCH results.
+    pub fn into_fetches(self) -> Fetches {
+        Fetches::new(self.frames)
+    }
+}

@@ -1,0 +1,311 @@
+//! The typed, Rust-native API: [`Typed`], reached with [`Imap4::typed`].
+//!
+//! It runs on the same connection and the same protocol core as the
+//! imaplib surface; only arguments and results differ. Failures (NO, BAD)
+//! are errors, with the server's status and text in the [`Error`].
+//!
+//! ```no_run
+//! use imap4::{Imap4, typed::{FetchAttr, UidSet, SearchKey}};
+//!
+//! let mut m = Imap4::connect("localhost", 143)?;
+//! m.login("alice", "secret")?;
+//! let inbox = m.typed().select("INBOX")?;
+//! println!("{} messages", inbox.exists);
+//! let unseen = m.typed().uid_search(&SearchKey::Unseen)?;
+//! let fetches = m.typed().uid_fetch(&unseen, &[FetchAttr::Uid, FetchAttr::Envelope])?;
+//! for f in fetches.iter() {
+//!     let f = f?;
+//!     let subject = f.envelope().and_then(|e| e.subject.as_ref());
+//!     println!("{:?}: {:?}", f.uid(), subject);
+//! }
+//! // A large message, streamed to a file in bounded memory:
+//! let mut file = std::fs::File::create("/tmp/message.eml")?;
+//! m.typed().uid_fetch_body_to(42, "", &mut file)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::io::Write;
+
+use bytes::Bytes;
+
+use crate::error::Error;
+use crate::{ErrorKind, Imap4};
+
+pub use imap4_proto::command::{
+    Bound, Date, FetchAttr, InvalidSet, SearchKey, SeqSet, StatusAttr, StoreOp, UidSet,
+};
+pub use imap4_proto::parse::{
+    Address, BodyStructure, Envelope, Fetch, FetchItem, Flag, ParseError,
+    Response as ParsedResponse, Untagged,
+};
+pub use imap4_proto::typed::{
+    Fetches, MailboxInfo, MailboxStatus, MailboxVerb, SelectedMailbox, SetArg, UidMapping,
+};
+
+/// Default chunk size for [`Typed::uid_fetch_body_to`]: 1 MiB.
+pub const DEFAULT_CHUNK: u32 = 1 << 20;
+
+/// The typed API on a connection (borrowed from [`Imap4::typed`]).
+#[derive(Debug)]
+pub struct Typed<'a> {
+    m: &'a mut Imap4,
+}
+
+impl<'a> Typed<'a> {
+    pub(crate) fn new(m: &'a mut Imap4) -> Self {
+        Typed { m }
+    }
+
+    /// SELECT a mailbox (name in UTF-8; encoded as the server needs).
+    pub fn select(&mut self, mailbox: &str) -> Result<SelectedMailbox, Error> {
+        let out = self.m.run_typed(|s| s.typed_select(mailbox, false))?;
+        Ok(out.selected(false))
+    }
+
+    /// EXAMINE a mailbox (read-only).
+    pub fn examine(&mut self, mailbox: &str) -> Result<SelectedMailbox, Error> {
+        let out = self.m.run_typed(|s| s.typed_select(mailbox, true))?;
+        Ok(out.selected(true))
+    }
+
+    /// FETCH by sequence numbers.
+    pub fn fetch(&mut self, set: &SeqSet, attrs: &[FetchAttr]) -> Result<Fetches, Error> {
+        Ok(self
+            .m
+            .run_typed(|s| s.typed_fetch(SetArg::Seq(set), attrs))?
+            .into_fetches())
+    }
+
+    /// UID FETCH.
+    pub fn uid_fetch(&mut self, set: &UidSet, attrs: &[FetchAttr]) -> Result<Fetches, Error> {
+        Ok(self
+            .m
+            .run_typed(|s| s.typed_fetch(SetArg::Uid(set), attrs))?
+            .into_fetches())
+    }
+
+    /// SEARCH: the matching sequence numbers.
+    pub fn search(&mut self, key: &SearchKey) -> Result<SeqSet, Error> {
+        let out = self.m.run_typed(|s| s.typed_search(false, key))?;
+        Ok(SeqSet::from_numbers(out.search_numbers()))
+    }
+
+    /// UID SEARCH: the matching UIDs.
+    pub fn uid_search(&mut self, key: &SearchKey) -> Result<UidSet, Error> {
+        let out = self.m.run_typed(|s| s.typed_search(true, key))?;
+        Ok(UidSet::from_numbers(out.search_numbers()))
+    }
+
+    /// UID STORE: change flags; returns the FETCH responses (empty when
+    /// `silent`).
+    pub fn uid_store(
+        &mut self,
+        set: &UidSet,
+        op: StoreOp,
+        flags: &[&str],
+        silent: bool,
+    ) -> Result<Fetches, Error> {
+        let out = self
+            .m
+            .run_typed(|s| s.typed_store(SetArg::Uid(set), op, flags, silent))?;
+        Ok(out.into_fetches())
+    }
+
+    /// STORE by sequence numbers.
+    pub fn store(
+        &mut self,
+        set: &SeqSet,
+        op: StoreOp,
+        flags: &[&str],
+        silent: bool,
+    ) -> Result<Fetches, Error> {
+        let out = self
+            .m
+            .run_typed(|s| s.typed_store(SetArg::Seq(set), op, flags, silent))?;
+        Ok(out.into_fetches())
+    }
+
+    /// UID COPY; the UID mapping if the server supports UIDPLUS.
+    pub fn uid_copy(&mut self, set: &UidSet, mailbox: &str) -> Result<Option<UidMapping>, Error> {
+        let out = self
+            .m
+            .run_typed(|s| s.typed_copy(SetArg::Uid(set), mailbox, false))?;
+        Ok(out.uid_mapping())
+    }
+
+    /// UID MOVE (RFC 6851); the UID mapping if the server sends one.
+    pub fn uid_move(&mut self, set: &UidSet, mailbox: &str) -> Result<Option<UidMapping>, Error> {
+        let out = self
+            .m
+            .run_typed(|s| s.typed_copy(SetArg::Uid(set), mailbox, true))?;
+        Ok(out.uid_mapping())
+    }
+
+    /// LIST mailboxes (`reference`, `pattern` with `*` and `%`).
+    pub fn list(&mut self, reference: &str, pattern: &str) -> Result<Vec<MailboxInfo>, Error> {
+        Ok(self
+            .m
+            .run_typed(|s| s.typed_list(reference, pattern))?
+            .mailboxes())
+    }
+
+    /// STATUS of a mailbox.
+    pub fn status(&mut self, mailbox: &str, attrs: &[StatusAttr]) -> Result<MailboxStatus, Error> {
+        Ok(self
+            .m
+            .run_typed(|s| s.typed_status(mailbox, attrs))?
+            .status())
+    }
+
+    /// CREATE a mailbox.
+    pub fn create(&mut self, mailbox: &str) -> Result<(), Error> {
+        self.m
+            .run_typed(|s| s.typed_mailbox_command(MailboxVerb::Create, mailbox))?;
+        Ok(())
+    }
+
+    /// DELETE a mailbox.
+    pub fn delete(&mut self, mailbox: &str) -> Result<(), Error> {
+        self.m
+            .run_typed(|s| s.typed_mailbox_command(MailboxVerb::Delete, mailbox))?;
+        Ok(())
+    }
+
+    /// RENAME a mailbox.
+    pub fn rename(&mut self, from: &str, to: &str) -> Result<(), Error> {
+        self.m.run_typed(|s| s.typed_rename(from, to))?;
+        Ok(())
+    }
+
+    /// SUBSCRIBE to a mailbox.
+    pub fn subscribe(&mut self, mailbox: &str) -> Result<(), Error> {
+        self.m
+            .run_typed(|s| s.typed_mailbox_command(MailboxVerb::Subscribe, mailbox))?;
+        Ok(())
+    }
+
+    /// UNSUBSCRIBE from a mailbox.
+    pub fn unsubscribe(&mut self, mailbox: &str) -> Result<(), Error> {
+        self.m
+            .run_typed(|s| s.typed_mailbox_command(MailboxVerb::Unsubscribe, mailbox))?;
+        Ok(())
+    }
+
+    /// APPEND a message as it is (no line-end conversion); the new UID if
+    /// the server supports UIDPLUS.
+    pub fn append(
+        &mut self,
+        mailbox: &str,
+        flags: &[&str],
+        internal_date: Option<&str>,
+        message: impl Into<Bytes>,
+    ) -> Result<Option<UidMapping>, Error> {
+        let message = message.into();
+        let out = self
+            .m
+            .run_typed(|s| s.typed_append(mailbox, flags, internal_date, message))?;
+        Ok(out.uid_mapping())
+    }
+
+    /// EXPUNGE: the expunged sequence numbers.
+    pub fn expunge(&mut self) -> Result<Vec<u32>, Error> {
+        Ok(self.m.run_typed(|s| s.typed_expunge(None))?.expunged())
+    }
+
+    /// UID EXPUNGE (UIDPLUS): expunge only these UIDs.
+    pub fn uid_expunge(&mut self, set: &UidSet) -> Result<Vec<u32>, Error> {
+        Ok(self.m.run_typed(|s| s.typed_expunge(Some(set)))?.expunged())
+    }
+
+    /// CLOSE (expunging) the selected mailbox.
+    pub fn close(&mut self) -> Result<(), Error> {
+        self.m.run_typed(|s| s.typed_close(true))?;
+        Ok(())
+    }
+
+    /// UNSELECT the mailbox without expunging.
+    pub fn unselect(&mut self) -> Result<(), Error> {
+        self.m.run_typed(|s| s.typed_close(false))?;
+        Ok(())
+    }
+
+    /// NOOP; returns the unsolicited updates it collected (EXISTS,
+    /// EXPUNGE, FETCH …) as raw responses to iterate.
+    pub fn noop(&mut self) -> Result<Fetches, Error> {
+        Ok(self.m.run_typed(|s| s.typed_noop())?.into_fetches())
+    }
+
+    /// Streams `BODY.PEEK[section]` of the message with this UID into
+    /// `out` in chunks of [`DEFAULT_CHUNK`] bytes, so memory stays bounded
+    /// whatever the message's size. Returns the number of bytes written.
+    pub fn uid_fetch_body_to<W: Write + ?Sized>(
+        &mut self,
+        uid: u32,
+        section: &str,
+        out: &mut W,
+    ) -> Result<u64, Error> {
+        self.uid_fetch_body_to_chunked(uid, section, out, DEFAULT_CHUNK)
+    }
+
+    /// [`Typed::uid_fetch_body_to`] with a chosen chunk size (partial
+    /// fetches `BODY.PEEK[section]<offset.chunk>`, one per chunk).
+    pub fn uid_fetch_body_to_chunked<W: Write + ?Sized>(
+        &mut self,
+        uid: u32,
+        section: &str,
+        out: &mut W,
+        chunk: u32,
+    ) -> Result<u64, Error> {
+        let chunk = chunk.max(1);
+        let set = UidSet::single(uid);
+        let mut offset: u64 = 0;
+        loop {
+            let start = u32::try_from(offset).map_err(|_| {
+                Error::new(
+                    ErrorKind::Error,
+                    "message larger than 4 GiB cannot be fetched in parts",
+                )
+            })?;
+            let attrs = [FetchAttr::Section {
+                section: section.to_string(),
+                peek: true,
+                partial: Some((start, chunk)),
+            }];
+            let fetches = self.uid_fetch(&set, &attrs)?;
+            let mut got: Option<usize> = None;
+            for f in fetches.iter() {
+                let f = f.map_err(|e| {
+                    Error::new(ErrorKind::Abort, format!("unparsable FETCH response: {e}"))
+                })?;
+                if f.uid().is_some_and(|u| u != uid) {
+                    continue;
+                }
+                for item in &f.items {
+                    if let FetchItem::BodySection { data, origin, .. } = item {
+                        if origin.is_some_and(|o| o != start) && got.is_some() {
+                            continue;
+                        }
+                        let data = data.as_ref().map(|d| d.as_bytes()).unwrap_or_default();
+                        out.write_all(data).map_err(Error::io)?;
+                        got = Some(data.len());
+                    }
+                }
+            }
+            let Some(n) = got else {
+                if offset == 0 {
+                    return Err(Error::new(
+                        ErrorKind::Error,
+                        format!("no message with UID {uid}"),
+                    ));
+                }
+                break;
+            };
+            offset += n as u64;
+            if (n as u64) < u64::from(chunk) {
+                break;
+            }
+        }
+        out.flush().map_err(Error::io)?;
+        Ok(offset)
+    }
+}

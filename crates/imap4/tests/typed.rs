@@ -1,0 +1,189 @@
+//! The typed API against a real Dovecot.
+
+use imap4::typed::{FetchAttr, SearchKey, StatusAttr, StoreOp, UidSet};
+use imap4::Imap4;
+use imap4_testkit::Dovecot;
+
+fn login(d: &Dovecot, user: &str) -> Imap4 {
+    let mut m = Imap4::connect(d.host(), d.port()).expect("connect");
+    m.login(user, d.password()).expect("login");
+    m
+}
+
+#[test]
+fn select_search_fetch_envelopes() {
+    let d = Dovecot::builder().messages("alice", 20, 3).start().unwrap();
+    let mut m = login(&d, "alice");
+    let inbox = m.typed().select("INBOX").unwrap();
+    assert_eq!(inbox.exists, 20);
+    assert!(inbox.uid_validity.is_some());
+    assert_eq!(inbox.uid_next, Some(21));
+    assert!(!inbox.read_only);
+    assert!(inbox.permanent_flags.iter().any(|f| f == "\\Seen"));
+
+    let all = m.typed().uid_search(&SearchKey::All).unwrap();
+    assert_eq!(all.iter().count(), 20);
+    let fetches = m
+        .typed()
+        .uid_fetch(
+            &all,
+            &[
+                FetchAttr::Uid,
+                FetchAttr::Flags,
+                FetchAttr::InternalDate,
+                FetchAttr::Rfc822Size,
+                FetchAttr::Envelope,
+                FetchAttr::BodyStructure,
+            ],
+        )
+        .unwrap();
+    let mut n = 0;
+    for f in fetches.iter() {
+        let f = f.unwrap();
+        n += 1;
+        assert!(f.uid().is_some());
+        let env = f.envelope().expect("envelope");
+        assert!(env.message_id.is_some());
+        assert!(!env.from.is_empty());
+        assert!(f.body_structure().is_some());
+        assert!(
+            f.items
+                .iter()
+                .all(|i| !matches!(i, imap4::typed::FetchItem::Other { .. })),
+            "unparsed item in {f:?}"
+        );
+    }
+    assert_eq!(n, 20);
+
+    // Search keys with text are quoted safely, 8-bit via CHARSET UTF-8.
+    let none = m
+        .typed()
+        .search(&SearchKey::Subject("no such \"subject\" ü\r\n".into()))
+        .unwrap();
+    assert!(none.is_empty());
+}
+
+#[test]
+fn streamed_body_equals_the_whole_body() {
+    let d = Dovecot::builder().messages("alice", 5, 9).start().unwrap();
+    let mut m = login(&d, "alice");
+    m.typed().select("INBOX").unwrap();
+    for uid in 1..=5u32 {
+        let whole = m
+            .typed()
+            .uid_fetch(&UidSet::single(uid), &[FetchAttr::full_peek()])
+            .unwrap();
+        let body = whole
+            .iter()
+            .next()
+            .unwrap()
+            .unwrap()
+            .section("")
+            .unwrap()
+            .to_vec();
+        let mut streamed = Vec::new();
+        // A chunk size that does not divide the size, and one that might.
+        let n = m
+            .typed()
+            .uid_fetch_body_to_chunked(uid, "", &mut streamed, 1000)
+            .unwrap();
+        assert_eq!(n as usize, body.len());
+        assert_eq!(streamed, body);
+        let mut streamed = Vec::new();
+        m.typed().uid_fetch_body_to(uid, "", &mut streamed).unwrap();
+        assert_eq!(streamed, body);
+    }
+    let err = m
+        .typed()
+        .uid_fetch_body_to(999, "", &mut Vec::new())
+        .unwrap_err();
+    assert!(err.is_error(), "{err}");
+}
+
+#[test]
+fn mailboxes_status_append_copy_move_store_expunge() {
+    let d = Dovecot::builder().messages("alice", 3, 5).start().unwrap();
+    let mut m = login(&d, "alice");
+    let name = "Entwürfe & Пробы";
+    m.typed().create(name).unwrap();
+    let boxes = m.typed().list("", "*").unwrap();
+    let found = boxes.iter().find(|b| b.name == name).expect("decoded name");
+    assert!(found.raw_name.is_ascii(), "sent as modified UTF-7");
+    assert_eq!(found.delimiter, Some('/'));
+    assert!(boxes.iter().any(|b| b.has_attribute("\\Sent")));
+
+    let mapping = m
+        .typed()
+        .append(
+            name,
+            &["\\Seen", "$Label1"],
+            Some("01-Jan-2020 10:00:00 +0000"),
+            &b"Subject: x\r\n\r\nhello\r\n"[..],
+        )
+        .unwrap()
+        .expect("UIDPLUS");
+    assert_eq!(mapping.destination.iter().collect::<Vec<_>>(), vec![1]);
+    let st = m
+        .typed()
+        .status(
+            name,
+            &[
+                StatusAttr::Messages,
+                StatusAttr::UidNext,
+                StatusAttr::Unseen,
+                StatusAttr::HighestModSeq,
+            ],
+        )
+        .unwrap();
+    assert_eq!(
+        (st.messages, st.uid_next, st.unseen),
+        (Some(1), Some(2), Some(0))
+    );
+    assert_eq!(st.mailbox, name);
+
+    m.typed().select("INBOX").unwrap();
+    let copied = m
+        .typed()
+        .uid_copy(&"1:2".parse().unwrap(), name)
+        .unwrap()
+        .expect("COPYUID");
+    assert_eq!(
+        copied.source.unwrap().iter().collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    assert_eq!(copied.destination.iter().collect::<Vec<_>>(), vec![2, 3]);
+    let moved = m
+        .typed()
+        .uid_move(&UidSet::single(3), name)
+        .unwrap()
+        .expect("COPYUID on MOVE");
+    assert_eq!(moved.destination.iter().collect::<Vec<_>>(), vec![4]);
+
+    let changed = m
+        .typed()
+        .uid_store(&UidSet::single(1), StoreOp::Add, &["\\Deleted"], false)
+        .unwrap();
+    let f = changed.iter().next().unwrap().unwrap();
+    assert!(f.flags().unwrap().iter().any(|fl| fl.is("\\Deleted")));
+    assert!(m
+        .typed()
+        .uid_store(&UidSet::single(1), StoreOp::Add, &["bad flag"], false)
+        .unwrap_err()
+        .is_error());
+    let gone = m.typed().expunge().unwrap();
+    assert_eq!(gone, vec![1]);
+    assert_eq!(m.state(), imap4::State::Selected);
+    m.typed().close().unwrap();
+    assert_eq!(m.state(), imap4::State::Auth);
+
+    // NO is an error carrying the server's status and text.
+    let err = m.typed().select("does-not-exist").unwrap_err();
+    assert_eq!(err.server_status(), Some("NO"));
+    assert_eq!(m.state(), imap4::State::Auth);
+    m.typed().rename(name, "Renamed").unwrap();
+    m.typed().delete("Renamed").unwrap();
+    // The imaplib surface still works on the same connection afterwards.
+    let r = m.select("INBOX", true).unwrap();
+    assert_eq!(r.typ, "OK");
+    m.logout().unwrap();
+}
