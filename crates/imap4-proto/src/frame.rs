@@ -95,6 +95,12 @@ pub enum FrameError {
         /// The configured limit.
         limit: u64,
     },
+    /// One response announced more literals than [`Limits::max_literals`].
+    #[error("response holds more than {limit} literals")]
+    TooManyLiterals {
+        /// The configured limit.
+        limit: usize,
+    },
     /// Parenthesized lists nested deeper than [`Limits::max_depth`].
     #[error("parenthesized lists nested deeper than {limit}")]
     TooDeep {
@@ -225,16 +231,22 @@ impl Framer {
                     if first {
                         self.literals_allowed = line_may_announce_literal(&self.buf[..end]);
                     }
+                    let start = self.line_start;
                     self.parts.push((false, self.line_start, end));
                     self.pos = lf + 1;
                     self.line_start = self.pos;
                     let announced = if self.literals_allowed {
-                        literal_announcement(&self.buf[..end])
+                        literal_announcement(&self.buf[start..end])
                     } else {
                         None
                     };
                     match announced {
                         Some(size) => {
+                            if self.parts.len() / 2 >= self.limits.max_literals {
+                                return Err(FrameError::TooManyLiterals {
+                                    limit: self.limits.max_literals,
+                                });
+                            }
                             if size > self.limits.max_literal_len {
                                 return Err(FrameError::LiteralTooLarge {
                                     size,
@@ -265,16 +277,18 @@ impl Framer {
         let mut found = None;
         for (i, &b) in self.buf[start..].iter().enumerate() {
             if in_quote {
+                if b == b'\n' {
+                    in_quote = false;
+                    escaped = false;
+                    found = Some(start + i);
+                    break;
+                }
                 if escaped {
                     escaped = false;
                 } else if b == b'\\' {
                     escaped = true;
                 } else if b == b'"' {
                     in_quote = false;
-                } else if b == b'\n' {
-                    in_quote = false;
-                    found = Some(start + i);
-                    break;
                 }
                 continue;
             }
@@ -508,6 +522,35 @@ mod tests {
         });
         f.feed(b"* 1 FETCH (ENVELOPE (\"(((\\\"(((\" {4}\r\n((((\r\n))\r\n");
         assert!(f.next_frame().unwrap().is_some());
+    }
+
+    #[test]
+    fn literal_count_limit() {
+        let limits = Limits {
+            max_literals: 3,
+            ..Limits::default()
+        };
+        let mut f = Framer::new(limits.clone());
+        f.feed(b"* 1 FETCH (A {0}\r\n B {0}\r\n C {0}\r\n)\r\n");
+        assert_eq!(f.next_frame().unwrap().unwrap().parts().len(), 7);
+        let mut f = Framer::new(limits);
+        f.feed(b"* 1 FETCH (A {0}\r\n B {0}\r\n C {0}\r\n D {0}\r\n");
+        assert_eq!(
+            f.next_frame(),
+            Err(FrameError::TooManyLiterals { limit: 3 })
+        );
+        // The default bounds a server streaming empty literals forever.
+        let mut f = Framer::new(Limits::default());
+        f.feed(b"* 1 FETCH (X {0}\r\n");
+        let mut err = None;
+        for _ in 0..200_000 {
+            f.feed(b"{0}\r\n");
+            if let Err(e) = f.next_frame() {
+                err = Some(e);
+                break;
+            }
+        }
+        assert!(matches!(err, Some(FrameError::TooManyLiterals { .. })));
     }
 
     #[test]

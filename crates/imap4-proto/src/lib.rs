@@ -48,6 +48,10 @@ pub struct Limits {
     pub max_literal_len: u64,
     /// Deepest nesting of parenthesized lists. Default 64.
     pub max_depth: usize,
+    /// Most literals in one response. Default 100,000 (a FETCH of many
+    /// body sections holds a few dozen); bounds the bookkeeping a server
+    /// can make the client keep with endless empty literals.
+    pub max_literals: usize,
 }
 
 impl Default for Limits {
@@ -56,6 +60,7 @@ impl Default for Limits {
             max_line_len: 1 << 20,
             max_literal_len: 256 << 20,
             max_depth: 64,
+            max_literals: 100_000,
         }
     }
 }

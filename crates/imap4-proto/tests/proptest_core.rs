@@ -82,6 +82,7 @@ fn limits_strategy() -> impl Strategy<Value = Limits> {
             max_line_len: line,
             max_literal_len: lit,
             max_depth: depth,
+            ..Limits::default()
         }),
     ]
 }
@@ -864,6 +865,7 @@ fn generous() -> Limits {
         max_line_len: 1 << 20,
         max_literal_len: 1 << 20,
         max_depth: usize::MAX,
+        max_literals: usize::MAX,
     }
 }
 
@@ -940,6 +942,7 @@ fn each_limit_is_enforced() {
         max_line_len: 8,
         max_literal_len: 4,
         max_depth: 2,
+        ..Limits::default()
     };
     let run = |input: &[u8]| run_framer(&small, &[input]);
     assert_eq!(run(b"* 1 2345\r\n").1, None);

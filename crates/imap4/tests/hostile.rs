@@ -241,6 +241,7 @@ fn limits(line: usize, literal: u64, depth: usize) -> Config {
             max_line_len: line,
             max_literal_len: literal,
             max_depth: depth,
+            ..Limits::default()
         },
         ..Config::default()
     }
