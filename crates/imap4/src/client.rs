@@ -8,7 +8,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::io;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use imap4_proto::{Begin, Data, ErrorKind, Limits, Pending, Poll, Response, Session, State, Trace};
@@ -61,6 +61,10 @@ pub struct Config {
     pub read_timeout: Option<Duration>,
     /// Timeout for each write.
     pub write_timeout: Option<Duration>,
+    /// Deadline for a whole command, from sending it to its completion
+    /// (`None`: none). Unlike `read_timeout`, a server that trickles bytes
+    /// cannot stretch it.
+    pub command_timeout: Option<Duration>,
     /// Debug level for this connection (`None`: the process-wide
     /// [`debug()`] at connect time).
     pub debug: Option<u32>,
@@ -100,6 +104,8 @@ pub struct Config {
 /// ```
 pub struct Imap4 {
     transport: Box<dyn Transport>,
+    read_timeout: Option<Duration>,
+    command_timeout: Option<Duration>,
     require_tls: bool,
     session: Session,
     buf: Vec<u8>,
@@ -289,6 +295,8 @@ impl Imap4 {
             .map_err(Error::io)?;
         let mut m = Imap4 {
             transport,
+            read_timeout: config.read_timeout,
+            command_timeout: config.command_timeout,
             require_tls: config.require_tls,
             session: Session::new(config.limits.clone(), prefix),
             buf: vec![0; 64 * 1024],
@@ -305,13 +313,14 @@ impl Imap4 {
     }
 
     fn start(&mut self) -> Result<(), Error> {
+        let deadline = self.command_timeout.map(|t| Instant::now() + t);
         loop {
             let greeted = self.session.read_greeting();
             self.emit_trace();
             if greeted? {
                 break;
             }
-            self.fill()?;
+            self.fill(deadline)?;
         }
         if self.require_tls && self.transport.tls().is_none() && self.session.state() == State::Auth
         {
@@ -336,7 +345,20 @@ impl Imap4 {
 
     // ----- the driver -------------------------------------------------------
 
-    fn fill(&mut self) -> Result<(), Error> {
+    fn fill(&mut self, deadline: Option<Instant>) -> Result<(), Error> {
+        if let Some(deadline) = deadline {
+            // Each read may wait at most until the command's deadline.
+            let left = deadline.saturating_duration_since(Instant::now());
+            let timed_out = || io::Error::new(io::ErrorKind::TimedOut, "command timed out");
+            if left.is_zero() {
+                self.session.fail_transport("command timed out");
+                return Err(Error::io(timed_out()));
+            }
+            let t = self.read_timeout.map_or(left, |r| r.min(left));
+            if let Err(e) = self.transport.set_read_timeout(Some(t)) {
+                return Err(Error::io(e));
+            }
+        }
         let n = loop {
             match self.transport.read(&mut self.buf) {
                 Ok(n) => break n,
@@ -389,13 +411,14 @@ impl Imap4 {
         pending: &Pending,
         mut auth: Option<Authobject<'_>>,
     ) -> Result<imap4_proto::Tagged, Stop> {
+        let deadline = self.command_timeout.map(|t| Instant::now() + t);
         loop {
             self.flush().map_err(Stop::Io)?;
             let polled = self.session.poll(pending);
             self.emit_trace();
             match polled.map_err(Stop::Session)? {
                 Poll::Done(t) => return Ok(t),
-                Poll::NeedInput => self.fill().map_err(Stop::Io)?,
+                Poll::NeedInput => self.fill(deadline).map_err(Stop::Io)?,
                 Poll::Challenge(data) => {
                     let answer = match auth.as_mut() {
                         Some(f) => f(&data),
