@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""Runs a shared call list with CPython's imaplib (the reference side of
+crates/imap4/tests/differential.rs).
+
+Usage: imaplib_driver.py CALLS_JSON HOST PORT USER PASSWORD OTHER_USER
+                         DOVECOT_CONFIG
+
+CALLS_JSON holds {"sessions": [{"name": ..., "calls": [call, ...]}, ...]};
+each session starts with a fresh connection (imaplib.IMAP4(host, port)) and
+each call is a JSON array [method, arg, ...]; ["#", text] is a comment. In
+string arguments "$USER", "$PASS" and "$OTHER" are replaced by this side's
+user name, password and the other side's user name.
+Calls whose name starts with "@" read an attribute instead of calling a
+method (@welcome, @capabilities, @state, @readonly, @protocol_version), and
+["@use", n] switches to connection n of the session (opened on first use;
+connection 0 is opened when the session starts); it prints {"value": null}.
+["@doveadm", arg, ...] runs `doveadm -c DOVECOT_CONFIG arg ...` (e.g. to kick
+this side's user), waits half a second for the server to act, and prints
+{"value": true} if doveadm succeeded.
+
+One JSON line is printed per call, in order:
+
+  {"typ": str, "data": VALUE}            the method returned (typ, data)
+  {"value": VALUE}                       an attribute
+  {"error": "readonly"|"abort"|"error", "message": str}
+  {"error": "exception", "message": str} any other exception (a driver bug,
+                                         or an OSError imaplib let through)
+
+where VALUE encodes Python values losslessly:
+
+  None -> null, bool -> true/false, bytes -> latin-1 decoded string,
+  list -> array, tuple -> {"tuple": [...]}, str -> {"str": ...},
+  int -> {"int": ...}, anything else -> {"repr": repr(x)}.
+"""
+
+import imaplib
+import json
+import subprocess
+import sys
+import time
+
+
+def encode(v):
+    if v is None or isinstance(v, bool):
+        return v
+    if isinstance(v, (bytes, bytearray)):
+        return bytes(v).decode("latin-1")
+    if isinstance(v, list):
+        return [encode(x) for x in v]
+    if isinstance(v, tuple):
+        return {"tuple": [encode(x) for x in v]}
+    if isinstance(v, str):
+        return {"str": v}
+    if isinstance(v, int):
+        return {"int": v}
+    return {"repr": repr(v)}
+
+
+def error_kind(e):
+    # readonly subclasses abort, which subclasses error: most specific first.
+    if isinstance(e, imaplib.IMAP4.readonly):
+        return "readonly"
+    if isinstance(e, imaplib.IMAP4.abort):
+        return "abort"
+    if isinstance(e, imaplib.IMAP4.error):
+        return "error"
+    return "exception"
+
+
+def run_call(m, call, user, password):
+    name, args = call[0], list(call[1:])
+    if name == "@welcome":
+        return {"value": encode(m.welcome)}
+    if name == "@capabilities":
+        return {"value": encode(list(m.capabilities))}
+    if name == "@state":
+        return {"value": encode(m.state)}
+    if name == "@readonly":
+        return {"value": encode(bool(m.is_readonly))}
+    if name == "@protocol_version":
+        return {"value": encode(m.PROTOCOL_VERSION)}
+    if name == "authenticate":
+        # ["authenticate", mech] answers every challenge with PLAIN
+        # credentials of this side (other mechanisms are refused by the
+        # server first); ["authenticate", mech, user, password] with those;
+        # ["authenticate", mech, null] cancels (the authobject returns None).
+        mech = args[0]
+        if len(args) == 2 and args[1] is None:
+            typ, data = m.authenticate(mech, lambda _challenge: None)
+        else:
+            u, p = args[1:3] if len(args) == 3 else (user, password)
+            creds = ("\0%s\0%s" % (u, p)).encode()
+            typ, data = m.authenticate(mech, lambda _challenge: creds)
+    elif name == "append":
+        mailbox, flags, date_time, message = args
+        typ, data = m.append(mailbox, flags, date_time, message.encode("utf-8"))
+    elif name == "partial":
+        # imaplib's partial() concatenates its arguments as bytes, so start
+        # and length must be strings in Python 3.
+        num, part, start, length = args
+        typ, data = m.partial(num, part, str(start), str(length))
+    elif name == "response":
+        # response() does no I/O and never raises.
+        typ, data = m.response(*args)
+    else:
+        typ, data = getattr(m, name)(*args)
+    return {"typ": encode(typ) if not isinstance(typ, str) else typ,
+            "data": encode(data)}
+
+
+def main():
+    calls_path, host, port, user, password, other, config = sys.argv[1:8]
+    with open(calls_path, encoding="utf-8") as f:
+        spec = json.load(f)
+
+    def subst(a):
+        if isinstance(a, str):
+            return (a.replace("$USER", user)
+                     .replace("$PASS", password)
+                     .replace("$OTHER", other))
+        return a
+
+    out = sys.stdout
+    for session in spec["sessions"]:
+        # ["@use", n] switches to connection n, opening it the first time.
+        conns = {0: imaplib.IMAP4(host, int(port))}
+        m = conns[0]
+        try:
+            for call in session["calls"]:
+                if call[0] == "#":
+                    continue
+                call = [subst(a) for a in call]
+                if call[0] == "@doveadm":
+                    done = subprocess.run(["doveadm", "-c", config] + call[1:],
+                                          stdin=subprocess.DEVNULL,
+                                          capture_output=True)
+                    time.sleep(0.5)
+                    out.write(json.dumps({"value": done.returncode == 0}) + "\n")
+                    continue
+                if call[0] == "@use":
+                    n = call[1]
+                    if n not in conns:
+                        conns[n] = imaplib.IMAP4(host, int(port))
+                    m = conns[n]
+                    out.write(json.dumps({"value": None}) + "\n")
+                    continue
+                try:
+                    result = run_call(m, call, user, password)
+                except Exception as e:  # noqa: BLE001 - classified below
+                    result = {"error": error_kind(e), "message": str(e)}
+                    if result["error"] == "exception":
+                        result["message"] = "%s: %s" % (type(e).__name__, e)
+                out.write(json.dumps(result, ensure_ascii=True) + "\n")
+                out.flush()
+        finally:
+            for c in conns.values():
+                try:
+                    c.shutdown()
+                except OSError:
+                    pass
+
+
+if __name__ == "__main__":
+    main()
