@@ -477,7 +477,17 @@ impl Session {
 
     /// Tells the session the server closed the connection.
     pub fn receive_eof(&mut self) -> SessionError {
-        let e = SessionError::Closed("socket error: EOF".into());
+        let e = if self.framer.buffered() > 0 {
+            // imaplib reports a partial line at EOF as unterminated.
+            let partial = self.framer.take_buffered();
+            let shown = &partial[..partial.len().min(200)];
+            SessionError::Closed(format!(
+                "socket error: unterminated line: {}",
+                python_repr(shown)
+            ))
+        } else {
+            SessionError::Closed("socket error: EOF".into())
+        };
         self.fail(&e);
         e
     }
@@ -664,7 +674,8 @@ impl Session {
             tag: Bytes::from(tag),
             result: None,
             raw: None,
-            expect_bye: finish == Finish::Logout,
+            // imaplib expects BYE for any command named LOGOUT (xatom too).
+            expect_bye: name == "LOGOUT",
             typed: matches!(finish, Finish::Typed(_)),
         });
         Ok(Pending {
@@ -769,8 +780,7 @@ impl Session {
         } else if self.contains_untagged("OK") {
             self.state = State::NonAuth;
         } else {
-            let text = String::from_utf8_lossy(&line).into_owned();
-            return Err(SessionError::Usage(text));
+            return Err(SessionError::Usage(python_repr(&line)));
         }
         Ok(true)
     }
@@ -1023,7 +1033,7 @@ impl Session {
                 return Err(wrapped);
             }
         };
-        if finish != Finish::Logout {
+        if name != "LOGOUT" {
             if let Err(e) = self.check_bye() {
                 self.fail(&e);
                 return Err(e);

@@ -418,7 +418,12 @@ impl Imap4 {
             self.emit_trace();
             match polled.map_err(Stop::Session)? {
                 Poll::Done(t) => return Ok(t),
-                Poll::NeedInput => self.fill(deadline).map_err(Stop::Io)?,
+                Poll::NeedInput => {
+                    // A continuation may have released held-back output (a
+                    // literal): send it before waiting for the server.
+                    self.flush().map_err(Stop::Io)?;
+                    self.fill(deadline).map_err(Stop::Io)?;
+                }
                 Poll::Challenge(data) => {
                     let answer = match auth.as_mut() {
                         Some(f) => f(&data),
@@ -853,6 +858,12 @@ impl Imap4 {
             if let Some(i) = out.iter().position(|&b| b == b'\n') {
                 self.session.receive(&out[i + 1..]);
                 out.truncate(i + 1);
+                if out.len() > max {
+                    return Err(Error::new(
+                        ErrorKind::Error,
+                        format!("got more than {max} bytes"),
+                    ));
+                }
                 return Ok(out);
             }
             if out.len() > max {
