@@ -555,8 +555,10 @@ fn spawn_watchdog(pgid: u32, dir: &Path) -> io::Result<(Child, ChildStdin)> {
     let mut child = Command::new("sh")
         .arg("-c")
         .arg(
-            "read _ || :; kill -TERM -- -$1 2>/dev/null; sleep 2; \
-             kill -KILL -- -$1 2>/dev/null; rm -rf -- \"$2\"",
+            // (dash's kill takes no "--"; "-TERM -PGID" is unambiguous)
+            "read _ || :; kill -TERM -$1 2>/dev/null; i=0; \
+             while [ $i -lt 50 ] && kill -0 -$1 2>/dev/null; do sleep 0.1; i=$((i+1)); done; \
+             kill -KILL -$1 2>/dev/null; rm -rf -- \"$2\"",
         )
         .arg("imap4-testkit-watchdog")
         .arg(pgid.to_string())

@@ -259,7 +259,9 @@ fn doveadm_sees_the_instance() {
     );
 }
 
-/// Runs `openssl s_client` with the test CA and hostname verification.
+/// Runs `openssl s_client` with the test CA and hostname verification,
+/// sends `input` and returns its output once a line starts with `b ` (the
+/// reply to the last command) or after 20 s.
 fn s_client(args: &[&str], ca: &Path, input: &[u8]) -> String {
     let mut child = Command::new("openssl")
         .arg("s_client")
@@ -280,18 +282,32 @@ fn s_client(args: &[&str], ca: &Path, input: &[u8]) -> String {
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(input).unwrap();
-    // keep stdin open until the server has answered LOGOUT
-    let out = std::thread::scope(|s| {
-        let h = s.spawn(|| child.wait_with_output());
-        std::thread::sleep(Duration::from_millis(1500));
-        drop(stdin);
-        h.join().unwrap().unwrap()
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
     });
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut out = String::new();
+    while let Ok(line) =
+        rx.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+    {
+        out.push_str(&line);
+        out.push('\n');
+        if line.starts_with("b ") {
+            break;
+        }
+    }
+    drop(stdin);
+    let _ = child.kill();
+    let rest = child.wait_with_output().unwrap();
+    out.push_str(&String::from_utf8_lossy(&rest.stderr));
+    out
 }
 
 #[test]
@@ -315,4 +331,55 @@ fn tls_port_and_starttls_verify_with_the_test_ca() {
         b"a LOGIN alice secret\nb LOGOUT\n",
     );
     assert!(starttls.contains("a OK"), "{starttls}");
+}
+
+/// Run by `watchdog_cleans_up_after_a_killed_test_process` in a child process.
+#[test]
+#[ignore = "helper, runs only inside another test"]
+fn watchdog_helper() {
+    if std::env::var_os("IMAP4_TESTKIT_WATCHDOG_HELPER").is_none() {
+        return;
+    }
+    let server = Dovecot::start().unwrap();
+    println!("READY {} {}", server.pid(), server.dir().display());
+    std::thread::sleep(Duration::from_secs(60));
+}
+
+fn alive(pid: u32) -> bool {
+    // a zombie (not reaped by an init that does not reap) counts as gone
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| !s.contains(") Z "))
+        .unwrap_or(false)
+}
+
+#[test]
+fn watchdog_cleans_up_after_a_killed_test_process() {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "watchdog_helper", "--ignored", "--nocapture"])
+        .env("IMAP4_TESTKIT_WATCHDOG_HELPER", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.starts_with("READY") {
+        line.clear();
+        assert!(out.read_line(&mut line).unwrap() > 0, "helper ended");
+        if let Some(at) = line.find("READY") {
+            line = line[at..].to_string();
+        }
+    }
+    let mut words = line.split_whitespace().skip(1);
+    let pid: u32 = words.next().unwrap().parse().unwrap();
+    let dir = std::path::PathBuf::from(words.next().unwrap());
+    assert!(alive(pid) && dir.exists());
+    child.kill().unwrap(); // SIGKILL: no destructors run
+    child.wait().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while (alive(pid) || dir.exists()) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!alive(pid), "dovecot {pid} survived");
+    assert!(!dir.exists(), "{} left behind", dir.display());
 }

@@ -67,23 +67,20 @@ impl Engine {
         timeout: Duration,
         shared: &Arc<Shared>,
     ) -> io::Result<Engine> {
+        let key = key.canonicalize()?;
         let (leaf, rest) = split_chain(&std::fs::read_to_string(chain)?);
         std::fs::write(dir.join("leaf.pem"), leaf)?;
         let sock = dir.join("tls.sock");
         let mut cmd = Command::new("openssl");
-        cmd.args([
-            "s_server",
-            "-quiet",
-            "-no_ign_eof",
-            "-naccept",
-            "1",
-            "-unix",
-        ])
-        .arg(&sock)
-        .arg("-cert")
-        .arg(dir.join("leaf.pem"))
-        .arg("-key")
-        .arg(key);
+        // s_server prints the socket path into a 32-byte buffer and gives
+        // up if it is longer: use a relative path
+        cmd.current_dir(dir)
+            .args(["s_server", "-quiet", "-no_ign_eof", "-naccept", "1"])
+            .args(["-unix", "tls.sock"])
+            .arg("-cert")
+            .arg(dir.join("leaf.pem"))
+            .arg("-key")
+            .arg(&key);
         if !rest.trim().is_empty() {
             std::fs::write(dir.join("extra.pem"), rest)?;
             cmd.arg("-cert_chain").arg(dir.join("extra.pem"));
