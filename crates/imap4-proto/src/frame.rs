@@ -176,6 +176,11 @@ impl Framer {
         self.buf.len()
     }
 
+    /// Whether the framer is inside a literal's data.
+    pub fn in_literal(&self) -> bool {
+        matches!(self.mode, Mode::Literal(_))
+    }
+
     /// Whether a response has started but is not complete.
     pub fn in_frame(&self) -> bool {
         !self.buf.is_empty()

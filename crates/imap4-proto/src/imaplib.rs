@@ -291,7 +291,7 @@ impl Session {
     /// [`Session::tls_established`].
     pub fn starttls(&mut self) -> R {
         if !self.has_capability("STARTTLS") {
-            return Err(SessionError::Usage("TLS not supported by server".into()));
+            return Err(SessionError::Abort("TLS not supported by server".into()));
         }
         self.simple("STARTTLS", Finish::StartTls, &[])
     }

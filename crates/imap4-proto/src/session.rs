@@ -158,6 +158,10 @@ pub enum SessionError {
     /// Any other misuse, with imaplib's message.
     #[error("{0}")]
     Usage(String),
+    /// Another condition imaplib raises `abort` for (e.g. STARTTLS when
+    /// the server does not offer it).
+    #[error("{0}")]
+    Abort(String),
     /// An abort raised while a command was running, with imaplib's
     /// `command: NAME => ` prefix.
     #[error("command: {command} => {source}")]
@@ -177,7 +181,8 @@ impl SessionError {
             | SessionError::UnexpectedTagged(_)
             | SessionError::UnexpectedResponse(_)
             | SessionError::Bye(_)
-            | SessionError::Closed(_) => ErrorKind::Abort,
+            | SessionError::Closed(_)
+            | SessionError::Abort(_) => ErrorKind::Abort,
             SessionError::ReadOnly(_) => ErrorKind::ReadOnly,
             SessionError::Encode(_)
             | SessionError::IllegalState { .. }
@@ -477,7 +482,7 @@ impl Session {
 
     /// Tells the session the server closed the connection.
     pub fn receive_eof(&mut self) -> SessionError {
-        let e = if self.framer.buffered() > 0 {
+        let e = if self.framer.buffered() > 0 && !self.framer.in_literal() {
             // imaplib reports a partial line at EOF as unterminated.
             let partial = self.framer.take_buffered();
             let shown = &partial[..partial.len().min(200)];
@@ -502,7 +507,9 @@ impl Session {
     }
 
     fn fail(&mut self, e: &SessionError) {
-        if e.kind() != ErrorKind::Error {
+        // A connection-level failure breaks the session; `Abort(_)` is
+        // imaplib's abort for conditions that leave it usable.
+        if e.kind() == ErrorKind::Abort && !matches!(e, SessionError::Abort(_)) {
             self.broken = Some(e.to_string());
         }
     }
@@ -739,10 +746,8 @@ impl Session {
                 .position(|f| f.id == pending.id)
                 .ok_or_else(|| SessionError::Usage("command is not in flight".into()))?;
             if pending.finish == Finish::StartTls {
-                if let Some(data) = self.stray_continuation.take() {
-                    let mut line = b"+ ".to_vec();
-                    line.extend_from_slice(&data);
-                    return Err(SessionError::UnexpectedResponse(Bytes::from(line)));
+                if let Some(line) = self.stray_continuation.take() {
+                    return Err(SessionError::UnexpectedResponse(line));
                 }
             }
             if self.in_flight[idx].result.is_some() {
@@ -863,7 +868,7 @@ impl Session {
             if line.first() == Some(&b'+') {
                 let data = line.strip_prefix(b"+ ").map(|_| line.slice(2..));
                 self.continuation = data.clone();
-                self.on_continuation(data.unwrap_or_default());
+                self.on_continuation(data.unwrap_or_default(), line);
                 return Ok(());
             }
             return Err(SessionError::UnexpectedResponse(line));
@@ -889,7 +894,7 @@ impl Session {
         Ok(())
     }
 
-    fn on_continuation(&mut self, data: Bytes) {
+    fn on_continuation(&mut self, data: Bytes, line: Bytes) {
         match self.out.front() {
             Some((_, Out::WaitContinuation)) => {
                 self.out.pop_front();
@@ -908,7 +913,7 @@ impl Session {
             }
             // A continuation nobody asked for is ignored, as imaplib does,
             // except in answer to STARTTLS (see `poll`).
-            _ => self.stray_continuation = Some(data),
+            _ => self.stray_continuation = Some(line),
         }
     }
 

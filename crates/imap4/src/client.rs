@@ -105,6 +105,8 @@ pub struct Config {
 pub struct Imap4 {
     transport: Box<dyn Transport>,
     read_timeout: Option<Duration>,
+    /// The read timeout last set on the transport.
+    applied_read_timeout: Option<Duration>,
     command_timeout: Option<Duration>,
     require_tls: bool,
     session: Session,
@@ -121,6 +123,14 @@ impl std::fmt::Debug for Imap4 {
             .field("port", &self.port)
             .field("state", &self.session.state())
             .finish_non_exhaustive()
+    }
+}
+
+/// The shorter of two optional timeouts (`None` is no timeout).
+fn min_timeout(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 
@@ -200,16 +210,18 @@ impl Imap4 {
         tls: TlsOptions,
         config: Config,
     ) -> Result<Imap4, Error> {
+        let host_name = if host.is_empty() { "localhost" } else { host };
+        let conn = TlsTransport::prepare(&tls, host_name)?;
         let mut stream: Box<dyn Transport> =
             Box::new(connect_tcp(host, port, config.connect_timeout)?);
+        let deadline = config.command_timeout.map(|t| Instant::now() + t);
         stream
-            .set_read_timeout(config.read_timeout)
+            .set_read_timeout(min_timeout(config.read_timeout, config.command_timeout))
             .map_err(Error::io)?;
         stream
             .set_write_timeout(config.write_timeout)
             .map_err(Error::io)?;
-        let host_name = if host.is_empty() { "localhost" } else { host };
-        let tls = TlsTransport::handshake(stream, &tls, host_name)?;
+        let tls = TlsTransport::handshake(stream, conn, deadline)?;
         let mut m = Imap4::with_transport(Box::new(tls), config)?;
         m.host = host.to_string();
         m.port = port;
@@ -296,6 +308,7 @@ impl Imap4 {
         let mut m = Imap4 {
             transport,
             read_timeout: config.read_timeout,
+            applied_read_timeout: config.read_timeout,
             command_timeout: config.command_timeout,
             require_tls: config.require_tls,
             session: Session::new(config.limits.clone(), prefix),
@@ -345,19 +358,34 @@ impl Imap4 {
 
     // ----- the driver -------------------------------------------------------
 
+    /// Sets the transport's read timeout, skipping the system call when it
+    /// is already in force.
+    fn apply_read_timeout(&mut self, t: Option<Duration>) -> io::Result<()> {
+        if self.applied_read_timeout != t {
+            self.transport.set_read_timeout(t)?;
+            self.applied_read_timeout = t;
+        }
+        Ok(())
+    }
+
     fn fill(&mut self, deadline: Option<Instant>) -> Result<(), Error> {
-        if let Some(deadline) = deadline {
-            // Each read may wait at most until the command's deadline.
-            let left = deadline.saturating_duration_since(Instant::now());
-            let timed_out = || io::Error::new(io::ErrorKind::TimedOut, "command timed out");
-            if left.is_zero() {
-                self.session.fail_transport("command timed out");
-                return Err(Error::io(timed_out()));
+        // Each read may wait at most until the command's deadline.
+        let wanted = match deadline {
+            None => self.read_timeout,
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    self.session.fail_transport("command timed out");
+                    return Err(Error::io(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "command timed out",
+                    )));
+                }
+                min_timeout(self.read_timeout, Some(left))
             }
-            let t = self.read_timeout.map_or(left, |r| r.min(left));
-            if let Err(e) = self.transport.set_read_timeout(Some(t)) {
-                return Err(Error::io(e));
-            }
+        };
+        if let Err(e) = self.apply_read_timeout(wanted) {
+            return Err(Error::io(e));
         }
         let n = loop {
             match self.transport.read(&mut self.buf) {
@@ -772,6 +800,9 @@ impl Imap4 {
 
     /// An extension command the server advertises: `name args…`.
     pub fn xatom(&mut self, name: &str, args: &[&str]) -> Result<Response, Error> {
+        if name.eq_ignore_ascii_case("LOGIN") || name.eq_ignore_ascii_case("AUTHENTICATE") {
+            self.check_credentials_may_go_out()?;
+        }
         self.run(|s| s.xatom(name, args))
     }
 
@@ -790,10 +821,17 @@ impl Imap4 {
                 "TLS session already established",
             ));
         }
+        // Load the options first: bad options are an error with nothing sent.
+        let host = if self.host.is_empty() {
+            "localhost".to_string()
+        } else {
+            self.host.clone()
+        };
+        let conn = TlsTransport::prepare(&tls, &host)?;
         let response = match self.run(|s| s.starttls()) {
             Ok(r) => r,
             Err(e) => {
-                if e.is_abort() {
+                if self.session.is_broken() {
                     let _ = self.shutdown();
                 }
                 return Err(e);
@@ -806,13 +844,14 @@ impl Imap4 {
                 "server sent data between its STARTTLS reply and the TLS handshake; connection closed",
             ));
         }
+        let deadline = self.command_timeout.map(|t| Instant::now() + t);
+        let handshake_timeout = min_timeout(self.read_timeout, self.command_timeout);
+        if let Err(e) = self.apply_read_timeout(handshake_timeout) {
+            self.session.fail_transport(&e.to_string());
+            return Err(Error::io(e));
+        }
         let inner = std::mem::replace(&mut self.transport, Box::new(Closed));
-        let host = if self.host.is_empty() {
-            "localhost".to_string()
-        } else {
-            self.host.clone()
-        };
-        match TlsTransport::handshake(inner, &tls, &host) {
+        match TlsTransport::handshake(inner, conn, deadline) {
             Ok(t) => self.transport = Box::new(t),
             Err(e) => {
                 self.session.fail_transport(&e.to_string());
@@ -834,6 +873,8 @@ impl Imap4 {
     /// Reads `size` bytes from the server (imaplib's `read()`), starting
     /// with any bytes received but not yet processed.
     pub fn read(&mut self, size: usize) -> Result<Vec<u8>, Error> {
+        self.apply_read_timeout(self.read_timeout)
+            .map_err(Error::io)?;
         let mut out = self.session.take_unprocessed().to_vec();
         while out.len() < size {
             let n = self.transport.read(&mut self.buf).map_err(Error::io)?;
@@ -852,6 +893,8 @@ impl Imap4 {
     /// Reads one line, CRLF included (imaplib's `readline()`); a line
     /// longer than the line limit is an error.
     pub fn readline(&mut self) -> Result<Vec<u8>, Error> {
+        self.apply_read_timeout(self.read_timeout)
+            .map_err(Error::io)?;
         let max = self.session.limits().max_line_len;
         let mut out = self.session.take_unprocessed().to_vec();
         loop {

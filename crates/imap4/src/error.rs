@@ -44,7 +44,7 @@ impl Error {
     /// An I/O failure, which imaplib reports as `abort("socket error: …")`.
     pub(crate) fn io(e: io::Error) -> Self {
         let message = if is_timeout(&e) {
-            format!("socket error: timed out ({e})")
+            "socket error: timed out".to_string()
         } else {
             format!("socket error: {e}")
         };

@@ -5,7 +5,7 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
@@ -236,16 +236,31 @@ pub(crate) struct TlsTransport {
 }
 
 impl TlsTransport {
-    /// Runs the handshake over `inner`; certificate errors surface here.
-    pub(crate) fn handshake(
-        mut inner: Box<dyn Transport>,
-        options: &TlsOptions,
-        host: &str,
-    ) -> Result<TlsTransport, Error> {
+    /// Loads the options (files, roots) and sets up a client connection for
+    /// `host`, without any I/O: bad options are reported before anything
+    /// is sent.
+    pub(crate) fn prepare(options: &TlsOptions, host: &str) -> Result<ClientConnection, Error> {
         let config = options.client_config()?;
         let name = options.server_name_for(host)?;
-        let mut conn = ClientConnection::new(config, name).map_err(tls_error)?;
+        ClientConnection::new(config, name).map_err(tls_error)
+    }
+
+    /// Runs the handshake over `inner`; certificate errors surface here.
+    /// Each read waits at most the transport's read timeout, and the whole
+    /// handshake ends by `deadline`.
+    pub(crate) fn handshake(
+        mut inner: Box<dyn Transport>,
+        mut conn: ClientConnection,
+        deadline: Option<Instant>,
+    ) -> Result<TlsTransport, Error> {
         while conn.is_handshaking() {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                let _ = inner.shutdown();
+                return Err(Error::io(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "TLS handshake timed out",
+                )));
+            }
             if let Err(e) = conn.complete_io(&mut inner) {
                 let _ = inner.shutdown();
                 return Err(handshake_error(e));

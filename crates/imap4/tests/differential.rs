@@ -17,7 +17,8 @@
 //! `["@use", n]` switches to the session's connection `n` (opened on first
 //! use), so that one connection can see another's changes, and
 //! `["@doveadm", arg, ...]` runs doveadm against the server (e.g. `kick
-//! $USER`, for a BYE the client did not ask for) and waits half a second.
+//! $USER`, for a BYE the client did not ask for; after a kick it waits until
+//! `doveadm who` no longer lists the user).
 //! Arguments are chosen so that imap4 (which quotes like Python 2's imaplib)
 //! and Python 3's imaplib (which sends arguments raw) put the same bytes on
 //! the wire: atoms, parenthesized lists, and pre-quoted strings.
@@ -593,6 +594,23 @@ fn substitute(call: &[Json], user: &str, password: &str, other: &str) -> Vec<Jso
         .collect()
 }
 
+/// Waits (polling `doveadm who`, bounded) until the server has closed every
+/// connection of `user`, so that its BYE is already on the client's socket.
+fn wait_until_disconnected(server: &imap4_testkit::Dovecot, user: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        let who = server.doveadm(&["who", "-1", user]).expect("doveadm who");
+        if !String::from_utf8_lossy(&who.stdout)
+            .lines()
+            .any(|l| l.split_whitespace().next() == Some(user))
+        {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("{user} still connected 10 s after doveadm kick");
+}
+
 fn run_rust(sessions: &[(String, Vec<Vec<Json>>)], server: &imap4_testkit::Dovecot) -> Vec<Json> {
     let (host, port, password) = (server.host(), server.port(), server.password());
     let mut out = Vec::new();
@@ -606,7 +624,9 @@ fn run_rust(sessions: &[(String, Vec<Vec<Json>>)], server: &imap4_testkit::Dovec
             if call[0].as_str() == Some("@doveadm") {
                 let args: Vec<&str> = call[1..].iter().filter_map(Json::as_str).collect();
                 let ok = server.doveadm(&args).is_ok_and(|o| o.status.success());
-                std::thread::sleep(std::time::Duration::from_millis(500));
+                if let ["kick", user] = args[..] {
+                    wait_until_disconnected(server, user);
+                }
                 out.push(Json::obj(vec![("value", Json::Bool(ok))]));
                 continue;
             }

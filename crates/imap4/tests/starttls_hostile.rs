@@ -633,7 +633,7 @@ fn connect_starttls_rereads_capabilities_and_allows_login() {
 // ----- known bugs (ignored: run with --ignored to reproduce) ---------------------------
 
 #[test]
-#[ignore = "BUG: xatom() bypasses require_tls; LOGIN/AUTHENTICATE go out in plaintext"]
+
 fn bug_xatom_login_goes_out_in_plaintext_despite_require_tls() {
     let fake = script(
         "IMAP4rev1 AUTH=PLAIN SASL-IR",
@@ -657,7 +657,7 @@ fn bug_xatom_login_goes_out_in_plaintext_despite_require_tls() {
 }
 
 #[test]
-#[ignore = "imaplib parity: starttls() without STARTTLS advertised raises abort in imaplib, Error here"]
+
 fn imaplib_parity_starttls_not_advertised_is_an_abort() {
     let fake = script("IMAP4rev1 AUTH=PLAIN", vec![Step::expect_eof()]);
     let mut m = Imap4::connect_with(HOST, fake.port(), cfg(false)).expect("connect");

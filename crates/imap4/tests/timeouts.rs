@@ -314,7 +314,7 @@ fn a_stream_command_that_never_greets() {
 // ----- known bugs (ignored: run with --ignored to reproduce) ---------------------------
 
 #[test]
-#[ignore = "BUG: Config::command_timeout does not bound the implicit-TLS handshake (hangs)"]
+
 fn bug_command_timeout_does_not_bound_the_implicit_tls_handshake() {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().unwrap().port();

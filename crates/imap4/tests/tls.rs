@@ -513,7 +513,7 @@ fn require_tls_over_implicit_tls_allows_login() {
 // ----- known bugs (ignored: run with --ignored to reproduce) ---------------------------
 
 #[test]
-#[ignore = "BUG: starttls() with unusable TLS options returns ErrorKind::Error on a dead connection"]
+
 fn bug_starttls_with_bad_tls_options_reports_error_on_a_dead_connection() {
     let d = dovecot();
     let mut m = Imap4::connect_with(d.host(), d.port(), config()).expect("connect");

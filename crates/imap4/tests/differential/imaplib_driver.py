@@ -15,7 +15,8 @@ method (@welcome, @capabilities, @state, @readonly, @protocol_version), and
 ["@use", n] switches to connection n of the session (opened on first use;
 connection 0 is opened when the session starts); it prints {"value": null}.
 ["@doveadm", arg, ...] runs `doveadm -c DOVECOT_CONFIG arg ...` (e.g. to kick
-this side's user), waits half a second for the server to act, and prints
+this side's user; after a kick it polls `doveadm who` until the user's
+connections are gone, so the BYE is on the socket), and prints
 {"value": true} if doveadm succeeded.
 
 One JSON line is printed per call, in order:
@@ -39,6 +40,18 @@ import subprocess
 import sys
 import time
 
+
+
+def wait_until_disconnected(config, user):
+    """Polls `doveadm who` (bounded) until `user` has no connection left."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        who = subprocess.run(["doveadm", "-c", config, "who", "-1", user],
+                             stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        if not any(line.split()[:1] == [user] for line in who.stdout.splitlines()):
+            return
+        time.sleep(0.01)
+    raise RuntimeError("%s still connected 10 s after doveadm kick" % user)
 
 def encode(v):
     if v is None or isinstance(v, bool):
@@ -134,7 +147,8 @@ def main():
                     done = subprocess.run(["doveadm", "-c", config] + call[1:],
                                           stdin=subprocess.DEVNULL,
                                           capture_output=True)
-                    time.sleep(0.5)
+                    if call[1:2] == ["kick"] and len(call) == 3:
+                        wait_until_disconnected(config, call[2])
                     out.write(json.dumps({"value": done.returncode == 0}) + "\n")
                     continue
                 if call[0] == "@use":
