@@ -607,6 +607,8 @@ disable_plaintext_auth = no
 auth_mechanisms = plain login cram-md5 scram-sha-1 scram-sha-256
 auth_cache_size = 0
 auth_verbose = yes
+# tests with wrong passwords should not wait (the default is 2 s)
+auth_failure_delay = 0
 
 passdb {
   driver = passwd-file
@@ -684,6 +686,13 @@ service imap-login {
 }
 service imap {
   process_limit = 1024
+}
+# no growing delays after failed logins from 127.0.0.1 (the auth penalty):
+# auth cannot reach anvil's penalty socket, so the penalty is off
+service anvil {
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
 }
 # pre-authenticated imap processes started by hand (stream mode) may report
 # to the stats service whatever their uid

@@ -37,6 +37,13 @@
 //! remembered tag; in [`Step::Expect`] and [`Step::ExpectPrefix`], `{tag}`
 //! stands for the first word of the line being checked.
 //!
+//! ## End of the script
+//! When the last step is done, the server shuts down its sending side (the
+//! client reads EOF) and discards whatever the client still sends until the
+//! client closes, [`FakeServer::finish`] is called or the server is dropped;
+//! then it closes the socket. Use [`Step::Close`] for an abrupt close and
+//! [`Step::Hang`] to keep the connection open.
+//!
 //! ## Lines
 //! A client line must end in CRLF (a bare LF is reported as a mismatch); a
 //! trailing CRLF in an `Expect` pattern is optional.

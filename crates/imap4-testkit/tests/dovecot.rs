@@ -1,7 +1,7 @@
 //! The Dovecot fixture against itself: start, login, fill, stream mode, TLS,
 //! doveadm, clean-up.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Stdio};

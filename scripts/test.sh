@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The full check: dependencies, formatting, lints, all tests.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+section() { printf '\n==== %s ====\n' "$*"; }
+
+section "install dependencies"
+scripts/install-deps.sh
+
+section "cargo fmt --check"
+cargo fmt --all -- --check
+
+section "cargo clippy"
+cargo clippy --workspace --all-targets --all-features -- -D warnings
+
+section "cargo test"
+cargo test --workspace --all-features
+
+section "all checks passed"
