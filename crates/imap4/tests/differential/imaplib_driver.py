@@ -3,10 +3,24 @@
 crates/imap4/tests/differential.rs).
 
 Usage: imaplib_driver.py CALLS_JSON HOST PORT USER PASSWORD OTHER_USER
-                         DOVECOT_CONFIG
+                         DOVECOT_CONFIG [--stream COMMAND] [--skip I,J,...]
+
+The mode decides how every connection is opened:
+
+  (default)          imaplib.IMAP4(HOST, PORT): TCP to the Dovecot daemon
+  --stream COMMAND   imaplib.IMAP4_stream(COMMAND): COMMAND (run with
+                     `sh -c`) is Dovecot's imap binary, pre-authenticated as
+                     USER (PREAUTH, so the connection starts in AUTH state);
+                     HOST and PORT are not used. IMAP4_stream leaves the
+                     child's stderr alone, so Dovecot's log lines end up on
+                     this script's stderr (the test shows it on failure)
+
+--skip I,J,... leaves out the sessions with those 0-based indices (no output
+at all for them); which ones, and why, is decided by the caller
+(differential.rs), so that the rule lives in one place.
 
 CALLS_JSON holds {"sessions": [{"name": ..., "calls": [call, ...]}, ...]};
-each session starts with a fresh connection (imaplib.IMAP4(host, port)) and
+each session starts with a fresh connection (see the mode above) and
 each call is a JSON array [method, arg, ...]; ["#", text] is a comment. In
 string arguments "$USER", "$PASS" and "$OTHER" are replaced by this side's
 user name, password and the other side's user name.
@@ -121,10 +135,36 @@ def run_call(m, call, user, password):
             "data": encode(data)}
 
 
+def parse_args(argv):
+    """The seven positional arguments, then the options --stream, --skip."""
+    if len(argv) < 7:
+        sys.exit(__doc__)
+    positional, options = argv[:7], argv[7:]
+    stream, skip = None, set()
+    while options:
+        if options[0] == "--stream" and len(options) >= 2:
+            stream = options[1]
+        elif options[0] == "--skip" and len(options) >= 2:
+            skip = {int(i) for i in options[1].split(",") if i}
+        else:
+            sys.exit("bad options %r\n%s" % (options, __doc__))
+        options = options[2:]
+    return positional, stream, skip
+
+
 def main():
-    calls_path, host, port, user, password, other, config = sys.argv[1:8]
+    positional, stream, skip = parse_args(sys.argv[1:])
+    calls_path, host, port, user, password, other, config = positional
     with open(calls_path, encoding="utf-8") as f:
         spec = json.load(f)
+
+    # The only place the mode matters: how a connection is opened.
+    if stream is None:
+        def connect():
+            return imaplib.IMAP4(host, int(port))
+    else:
+        def connect():
+            return imaplib.IMAP4_stream(stream)
 
     def subst(a):
         if isinstance(a, str):
@@ -134,9 +174,11 @@ def main():
         return a
 
     out = sys.stdout
-    for session in spec["sessions"]:
+    for index, session in enumerate(spec["sessions"]):
+        if index in skip:
+            continue
         # ["@use", n] switches to connection n, opening it the first time.
-        conns = {0: imaplib.IMAP4(host, int(port))}
+        conns = {0: connect()}
         m = conns[0]
         try:
             for call in session["calls"]:
@@ -154,7 +196,7 @@ def main():
                 if call[0] == "@use":
                     n = call[1]
                     if n not in conns:
-                        conns[n] = imaplib.IMAP4(host, int(port))
+                        conns[n] = connect()
                     m = conns[n]
                     out.write(json.dumps({"value": None}) + "\n")
                     continue
