@@ -5,11 +5,20 @@
 //! raw bytes) — and returns a typed [`Response`] that borrows from it.
 //!
 //! The parser is lenient where real servers are odd, each quirk named and
-//! tested (see `quirks` in the tests): 8-bit bytes in text and strings, OK
-//! without text, a space before `)`, double spaces, NIL where a string
-//! belongs, quoted system flags, bare LF line ends. One odd FETCH item never
-//! loses the response: it is kept raw as [`FetchItem::Other`]; a wholly
-//! unknown response comes back as [`Untagged::Other`].
+//! tested (see `tests/quirks.rs`, which cites the bug report behind each):
+//! 8-bit bytes in text and strings, OK without text, a space before `)`
+//! or at the end of a line, double spaces, NIL where a string belongs,
+//! quoted system flags, bare LF line ends; in bodies a multipart without
+//! parts, a disposition as a bare string, missing or NIL line counts,
+//! sizes in scientific notation, malformed extension data (kept raw in
+//! [`BodyExtension::rest`]); envelopes that end early or hold NIL in an
+//! address list; code data with quoted strings, a bare `[CODE]` line.
+//!
+//! Nothing is dropped silently: one odd FETCH item is kept raw as
+//! [`FetchItem::Other`] beside the typed ones; a known response with odd
+//! contents, and a wholly unknown one, come back as [`Untagged::Other`].
+//! Only nesting beyond the depth limit (and what no leniency covers, such
+//! as an unterminated literal) is an error.
 //!
 //! ```
 //! use imap4_proto::parse::{parse_response, FetchItem, Response, Untagged};
@@ -41,6 +50,17 @@ pub struct ParseError {
     pub expected: &'static str,
 }
 
+/// What [`ParseError::expected`] says when lists nest deeper than allowed.
+pub(crate) const DEPTH_LIMIT: &str = "shallower nesting (depth limit)";
+
+impl ParseError {
+    /// Whether parsing stopped at the nesting limit (a hostile or broken
+    /// server; never kept raw, always an error).
+    pub fn is_depth_limit(&self) -> bool {
+        self.expected == DEPTH_LIMIT
+    }
+}
+
 /// Parses one complete response with the default nesting limit (64).
 pub fn parse_response(input: &[u8]) -> Result<Response<'_>, ParseError> {
     parse_response_with_depth(input, crate::Limits::default().max_depth)
@@ -65,6 +85,18 @@ pub fn parse_response_with_depth(
             c.sp()?;
             untagged(&mut c)?
         }
+        // Quirk "bare response code line": Exchange 2013 answers UID MOVE
+        // with `[COPYUID 124 10 233]` alone on a line; taken as an
+        // untagged OK (only when a whole `[…]` code parses).
+        Some(b'[') if bare_code(&c) => {
+            let (code, text) = resp_text(&mut c)?;
+            Response::Status(Status {
+                tag: None,
+                kind: StatusKind::Ok,
+                code,
+                text,
+            })
+        }
         Some(_) => {
             let tag = c.take_until(b" ");
             if tag.is_empty() {
@@ -84,6 +116,12 @@ pub fn parse_response_with_depth(
     };
     c.end_of_line()?;
     Ok(r)
+}
+
+/// Whether a line starts with a parsable response code.
+fn bare_code(c: &Cursor<'_>) -> bool {
+    let mut probe = c.clone();
+    code(&mut probe).is_ok()
 }
 
 fn status_kind(c: &mut Cursor<'_>) -> Result<Option<StatusKind>, ParseError> {
@@ -211,22 +249,37 @@ fn code<'a>(c: &mut Cursor<'a>) -> Result<Code<'a>, ParseError> {
             }
             Code::BadCharset(sets)
         }
-        _ => {
-            let data = if c.eat(b' ') {
-                let d = c.take_until(b"]");
-                Some(ByteStr::borrowed(d))
-            } else {
-                None
-            };
-            Code::Other {
-                name: ByteStr::borrowed(name),
-                data,
-            }
-        }
+        _ => Code::Other {
+            name: ByteStr::borrowed(name),
+            data: code_data(c)?,
+        },
     };
     c.skip_sp();
     c.expect(b']', "']'")?;
     Ok(code)
+}
+
+/// The data of an unknown code: everything up to the closing `]`, quoted
+/// strings included (`]` inside quotes does not end it). Quirk "code data
+/// without a space": Office 365 sends `[Error="…" Proxy=…]`, whose name
+/// atom ends at the quote.
+fn code_data<'a>(c: &mut Cursor<'a>) -> Result<Option<ByteStr<'a>>, ParseError> {
+    c.skip_sp();
+    let start = c.pos;
+    loop {
+        match c.peek() {
+            None | Some(b']' | b'\r' | b'\n') => break,
+            Some(b'"') => {
+                c.quoted()?;
+            }
+            Some(_) => c.pos += 1,
+        }
+    }
+    let mut end = c.pos;
+    while end > start && c.buf[end - 1] == b' ' {
+        end -= 1;
+    }
+    Ok((end > start).then(|| ByteStr::borrowed(&c.buf[start..end])))
 }
 
 /// A flag: `\Seen`, `$Label`, `\*`, or a quoted flag (a quirk of some
@@ -282,7 +335,7 @@ fn untagged<'a>(c: &mut Cursor<'a>) -> Result<Response<'a>, ParseError> {
             }
             _ => Untagged::Other {
                 name: ByteStr::borrowed(name),
-                raw: ByteStr::borrowed(c.raw_rest()),
+                raw: ByteStr::borrowed(c.raw_rest()?),
             },
         };
         return Ok(Response::Data(data));
@@ -298,14 +351,24 @@ fn untagged<'a>(c: &mut Cursor<'a>) -> Result<Response<'a>, ParseError> {
     }
     let name = c.atom()?;
     let body_start = c.save();
-    match mailbox::untagged_data(c, name) {
+    let parsed = mailbox::untagged_data(c, name).and_then(|d| {
+        // Data that parsed but is followed by more than spaces is odd too.
+        c.skip_sp();
+        if c.at_end_of_line() {
+            Ok(d)
+        } else {
+            Err(c.err("end of line"))
+        }
+    });
+    match parsed {
         Ok(d) => Ok(Response::Data(d)),
+        Err(e) if e.is_depth_limit() => Err(e),
         Err(_) => {
             // A known name with odd contents is kept raw, not lost.
             c.restore(body_start);
             Ok(Response::Data(Untagged::Other {
                 name: ByteStr::borrowed(name),
-                raw: ByteStr::borrowed(c.raw_rest()),
+                raw: ByteStr::borrowed(c.raw_rest()?),
             }))
         }
     }

@@ -1,7 +1,8 @@
 //! Typed server responses.
 //!
-//! Values borrow from the response they were parsed from (`'a`); call
-//! `into_owned()` on a [`Response`] to keep it longer.
+//! Values borrow from the response they were parsed from (`'a`); to keep
+//! one longer, copy what you need ([`ByteStr::into_owned`] makes a byte
+//! string `'static`).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -65,6 +66,15 @@ impl PartialEq<&str> for ByteStr<'_> {
 impl Serialize for ByteStr<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.to_str_lossy())
+    }
+}
+
+/// A hierarchy delimiter as a string (`"/"`), like the byte strings.
+#[cfg(feature = "serde")]
+fn ser_delimiter<S: serde::Serializer>(d: &Option<u8>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(b) => s.serialize_some(&String::from_utf8_lossy(&[*b])),
+        None => s.serialize_none(),
     }
 }
 
@@ -306,7 +316,7 @@ pub enum Untagged<'a> {
         /// The mailbox.
         mailbox: Mailbox<'a>,
         /// (entry, [(attribute, value)]) pairs.
-        entries: Vec<(ByteStr<'a>, Vec<(ByteStr<'a>, Option<ByteStr<'a>>)>)>,
+        entries: Vec<AnnotationEntry<'a>>,
     },
     /// METADATA (RFC 5464): values, or (unsolicited) just entry names.
     Metadata {
@@ -325,6 +335,9 @@ pub enum Untagged<'a> {
     },
 }
 
+/// An ANNOTATION entry: its name and its (attribute, value) pairs.
+pub type AnnotationEntry<'a> = (ByteStr<'a>, Vec<(ByteStr<'a>, Option<ByteStr<'a>>)>);
+
 /// A mailbox name: as sent, and decoded (modified UTF-7, or UTF-8 where
 /// the server sends UTF-8).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -342,7 +355,9 @@ pub struct Mailbox<'a> {
 pub struct ListItem<'a> {
     /// Name attributes (`\HasNoChildren`, `\Sent`, …).
     pub attributes: Vec<Flag<'a>>,
-    /// The hierarchy delimiter (`None` for a flat namespace).
+    /// The hierarchy delimiter (`None` for a flat namespace); serialized
+    /// as a one-character string.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "ser_delimiter"))]
     pub delimiter: Option<u8>,
     /// The mailbox.
     pub mailbox: Mailbox<'a>,
@@ -405,7 +420,8 @@ pub struct Thread {
 pub struct Namespace<'a> {
     /// The prefix.
     pub prefix: ByteStr<'a>,
-    /// The delimiter.
+    /// The delimiter; serialized as a one-character string.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "ser_delimiter"))]
     pub delimiter: Option<u8>,
     /// Extensions, raw.
     pub extensions: Vec<(ByteStr<'a>, ByteStr<'a>)>,
@@ -473,9 +489,9 @@ impl<'a> Fetch<'a> {
             FetchItem::BodySection {
                 section: s, data, ..
             }
-            | FetchItem::Binary { section: s, data }
-                if s.as_bytes().eq_ignore_ascii_case(section.as_bytes()) =>
-            {
+            | FetchItem::Binary {
+                section: s, data, ..
+            } if s.as_bytes().eq_ignore_ascii_case(section.as_bytes()) => {
                 data.as_ref().map(|d| d.as_bytes())
             }
             FetchItem::Rfc822(d) if section.eq_ignore_ascii_case("RFC822") => {
@@ -521,10 +537,12 @@ pub enum FetchItem<'a> {
     Rfc822Header(Option<ByteStr<'a>>),
     /// RFC822.TEXT.
     Rfc822Text(Option<ByteStr<'a>>),
-    /// `BINARY[section]` (RFC 3516).
+    /// `BINARY[section]<origin>` (RFC 3516).
     Binary {
         /// The section part, as sent.
         section: ByteStr<'a>,
+        /// The origin of a partial fetch.
+        origin: Option<u32>,
         /// The decoded data.
         data: Option<ByteStr<'a>>,
     },
