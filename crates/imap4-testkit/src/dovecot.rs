@@ -245,7 +245,8 @@ impl Dovecot {
     /// Files get the mail uid, the flags and mtime (INTERNALDATE) of the
     /// generated message; Dovecot numbers files it has not seen in `Date`
     /// order, so in a fresh mailbox message `k` (0-based) gets UID `k + 1`.
-    /// Works before and while the server runs.
+    /// Works before and while the server runs (each file appears in `cur/`
+    /// complete, by rename from `tmp/`).
     pub fn fill(&self, user: &str, mailbox: &str, count: usize, seed: u64) -> io::Result<()> {
         if !self.users.iter().any(|u| u == user) {
             return Err(io::Error::new(

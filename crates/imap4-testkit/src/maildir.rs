@@ -121,7 +121,9 @@ fn create_mailbox(home: &Path, mailbox: &str, owner: Owner) -> io::Result<PathBu
 /// File names are `<ts>.M<n>P<pid>Q<i>.gen,S=<size>,W=<crlf size>:2,<flags>`
 /// where `<ts>` is the `Date:` time and `<n>` a per-process counter, so Dovecot
 /// (which sorts files it has not seen yet by that time) numbers them in index
-/// order and repeated fills never overwrite each other.
+/// order and repeated fills never overwrite each other. Files are written in
+/// `tmp/` and renamed into `cur/` (by several threads: if a client looks at
+/// the mailbox during the fill, UIDs may come out of index order).
 pub(crate) fn fill(
     home: &Path,
     mailbox: &str,
@@ -130,7 +132,7 @@ pub(crate) fn fill(
     owner: Owner,
 ) -> io::Result<()> {
     static SERIAL: AtomicU64 = AtomicU64::new(0);
-    let dir = create_mailbox(home, mailbox, owner)?.join("cur");
+    let dir = create_mailbox(home, mailbox, owner)?;
     let first_serial = SERIAL.fetch_add(count as u64, Ordering::Relaxed);
     let pid = std::process::id();
     let next = AtomicUsize::new(0);
@@ -180,15 +182,18 @@ fn write_one(
         vsize = m.crlf_len(),
         flags = m.maildir_flags,
     );
-    let path = dir.join(name);
-    let mut f = File::create(&path)?;
+    // the Maildir way: complete the file in tmp/, then move it into cur/, so
+    // a running Dovecot never sees a half-written file or a wrong mtime
+    let tmp = dir.join("tmp").join(&name);
+    let mut f = File::create(&tmp)?;
     f.write_all(&m.bytes)?;
     if let Some((uid, gid)) = owner {
         std::os::unix::fs::fchown(&f, Some(uid), Some(gid))?;
     }
     let mtime = UNIX_EPOCH + Duration::from_secs(m.unix_time.max(0) as u64);
     f.set_times(fs::FileTimes::new().set_modified(mtime).set_accessed(mtime))?;
-    Ok(())
+    drop(f);
+    fs::rename(&tmp, dir.join("cur").join(&name))
 }
 
 #[cfg(test)]

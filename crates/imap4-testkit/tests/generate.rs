@@ -63,4 +63,6 @@ fn fill_writes_maildir_files() {
         assert_eq!(meta.uid(), uid, "owned by the mail user");
     }
     assert!(cur.parent().unwrap().join("maildirfolder").exists());
+    let tmp = cur.parent().unwrap().join("tmp");
+    assert_eq!(std::fs::read_dir(tmp).unwrap().count(), 0);
 }
