@@ -121,7 +121,7 @@ impl<'a> Cursor<'a> {
         self.expect(b'(', "'('")?;
         self.depth += 1;
         if self.depth > self.max_depth {
-            return Err(self.err("shallower nesting (depth limit)"));
+            return Err(self.err(super::DEPTH_LIMIT));
         }
         Ok(())
     }
@@ -238,7 +238,8 @@ impl<'a> Cursor<'a> {
                 Some(b'"') => break,
                 Some(b'\\') => {
                     escaped = true;
-                    self.pos += 2;
+                    // Never past the end, even when the input ends in `\`.
+                    self.pos = (self.pos + 2).min(self.buf.len());
                 }
                 Some(_) => self.pos += 1,
             }
@@ -335,13 +336,18 @@ impl<'a> Cursor<'a> {
     }
 
     /// Everything up to the end of the response, literals included, raw
-    /// (for data kept unparsed).
-    pub(crate) fn raw_rest(&mut self) -> &'a [u8] {
+    /// (for data kept unparsed). Unbalanced or odd bytes are taken as they
+    /// are; only nesting beyond the depth limit is an error.
+    pub(crate) fn raw_rest(&mut self) -> Result<&'a [u8], ParseError> {
         self.skip_sp();
         let start = self.pos;
         while !self.at_end_of_line() {
-            if self.skip_value().is_err() {
-                self.pos += 1;
+            match self.skip_value() {
+                Ok(_) => {}
+                Err(e) if e.is_depth_limit() => return Err(e),
+                // Go on after what could not be taken as a value (linear:
+                // never back to where it started).
+                Err(_) => self.pos = (self.pos + 1).min(self.buf.len()),
             }
             self.skip_sp();
         }
@@ -349,7 +355,7 @@ impl<'a> Cursor<'a> {
         while end > start && self.buf[end - 1] == b' ' {
             end -= 1;
         }
-        &self.buf[start..end]
+        Ok(&self.buf[start..end])
     }
 
     /// Consumes the line ending (CRLF or bare LF) if present; tolerates

@@ -15,12 +15,20 @@ pub(crate) fn fetch<'a>(c: &mut Cursor<'a>, seq: u32) -> Result<Fetch<'a>, Parse
             Err(e) => {
                 // Keep an odd item raw rather than lose the response.
                 c.restore(start);
-                let name = c.skip_value().map_err(|_| e.clone())?;
+                // Beyond the depth limit is an error, not data to keep.
+                let or_item_error = |skip: ParseError| {
+                    if skip.is_depth_limit() {
+                        skip
+                    } else {
+                        e.clone()
+                    }
+                };
+                let name = c.skip_value().map_err(or_item_error)?;
                 c.skip_sp();
                 let raw = if c.peek() == Some(b')') || c.at_end_of_line() {
                     &b""[..]
                 } else {
-                    c.skip_value().map_err(|_| e.clone())?
+                    c.skip_value().map_err(or_item_error)?
                 };
                 items.push(FetchItem::Other {
                     name: ByteStr::borrowed(name),
@@ -49,6 +57,16 @@ fn section<'a>(c: &mut Cursor<'a>) -> Result<ByteStr<'a>, ParseError> {
     let s = &c.buf[start..c.pos];
     c.pos += 1;
     Ok(ByteStr::borrowed(s))
+}
+
+/// `["<" number ">"]` after a section.
+fn origin(c: &mut Cursor<'_>) -> Result<Option<u32>, ParseError> {
+    if !c.eat(b'<') {
+        return Ok(None);
+    }
+    let o = c.number()?;
+    c.expect(b'>', "'>'")?;
+    Ok(Some(o))
 }
 
 fn item<'a>(c: &mut Cursor<'a>) -> Result<FetchItem<'a>, ParseError> {
@@ -95,13 +113,7 @@ fn item<'a>(c: &mut Cursor<'a>) -> Result<FetchItem<'a>, ParseError> {
         }
         b"BODY" => {
             let section = section(c)?;
-            let origin = if c.eat(b'<') {
-                let o = c.number()?;
-                c.expect(b'>', "'>'")?;
-                Some(o)
-            } else {
-                None
-            };
+            let origin = origin(c)?;
             c.sp()?;
             FetchItem::BodySection {
                 section,
@@ -111,9 +123,13 @@ fn item<'a>(c: &mut Cursor<'a>) -> Result<FetchItem<'a>, ParseError> {
         }
         b"BINARY" => {
             let section = section(c)?;
+            // A partial BINARY fetch answers with its origin (RFC 3516:
+            // `"BINARY" section-binary ["<" number ">"]`).
+            let origin = origin(c)?;
             c.sp()?;
             FetchItem::Binary {
                 section,
+                origin,
                 data: c.nstring()?,
             }
         }
@@ -201,40 +217,57 @@ fn gm_label<'a>(c: &mut Cursor<'a>) -> Result<ByteStr<'a>, ParseError> {
     c.astring()
 }
 
+/// `envelope`. Quirk "envelope with missing trailing fields" (QQ Mail and
+/// others end the list early, e.g. without Message-ID): the fields not sent
+/// are `None`/empty.
 pub(crate) fn envelope<'a>(c: &mut Cursor<'a>) -> Result<Envelope<'a>, ParseError> {
     c.open()?;
-    let date = c.nstring()?;
-    c.sp()?;
-    let subject = c.nstring()?;
-    c.sp()?;
-    let from = addresses(c)?;
-    c.sp()?;
-    let sender = addresses(c)?;
-    c.sp()?;
-    let reply_to = addresses(c)?;
-    c.sp()?;
-    let to = addresses(c)?;
-    c.sp()?;
-    let cc = addresses(c)?;
-    c.sp()?;
-    let bcc = addresses(c)?;
-    c.sp()?;
-    let in_reply_to = c.nstring()?;
-    c.sp()?;
-    let message_id = c.nstring()?;
+    let mut env = Envelope {
+        date: c.nstring()?,
+        ..Envelope::default()
+    };
+    'fields: {
+        if !more(c)? {
+            break 'fields;
+        }
+        env.subject = c.nstring()?;
+        for field in [
+            &mut env.from,
+            &mut env.sender,
+            &mut env.reply_to,
+            &mut env.to,
+            &mut env.cc,
+            &mut env.bcc,
+        ] {
+            if !more(c)? {
+                break 'fields;
+            }
+            *field = addresses(c)?;
+        }
+        if !more(c)? {
+            break 'fields;
+        }
+        env.in_reply_to = c.nstring()?;
+        if !more(c)? {
+            break 'fields;
+        }
+        env.message_id = c.nstring()?;
+    }
     c.close()?;
-    Ok(Envelope {
-        date,
-        subject,
-        from,
-        sender,
-        reply_to,
-        to,
-        cc,
-        bcc,
-        in_reply_to,
-        message_id,
-    })
+    Ok(env)
+}
+
+/// Before a further field of a list that may end early: `false` (nothing
+/// consumed but spaces) at `)`, else the separating space is consumed.
+fn more(c: &mut Cursor<'_>) -> Result<bool, ParseError> {
+    let save = c.pos;
+    c.skip_sp();
+    if c.peek() == Some(b')') {
+        return Ok(false);
+    }
+    c.pos = save;
+    c.sp()?;
+    Ok(true)
 }
 
 fn addresses<'a>(c: &mut Cursor<'a>) -> Result<Vec<Address<'a>>, ParseError> {
@@ -244,6 +277,10 @@ fn addresses<'a>(c: &mut Cursor<'a>) -> Result<Vec<Address<'a>>, ParseError> {
     c.open()?;
     let mut v = Vec::with_capacity(1);
     while c.list_continues() {
+        // Quirk "NIL inside an address list": skipped.
+        if c.eat_ci(b"NIL") {
+            continue;
+        }
         c.open()?;
         let name = c.nstring()?;
         c.sp()?;
@@ -271,9 +308,10 @@ fn params<'a>(c: &mut Cursor<'a>) -> Result<Vec<(ByteStr<'a>, ByteStr<'a>)>, Par
     c.open()?;
     let mut v = Vec::new();
     while c.list_continues() {
-        let k = c.string()?;
+        // Quirk "NIL where a string belongs" (Mail.ru sends
+        // `("boundary" NIL)`, DavMail NIL names): kept as empty.
+        let k = c.nstring()?.unwrap_or_default();
         c.sp()?;
-        // NIL values are a known quirk (some servers); keep them as empty.
         let val = c.nstring()?.unwrap_or_default();
         v.push((k, val));
     }
@@ -281,96 +319,229 @@ fn params<'a>(c: &mut Cursor<'a>) -> Result<Vec<(ByteStr<'a>, ByteStr<'a>)>, Par
     Ok(v)
 }
 
+/// A string where NIL is a known quirk: NIL is the empty string.
+fn string_or_nil<'a>(c: &mut Cursor<'a>) -> Result<ByteStr<'a>, ParseError> {
+    Ok(c.nstring()?.unwrap_or_default())
+}
+
+/// A body size or line count. Quirk "numbers in scientific notation"
+/// (Mail.ru sends `9.3736e+06`): rounded to the nearest integer.
+fn body_number(c: &mut Cursor<'_>) -> Result<u64, ParseError> {
+    let start = c.pos;
+    if let Ok(n) = c.number64() {
+        if !matches!(c.peek(), Some(b'.' | b'e' | b'E')) {
+            return Ok(n);
+        }
+    }
+    c.pos = start;
+    while c
+        .peek()
+        .is_some_and(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
+    {
+        c.pos += 1;
+    }
+    std::str::from_utf8(&c.buf[start..c.pos])
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|f| f.is_finite() && (0.0..1.8e19).contains(f))
+        .map(|f| f.round() as u64)
+        .ok_or_else(|| {
+            c.pos = start;
+            c.err("number")
+        })
+}
+
 /// body = "(" (body-type-1part / body-type-mpart) ")"
+///
+/// Quirks, besides those of the fields: "multipart without parts" (Gmail
+/// sends `("ALTERNATIVE")` and `("RELATED" NIL ("ATTACHMENT" NIL) NIL)`;
+/// others `(NIL "alternative" (…) NIL NIL NIL)`) is a [`BodyStructure::Multi`]
+/// with no parts. The first error is the one reported.
 pub(crate) fn body<'a>(c: &mut Cursor<'a>) -> Result<BodyStructure<'a>, ParseError> {
+    let start = c.save();
+    match body_strict(c) {
+        Ok(b) => Ok(b),
+        Err(e) => {
+            c.restore(start);
+            match empty_multipart(c) {
+                Ok(b) => Ok(b),
+                Err(_) => {
+                    c.restore(start);
+                    Err(e)
+                }
+            }
+        }
+    }
+}
+
+/// `( [NIL SP] subtype [SP body-ext-mpart] )`: a multipart without parts.
+fn empty_multipart<'a>(c: &mut Cursor<'a>) -> Result<BodyStructure<'a>, ParseError> {
     c.open()?;
-    let b = if c.peek() == Some(b'(') {
-        let mut parts = Vec::with_capacity(2);
-        while c.peek() == Some(b'(') {
-            parts.push(body(c)?);
-            c.skip_sp();
-        }
-        let subtype = c.string()?;
-        let extension = if c.list_continues() {
-            Some(multipart_ext(c)?)
-        } else {
-            None
-        };
-        BodyStructure::Multi {
-            parts,
-            subtype,
-            extension,
-        }
+    if c.eat_ci(b"NIL") {
+        c.sp()?;
+    }
+    let subtype = c.string()?;
+    let extension = if c.list_continues() {
+        Some(multipart_ext(c)?)
     } else {
-        let media_type = c.string()?;
-        c.sp()?;
-        let subtype = c.string()?;
-        c.sp()?;
-        let params = params(c)?;
-        c.sp()?;
-        let id = c.nstring()?;
-        c.sp()?;
-        let description = c.nstring()?;
-        c.sp()?;
-        let encoding = c.nstring()?;
-        c.sp()?;
-        let size = c.number64()?;
-        let fields = BodyFields {
-            media_type,
-            subtype,
-            params,
-            id,
-            description,
-            encoding,
-            size,
-        };
-        let is = |t: &ByteStr<'_>, s: &str| t.as_bytes().eq_ignore_ascii_case(s.as_bytes());
-        let specific = if is(&fields.media_type, "TEXT") {
-            c.sp()?;
-            BodySpecific::Text {
-                lines: c.number64()?,
-            }
-        } else if is(&fields.media_type, "MESSAGE")
-            && (is(&fields.subtype, "RFC822") || is(&fields.subtype, "GLOBAL"))
-            && c.list_continues()
-        {
-            let envelope = Box::new(envelope(c)?);
-            c.sp()?;
-            let body = Box::new(body(c)?);
-            c.sp()?;
-            BodySpecific::Message {
-                envelope,
-                body,
-                lines: c.number64()?,
-            }
-        } else {
-            BodySpecific::Basic
-        };
-        let extension = if c.list_continues() {
-            Some(single_ext(c)?)
-        } else {
-            None
-        };
-        BodyStructure::Single {
-            fields,
-            specific,
-            extension,
-        }
+        None
+    };
+    c.close()?;
+    Ok(BodyStructure::Multi {
+        parts: Vec::new(),
+        subtype,
+        extension,
+    })
+}
+
+fn body_strict<'a>(c: &mut Cursor<'a>) -> Result<BodyStructure<'a>, ParseError> {
+    c.open()?;
+    // Two functions, so that the frame recursing through nested
+    // multiparts stays small (the depth limit bounds the recursion; a
+    // small frame keeps even debug builds well inside a thread's stack).
+    let b = if c.peek() == Some(b'(') {
+        multipart(c)?
+    } else {
+        single_part(c)?
     };
     c.close()?;
     Ok(b)
 }
 
-fn disposition<'a>(
+#[inline(never)]
+fn multipart<'a>(c: &mut Cursor<'a>) -> Result<BodyStructure<'a>, ParseError> {
+    let mut parts = Vec::with_capacity(2);
+    while c.peek() == Some(b'(') {
+        parts.push(body(c)?);
+        c.skip_sp();
+    }
+    let subtype = string_or_nil(c)?;
+    let extension = if c.list_continues() {
+        Some(extension(c, multipart_ext)?)
+    } else {
+        None
+    };
+    Ok(BodyStructure::Multi {
+        parts,
+        subtype,
+        extension,
+    })
+}
+
+#[inline(never)]
+fn single_part<'a>(c: &mut Cursor<'a>) -> Result<BodyStructure<'a>, ParseError> {
+    let media_type = string_or_nil(c)?;
+    c.sp()?;
+    let subtype = string_or_nil(c)?;
+    c.sp()?;
+    let params = params(c)?;
+    c.sp()?;
+    let id = c.nstring()?;
+    c.sp()?;
+    let description = c.nstring()?;
+    c.sp()?;
+    let encoding = c.nstring()?;
+    c.sp()?;
+    let size = body_number(c)?;
+    let fields = BodyFields {
+        media_type,
+        subtype,
+        params,
+        id,
+        description,
+        encoding,
+        size,
+    };
+    let is = |t: &ByteStr<'_>, s: &str| t.as_bytes().eq_ignore_ascii_case(s.as_bytes());
+    let specific = if is(&fields.media_type, "TEXT") {
+        // Quirk "missing body-fld-lines": absent, or NIL, is 0.
+        let lines = if !c.list_continues() || c.eat_ci(b"NIL") {
+            0
+        } else {
+            body_number(c)?
+        };
+        BodySpecific::Text { lines }
+    } else if is(&fields.media_type, "MESSAGE")
+        && (is(&fields.subtype, "RFC822") || is(&fields.subtype, "GLOBAL"))
+        && c.list_continues()
+    {
+        let envelope = Box::new(envelope(c)?);
+        c.sp()?;
+        let body = Box::new(body(c)?);
+        // Quirk "missing body-fld-lines" here too.
+        let lines = if !c.list_continues() || c.eat_ci(b"NIL") {
+            0
+        } else {
+            body_number(c)?
+        };
+        BodySpecific::Message {
+            envelope,
+            body,
+            lines,
+        }
+    } else {
+        BodySpecific::Basic
+    };
+    let extension = if c.list_continues() {
+        Some(extension(c, single_ext)?)
+    } else {
+        None
+    };
+    Ok(BodyStructure::Single {
+        fields,
+        specific,
+        extension,
+    })
+}
+
+/// Extension data. Quirk "malformed extension data" (a parameter list
+/// where the MD5 belongs, a number too many — GMX, DavMail, Coremail):
+/// the typed fields are lost, the data is kept raw in
+/// [`BodyExtension::rest`] and the body itself survives.
+fn extension<'a>(
     c: &mut Cursor<'a>,
-) -> Result<Option<(ByteStr<'a>, Vec<(ByteStr<'a>, ByteStr<'a>)>)>, ParseError> {
+    typed: fn(&mut Cursor<'a>) -> Result<BodyExtension<'a>, ParseError>,
+) -> Result<BodyExtension<'a>, ParseError> {
+    let start = c.save();
+    let e = match typed(c) {
+        Ok(ext) if c.peek() == Some(b')') => return Ok(ext),
+        Ok(_) => c.err("')'"),
+        Err(e) => e,
+    };
+    if e.is_depth_limit() {
+        return Err(e);
+    }
+    c.restore(start);
+    let raw_start = c.pos;
+    while c.list_continues() {
+        c.skip_value()?;
+    }
+    Ok(BodyExtension {
+        rest: Some(ByteStr::borrowed(&c.buf[raw_start..c.pos])),
+        ..BodyExtension::default()
+    })
+}
+
+/// A disposition: its type and parameters.
+type Disposition<'a> = (ByteStr<'a>, Vec<(ByteStr<'a>, ByteStr<'a>)>);
+
+fn disposition<'a>(c: &mut Cursor<'a>) -> Result<Option<Disposition<'a>>, ParseError> {
     if c.eat_ci(b"NIL") {
         return Ok(None);
     }
+    // Quirk "disposition as a bare string" (Exchange sends `"inline"` and
+    // `"S/MIME Encrypted Message"` where `("inline" NIL)` belongs).
+    if c.peek() != Some(b'(') {
+        return Ok(Some((c.string()?, Vec::new())));
+    }
     c.open()?;
     let kind = c.string()?;
-    c.sp()?;
-    let p = params(c)?;
+    // `("inline")` without its parameters is tolerated too.
+    let p = if c.list_continues() {
+        params(c)?
+    } else {
+        Vec::new()
+    };
     c.close()?;
     Ok(Some((kind, p)))
 }

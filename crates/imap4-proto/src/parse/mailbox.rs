@@ -139,7 +139,7 @@ pub(crate) fn untagged_data<'a>(
         }
         _ => Untagged::Other {
             name: ByteStr::borrowed(name),
-            raw: ByteStr::borrowed(c.raw_rest()),
+            raw: ByteStr::borrowed(c.raw_rest()?),
         },
     })
 }
