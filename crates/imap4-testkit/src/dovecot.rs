@@ -28,8 +28,9 @@ const DEFAULT_USERS: [&str; 3] = ["alice", "bob", "bench"];
 /// [`DovecotBuilder::user`]) have the password `secret`; PLAIN, LOGIN,
 /// CRAM-MD5, SCRAM-SHA-1 and SCRAM-SHA-256 all work, also without TLS.
 ///
-/// Dropping the value stops the server (SIGTERM, then SIGKILL after 5 s) and
-/// removes the temp dir. Should the test process die without running
+/// Dropping the value stops the server (SIGTERM to the master's process
+/// group, SIGKILL after 5 s, then waits for the master) and removes the temp
+/// dir. Should the test process die without running
 /// destructors (killed, aborted, or the value lives in a `static`), a small
 /// watchdog process notices that its pipe from the test process closed and
 /// does the same clean-up.
