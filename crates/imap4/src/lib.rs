@@ -45,4 +45,4 @@ pub use rustls::ClientConnection as TlsSession;
 pub use tls::TlsOptions;
 pub use transport::Transport;
 pub use typed::Typed;
-pub use util::int2ap;
+pub use util::{int2ap, internaldate2tuple, parse_flags, time2internaldate};
