@@ -526,20 +526,7 @@ impl Imap4 {
 
     // ----- imaplib's commands ----------------------------------------------
 
-    /// APPEND `message` to `mailbox` (`""` means INBOX). `flags` are wrapped
-    /// in parentheses if they aren't already; `date_time` must be an
-    /// INTERNALDATE string such as [`crate::util::time2internaldate`]
-    /// returns (sent as it is when double-quoted, else quoted). Bare LF and
-    /// CR line ends in `message` become CRLF.
-    pub fn append(
-        &mut self,
-        mailbox: &str,
-        flags: Option<&str>,
-        date_time: Option<&str>,
-        message: &[u8],
-    ) -> Result<Response, Error> {
-        self.run(|s| s.append(mailbox, flags, date_time, message))
-    }
+    crate::methods::imaplib_commands!([] []);
 
     /// AUTHENTICATE with `mechanism`: `authobject` is called with each
     /// (base64-decoded) server challenge and returns the answer to send
@@ -550,87 +537,6 @@ impl Imap4 {
     {
         self.check_credentials_may_go_out()?;
         self.run_with_auth(|s| s.authenticate(mechanism), Some(&mut authobject))
-    }
-
-    /// CAPABILITY.
-    pub fn capability(&mut self) -> Result<Response, Error> {
-        self.run(|s| s.capability())
-    }
-
-    /// CHECK.
-    pub fn check(&mut self) -> Result<Response, Error> {
-        self.run(|s| s.check())
-    }
-
-    /// CLOSE the selected mailbox (state becomes AUTH even on failure).
-    pub fn close(&mut self) -> Result<Response, Error> {
-        self.run(|s| s.close())
-    }
-
-    /// COPY `message_set` to `new_mailbox`.
-    pub fn copy(&mut self, message_set: &str, new_mailbox: &str) -> Result<Response, Error> {
-        self.run(|s| s.copy(message_set, new_mailbox))
-    }
-
-    /// CREATE `mailbox`.
-    pub fn create(&mut self, mailbox: &str) -> Result<Response, Error> {
-        self.run(|s| s.create(mailbox))
-    }
-
-    /// DELETE `mailbox`.
-    pub fn delete(&mut self, mailbox: &str) -> Result<Response, Error> {
-        self.run(|s| s.delete(mailbox))
-    }
-
-    /// DELETEACL: remove every right of `who` on `mailbox`.
-    pub fn deleteacl(&mut self, mailbox: &str, who: &str) -> Result<Response, Error> {
-        self.run(|s| s.deleteacl(mailbox, who))
-    }
-
-    /// ENABLE `capability` (RFC 5161); an error if the server lacks ENABLE.
-    pub fn enable(&mut self, capability: &str) -> Result<Response, Error> {
-        self.run(|s| s.enable(capability))
-    }
-
-    /// EXPUNGE; data is the expunged message numbers in order received.
-    pub fn expunge(&mut self) -> Result<Response, Error> {
-        self.run(|s| s.expunge())
-    }
-
-    /// FETCH `message_parts` (e.g. `"(UID BODY[TEXT])"`) of `message_set`.
-    pub fn fetch(&mut self, message_set: &str, message_parts: &str) -> Result<Response, Error> {
-        self.run(|s| s.fetch(message_set, message_parts))
-    }
-
-    /// GETACL `mailbox`.
-    pub fn getacl(&mut self, mailbox: &str) -> Result<Response, Error> {
-        self.run(|s| s.getacl(mailbox))
-    }
-
-    /// GETANNOTATION (draft ANNOTATEMORE).
-    pub fn getannotation(
-        &mut self,
-        mailbox: &str,
-        entry: &str,
-        attribute: &str,
-    ) -> Result<Response, Error> {
-        self.run(|s| s.getannotation(mailbox, entry, attribute))
-    }
-
-    /// GETQUOTA `root` (RFC 2087).
-    pub fn getquota(&mut self, root: &str) -> Result<Response, Error> {
-        self.run(|s| s.getquota(root))
-    }
-
-    /// GETQUOTAROOT `mailbox`; data is `[List(quotaroot…), List(quota…)]`.
-    pub fn getquotaroot(&mut self, mailbox: &str) -> Result<Response, Error> {
-        self.run(|s| s.getquotaroot(mailbox))
-    }
-
-    /// LIST mailboxes in `directory` matching `pattern` (imaplib's defaults
-    /// are `"\"\""` and `"*"`).
-    pub fn list(&mut self, directory: &str, pattern: &str) -> Result<Response, Error> {
-        self.run(|s| s.list(directory, pattern))
     }
 
     /// LOGIN with a plaintext password (always quoted, never traced). A NO
@@ -654,148 +560,10 @@ impl Imap4 {
         })
     }
 
-    /// LOGOUT; returns the server's BYE and closes the connection.
-    pub fn logout(&mut self) -> Result<Response, Error> {
-        self.run(|s| s.logout())
-    }
-
-    /// LSUB: subscribed mailboxes in `directory` matching `pattern`.
-    pub fn lsub(&mut self, directory: &str, pattern: &str) -> Result<Response, Error> {
-        self.run(|s| s.lsub(directory, pattern))
-    }
-
-    /// MYRIGHTS `mailbox`.
-    pub fn myrights(&mut self, mailbox: &str) -> Result<Response, Error> {
-        self.run(|s| s.myrights(mailbox))
-    }
-
-    /// NAMESPACE (RFC 2342).
-    pub fn namespace(&mut self) -> Result<Response, Error> {
-        self.run(|s| s.namespace())
-    }
-
-    /// NOOP.
-    pub fn noop(&mut self) -> Result<Response, Error> {
-        self.run(|s| s.noop())
-    }
-
-    /// PARTIAL (obsolete RFC 2060 command): `length` bytes of
-    /// `message_part` from `start`.
-    pub fn partial(
-        &mut self,
-        message_num: &str,
-        message_part: &str,
-        start: u32,
-        length: u32,
-    ) -> Result<Response, Error> {
-        self.run(|s| s.partial(message_num, message_part, start, length))
-    }
-
-    /// PROXYAUTH `user`.
-    pub fn proxyauth(&mut self, user: &str) -> Result<Response, Error> {
-        self.run(|s| s.proxyauth(user))
-    }
-
-    /// The RECENT responses received so far, or a NOOP to prompt for them;
-    /// data is `[None]` if there are none.
-    pub fn recent(&mut self) -> Result<Response, Error> {
-        self.run(|s| s.recent())
-    }
-
-    /// RENAME `oldmailbox` to `newmailbox`.
-    pub fn rename(&mut self, oldmailbox: &str, newmailbox: &str) -> Result<Response, Error> {
-        self.run(|s| s.rename(oldmailbox, newmailbox))
-    }
-
     /// imaplib's `response(code)`: the data received for `code` so far
     /// (removing it), or `[None]`. No I/O.
     pub fn response(&mut self, code: &str) -> Response {
         self.session.response(code)
-    }
-
-    /// SEARCH with `criteria` (each one an argument, e.g. `["FROM", "bob"]`
-    /// or `["(FROM \"bob\")"]`), preceded by `CHARSET charset` if given.
-    pub fn search(&mut self, charset: Option<&str>, criteria: &[&str]) -> Result<Response, Error> {
-        self.run(|s| s.search(charset, criteria))
-    }
-
-    /// SELECT `mailbox`, or EXAMINE it when `readonly`. Data is the EXISTS
-    /// count. A NO is returned (state AUTH); a mailbox the server opens
-    /// read-only when writing was asked for is a `readonly` error.
-    pub fn select(&mut self, mailbox: &str, readonly: bool) -> Result<Response, Error> {
-        self.run(|s| s.select(mailbox, readonly))
-    }
-
-    /// SETACL: give `who` the rights `what` on `mailbox`.
-    pub fn setacl(&mut self, mailbox: &str, who: &str, what: &str) -> Result<Response, Error> {
-        self.run(|s| s.setacl(mailbox, who, what))
-    }
-
-    /// SETANNOTATION `mailbox args…` (draft ANNOTATEMORE).
-    pub fn setannotation(&mut self, mailbox: &str, args: &[&str]) -> Result<Response, Error> {
-        self.run(|s| s.setannotation(mailbox, args))
-    }
-
-    /// SETQUOTA `root limits` (e.g. `"(STORAGE 1000)"`).
-    pub fn setquota(&mut self, root: &str, limits: &str) -> Result<Response, Error> {
-        self.run(|s| s.setquota(root, limits))
-    }
-
-    /// SORT (RFC 5256); `sort_criteria` wrapped in parentheses if needed.
-    pub fn sort(
-        &mut self,
-        sort_criteria: &str,
-        charset: &str,
-        criteria: &[&str],
-    ) -> Result<Response, Error> {
-        self.run(|s| s.sort(sort_criteria, charset, criteria))
-    }
-
-    /// STATUS `mailbox names` (e.g. `"(MESSAGES UNSEEN)"`).
-    pub fn status(&mut self, mailbox: &str, names: &str) -> Result<Response, Error> {
-        self.run(|s| s.status(mailbox, names))
-    }
-
-    /// STORE `command` (e.g. `"+FLAGS"`) `flag_list` on `message_set`;
-    /// flags wrapped in parentheses if needed.
-    pub fn store(
-        &mut self,
-        message_set: &str,
-        command: &str,
-        flag_list: &str,
-    ) -> Result<Response, Error> {
-        self.run(|s| s.store(message_set, command, flag_list))
-    }
-
-    /// SUBSCRIBE `mailbox`.
-    pub fn subscribe(&mut self, mailbox: &str) -> Result<Response, Error> {
-        self.run(|s| s.subscribe(mailbox))
-    }
-
-    /// THREAD (RFC 5256).
-    pub fn thread(
-        &mut self,
-        threading_algorithm: &str,
-        charset: &str,
-        criteria: &[&str],
-    ) -> Result<Response, Error> {
-        self.run(|s| s.thread(threading_algorithm, charset, criteria))
-    }
-
-    /// UID `command args…`: the command with UIDs instead of message
-    /// numbers; the result is shaped like the command's own.
-    pub fn uid(&mut self, command: &str, args: &[&str]) -> Result<Response, Error> {
-        self.run(|s| s.uid(command, args))
-    }
-
-    /// UNSELECT (RFC 3691): leave the mailbox without expunging.
-    pub fn unselect(&mut self) -> Result<Response, Error> {
-        self.run(|s| s.unselect())
-    }
-
-    /// UNSUBSCRIBE `mailbox`.
-    pub fn unsubscribe(&mut self, mailbox: &str) -> Result<Response, Error> {
-        self.run(|s| s.unsubscribe(mailbox))
     }
 
     /// An extension command the server advertises: `name args…`.

@@ -31,6 +31,7 @@
 
 mod client;
 mod error;
+mod methods;
 mod stream;
 mod tls;
 mod transport;
