@@ -10,8 +10,7 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use imap4_proto::{Begin, Data, ErrorKind, Limits, Pending, Poll, Response, Session, State, Trace};
+use imap4_proto::{Begin, ErrorKind, Limits, Pending, Poll, Response, Session, State, Trace};
 
 use crate::error::Error;
 use crate::stream::StreamTransport;
@@ -346,16 +345,6 @@ impl Imap4 {
         Ok(())
     }
 
-    fn check_credentials_may_go_out(&self) -> Result<(), Error> {
-        if self.require_tls && self.transport.tls().is_none() {
-            return Err(Error::new(
-                ErrorKind::Error,
-                "TLS is required, and this connection is not encrypted: credentials not sent",
-            ));
-        }
-        Ok(())
-    }
-
     // ----- the driver -------------------------------------------------------
 
     /// Sets the transport's read timeout, skipping the system call when it
@@ -526,53 +515,7 @@ impl Imap4 {
 
     // ----- imaplib's commands ----------------------------------------------
 
-    crate::methods::imaplib_commands!([] []);
-
-    /// AUTHENTICATE with `mechanism`: `authobject` is called with each
-    /// (base64-decoded) server challenge and returns the answer to send
-    /// (base64-encoded for you), or `None` to cancel the exchange.
-    pub fn authenticate<F>(&mut self, mechanism: &str, mut authobject: F) -> Result<Response, Error>
-    where
-        F: FnMut(&[u8]) -> Option<Vec<u8>>,
-    {
-        self.check_credentials_may_go_out()?;
-        self.run_with_auth(|s| s.authenticate(mechanism), Some(&mut authobject))
-    }
-
-    /// LOGIN with a plaintext password (always quoted, never traced). A NO
-    /// is an error, as in imaplib.
-    pub fn login(&mut self, user: &str, password: &str) -> Result<Response, Error> {
-        self.check_credentials_may_go_out()?;
-        self.run(|s| s.login(user, password))
-    }
-
-    /// AUTHENTICATE CRAM-MD5 with `user` and `password`.
-    pub fn login_cram_md5(&mut self, user: &str, password: &str) -> Result<Response, Error> {
-        use hmac::{Hmac, Mac};
-        let user = user.to_string();
-        let key = password.as_bytes().to_vec();
-        self.authenticate("CRAM-MD5", move |challenge| {
-            let mut mac = Hmac::<md5::Md5>::new_from_slice(&key).ok()?;
-            mac.update(challenge);
-            let digest = mac.finalize().into_bytes();
-            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-            Some(format!("{user} {hex}").into_bytes())
-        })
-    }
-
-    /// imaplib's `response(code)`: the data received for `code` so far
-    /// (removing it), or `[None]`. No I/O.
-    pub fn response(&mut self, code: &str) -> Response {
-        self.session.response(code)
-    }
-
-    /// An extension command the server advertises: `name args…`.
-    pub fn xatom(&mut self, name: &str, args: &[&str]) -> Result<Response, Error> {
-        if name.eq_ignore_ascii_case("LOGIN") || name.eq_ignore_ascii_case("AUTHENTICATE") {
-            self.check_credentials_may_go_out()?;
-        }
-        self.run(|s| s.xatom(name, args))
-    }
+    crate::methods::imaplib_commands!([] [] []);
 
     /// STARTTLS: upgrades the connection to TLS (CPython's `starttls`).
     ///
@@ -708,74 +651,11 @@ impl Imap4 {
         self.transport.socket()
     }
 
-    // ----- attributes -------------------------------------------------------
-
-    /// `IMAP4REV1` or `IMAP4` (imaplib's `PROTOCOL_VERSION`).
-    pub fn protocol_version(&self) -> &str {
-        self.session.protocol_version().unwrap_or("IMAP4REV1")
-    }
-
-    /// The server's capabilities, upper-cased, in the server's order, as
-    /// learned after the greeting.
-    pub fn capabilities(&self) -> &[String] {
-        self.session.capabilities()
-    }
-
-    /// The greeting line (imaplib's `welcome`).
-    pub fn welcome(&self) -> &[u8] {
-        self.session.welcome().map(|b| &b[..]).unwrap_or_default()
-    }
-
-    /// The connection state.
-    pub fn state(&self) -> State {
-        self.session.state()
-    }
-
-    /// Whether the selected mailbox was opened read-only (EXAMINE).
-    pub fn is_readonly(&self) -> bool {
-        self.session.is_readonly()
-    }
-
-    /// imaplib's `untagged_responses`: untagged data collected by name.
-    pub fn untagged_responses(&self) -> &[(String, Vec<Data>)] {
-        self.session.untagged_responses()
-    }
-
-    /// The data of the last continuation request.
-    pub fn continuation_response(&self) -> Option<&Bytes> {
-        self.session.continuation_response()
-    }
-
-    /// This connection's debug level.
-    pub fn debug_level(&self) -> u32 {
-        self.debug
-    }
-
-    /// Sets this connection's debug level (above 3: trace every command
-    /// and response through `tracing`).
-    pub fn set_debug(&mut self, level: u32) {
-        self.debug = level;
-        self.session.set_tracing(level > 3);
-    }
-
-    /// The limits in force.
-    pub fn limits(&self) -> &Limits {
-        self.session.limits()
-    }
-
-    /// Changes the limits.
-    pub fn set_limits(&mut self, limits: Limits) {
-        self.session.set_limits(limits);
-    }
+    crate::methods::session_attributes!();
 
     /// The typed, Rust-native API on this same connection: typed
     /// arguments, parsed results, streamed bodies. See [`crate::Typed`].
     pub fn typed(&mut self) -> crate::Typed<'_> {
         crate::Typed::new(self)
-    }
-
-    /// The sans-IO session underneath.
-    pub fn session(&self) -> &Session {
-        &self.session
     }
 }

@@ -1,13 +1,13 @@
 //! imaplib's command methods, written once for both drivers.
 //!
-//! `imaplib_commands!([] [])` defines them as blocking methods,
-//! `imaplib_commands!([async] [.await])` as async ones; each is a one-line
-//! call into the sans-IO session, run by the driver's own `run`.
+//! `imaplib_commands!([] [] [])` defines them as blocking methods,
+//! `imaplib_commands!([async] [.await] [+ Send])` as async ones; each is a
+//! one-line call into the sans-IO session, run by the driver's own `run`.
 
 /// Defines imaplib's plain command methods on a driver that has
 /// `run(|session| ...)`.
 macro_rules! imaplib_commands {
-    ([$($async:tt)*] [$($await:tt)*]) => {
+    ([$($async:tt)*] [$($await:tt)*] [$($send:tt)*]) => {
         /// APPEND `message` to `mailbox` (`""` means INBOX). `flags` are wrapped
         /// in parentheses if they aren't already; `date_time` must be an
         /// INTERNALDATE string such as [`crate::util::time2internaldate`]
@@ -210,7 +210,145 @@ macro_rules! imaplib_commands {
             self.run(|s| s.unsubscribe(mailbox))$($await)*
         }
 
+        /// AUTHENTICATE with `mechanism`: `authobject` is called with each
+        /// (base64-decoded) server challenge and returns the answer to send
+        /// (base64-encoded for you), or `None` to cancel the exchange.
+        pub $($async)* fn authenticate<F>(&mut self, mechanism: &str, mut authobject: F) -> Result<Response, Error>
+        where
+            F: FnMut(&[u8]) -> Option<Vec<u8>> $($send)*,
+        {
+            self.check_credentials_may_go_out()?;
+            self.run_with_auth(|s| s.authenticate(mechanism), Some(&mut authobject))$($await)*
+        }
+
+        /// LOGIN with a plaintext password (always quoted, never traced). A NO
+        /// is an error, as in imaplib.
+        pub $($async)* fn login(&mut self, user: &str, password: &str) -> Result<Response, Error> {
+            self.check_credentials_may_go_out()?;
+            self.run(|s| s.login(user, password))$($await)*
+        }
+
+        /// AUTHENTICATE CRAM-MD5 with `user` and `password`.
+        pub $($async)* fn login_cram_md5(&mut self, user: &str, password: &str) -> Result<Response, Error> {
+            self.authenticate("CRAM-MD5", crate::methods::cram_md5(user, password))$($await)*
+        }
+
+        /// An extension command the server advertises: `name args…`. LOGIN and
+        /// AUTHENTICATE sent this way obey `require_tls` too.
+        pub $($async)* fn xatom(&mut self, name: &str, args: &[&str]) -> Result<Response, Error> {
+            if name.eq_ignore_ascii_case("LOGIN") || name.eq_ignore_ascii_case("AUTHENTICATE") {
+                self.check_credentials_may_go_out()?;
+            }
+            self.run(|s| s.xatom(name, args))$($await)*
+        }
+
+        /// Fails, sending nothing, when TLS is required and the connection
+        /// is not encrypted.
+        fn check_credentials_may_go_out(&self) -> Result<(), Error> {
+            if self.require_tls && self.transport.tls().is_none() {
+                return Err(Error::new(
+                    $crate::ErrorKind::Error,
+                    "TLS is required, and this connection is not encrypted: credentials not sent",
+                ));
+            }
+            Ok(())
+        }
     };
 }
 
 pub(crate) use imaplib_commands;
+
+/// Defines the attribute accessors (no I/O) on a driver with `session`
+/// and `debug` fields.
+macro_rules! session_attributes {
+    () => {
+        /// imaplib's `response(code)`: the data received for `code` so far
+        /// (removing it), or `[None]`. No I/O.
+        pub fn response(&mut self, code: &str) -> Response {
+            self.session.response(code)
+        }
+
+        /// `IMAP4REV1` or `IMAP4` (imaplib's `PROTOCOL_VERSION`).
+        pub fn protocol_version(&self) -> &str {
+            self.session.protocol_version().unwrap_or("IMAP4REV1")
+        }
+
+        /// The server's capabilities, upper-cased, in the server's order, as
+        /// learned after the greeting (and again after STARTTLS).
+        pub fn capabilities(&self) -> &[String] {
+            self.session.capabilities()
+        }
+
+        /// The greeting line (imaplib's `welcome`).
+        pub fn welcome(&self) -> &[u8] {
+            self.session.welcome().map(|b| &b[..]).unwrap_or_default()
+        }
+
+        /// The connection state.
+        pub fn state(&self) -> $crate::State {
+            self.session.state()
+        }
+
+        /// Whether the selected mailbox was opened read-only (EXAMINE).
+        pub fn is_readonly(&self) -> bool {
+            self.session.is_readonly()
+        }
+
+        /// imaplib's `untagged_responses`: untagged data collected by name.
+        pub fn untagged_responses(&self) -> &[(String, Vec<$crate::Data>)] {
+            self.session.untagged_responses()
+        }
+
+        /// The data of the last continuation request.
+        pub fn continuation_response(&self) -> Option<&bytes::Bytes> {
+            self.session.continuation_response()
+        }
+
+        /// This connection's debug level.
+        pub fn debug_level(&self) -> u32 {
+            self.debug
+        }
+
+        /// Sets this connection's debug level (above 3: trace every command
+        /// and response through `tracing`).
+        pub fn set_debug(&mut self, level: u32) {
+            self.debug = level;
+            self.session.set_tracing(level > 3);
+        }
+
+        /// The limits in force.
+        pub fn limits(&self) -> &$crate::Limits {
+            self.session.limits()
+        }
+
+        /// Changes the limits.
+        pub fn set_limits(&mut self, limits: $crate::Limits) {
+            self.session.set_limits(limits);
+        }
+
+        /// The sans-IO session underneath.
+        pub fn session(&self) -> &imap4_proto::Session {
+            &self.session
+        }
+    };
+}
+
+pub(crate) use session_attributes;
+
+/// The CRAM-MD5 answer to a challenge: `user HEX(HMAC-MD5(password, challenge))`.
+pub(crate) fn cram_md5(user: &str, password: &str) -> impl FnMut(&[u8]) -> Option<Vec<u8>> + Send {
+    use hmac::{Hmac, Mac};
+    let user = user.to_string();
+    let key = password.as_bytes().to_vec();
+    move |challenge| {
+        let mut mac = Hmac::<md5::Md5>::new_from_slice(&key).ok()?;
+        mac.update(challenge);
+        let hex: String = mac
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Some(format!("{user} {hex}").into_bytes())
+    }
+}
