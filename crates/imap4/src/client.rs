@@ -126,14 +126,26 @@ impl std::fmt::Debug for Imap4 {
 }
 
 /// The shorter of two optional timeouts (`None` is no timeout).
-fn min_timeout(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
+/// Sends the session's trace lines to `tracing` when `debug` is above 3.
+pub(crate) fn emit_trace(session: &mut Session, debug: u32) {
+    if debug > 3 {
+        for t in session.drain_trace() {
+            match t {
+                Trace::Sent(s) => tracing::debug!(target: "imap4", "> {s}"),
+                Trace::Received(s) => tracing::debug!(target: "imap4", "< {s}"),
+            }
+        }
+    }
+}
+
+pub(crate) fn min_timeout(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     }
 }
 
-fn random_tag_prefix() -> String {
+pub(crate) fn random_tag_prefix() -> String {
     let mut h = RandomState::new().build_hasher();
     h.write_u64(std::process::id() as u64);
     let n = 4096 + h.finish() % (65536 - 4096);
@@ -412,14 +424,7 @@ impl Imap4 {
     }
 
     fn emit_trace(&mut self) {
-        if self.debug > 3 {
-            for t in self.session.drain_trace() {
-                match t {
-                    Trace::Sent(s) => tracing::debug!(target: "imap4", "> {s}"),
-                    Trace::Received(s) => tracing::debug!(target: "imap4", "< {s}"),
-                }
-            }
-        }
+        emit_trace(&mut self.session, self.debug);
     }
 
     /// Drives `pending` to its tagged response.

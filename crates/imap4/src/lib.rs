@@ -34,6 +34,8 @@ mod error;
 mod methods;
 mod stream;
 mod tls;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 mod transport;
 pub mod typed;
 pub mod util;

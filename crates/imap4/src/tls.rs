@@ -158,6 +158,15 @@ impl TlsOptions {
         Ok(roots)
     }
 
+    /// The client configuration and the name to verify for `host`: every
+    /// file is loaded here, so bad options fail before any I/O.
+    pub(crate) fn config_for(
+        &self,
+        host: &str,
+    ) -> Result<(Arc<ClientConfig>, ServerName<'static>), Error> {
+        Ok((self.client_config()?, self.server_name_for(host)?))
+    }
+
     pub(crate) fn server_name_for(&self, host: &str) -> Result<ServerName<'static>, Error> {
         let name = self.server_name.as_deref().unwrap_or(host);
         let name = if name.is_empty() { "localhost" } else { name };
@@ -240,8 +249,7 @@ impl TlsTransport {
     /// `host`, without any I/O: bad options are reported before anything
     /// is sent.
     pub(crate) fn prepare(options: &TlsOptions, host: &str) -> Result<ClientConnection, Error> {
-        let config = options.client_config()?;
-        let name = options.server_name_for(host)?;
+        let (config, name) = options.config_for(host)?;
         ClientConnection::new(config, name).map_err(tls_error)
     }
 

@@ -1,0 +1,502 @@
+//! The async driver on tokio (feature `tokio`): the same core, the same
+//! methods and semantics as the blocking [`crate::Imap4`], awaited.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), imap4::Error> {
+//! let mut m = imap4::tokio::Imap4::connect("localhost", imap4::IMAP4_PORT).await?;
+//! m.login("alice", "secret").await?;
+//! let r = m.select("INBOX", false).await?;
+//! println!("{} messages", String::from_utf8_lossy(r.data[0].as_line().unwrap_or_default()));
+//! m.logout().await?;
+//! # Ok(()) }
+//! ```
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ::tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use ::tokio::net::TcpStream;
+use ::tokio::time::{timeout_at, Instant};
+use imap4_proto::typed::TypedOutcome;
+use imap4_proto::{
+    Begin, ErrorKind, Pending, Poll, Response, Session, SessionError, State, Tagged,
+};
+
+use crate::client::{debug, emit_trace, min_timeout, random_tag_prefix, Config};
+use crate::error::Error;
+use crate::TlsOptions;
+
+/// An async byte stream to an IMAP server. TCP and TLS over any
+/// `AsyncTransport` are provided; implement it to run over anything else.
+pub trait AsyncTransport: AsyncRead + AsyncWrite + Unpin + Send {
+    /// The TLS session, if this transport is TLS.
+    fn tls(&self) -> Option<&rustls::ClientConnection> {
+        None
+    }
+}
+
+impl AsyncTransport for TcpStream {}
+
+impl AsyncTransport for tokio_rustls::client::TlsStream<Box<dyn AsyncTransport>> {
+    fn tls(&self) -> Option<&rustls::ClientConnection> {
+        Some(self.get_ref().1)
+    }
+}
+
+/// The AUTHENTICATE callback: challenge in, answer out (`None` cancels).
+type Authobject<'a> = &'a mut (dyn FnMut(&[u8]) -> Option<Vec<u8>> + Send);
+
+/// Why driving a command stopped: the protocol, or the transport.
+enum Stop {
+    Session(SessionError),
+    Io(Error),
+}
+
+fn timed_out(what: &str) -> Error {
+    Error::io(std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        what.to_string(),
+    ))
+}
+
+async fn connect_tcp(host: &str, port: u16, timeout: Option<Duration>) -> Result<TcpStream, Error> {
+    let host = if host.is_empty() { "localhost" } else { host };
+    let connect = TcpStream::connect((host, port));
+    let stream = match timeout {
+        None => connect.await.map_err(Error::io)?,
+        Some(t) => ::tokio::time::timeout(t, connect)
+            .await
+            .map_err(|_| timed_out("connect timed out"))?
+            .map_err(Error::io)?,
+    };
+    let _ = stream.set_nodelay(true);
+    Ok(stream)
+}
+
+/// Runs the TLS handshake over `inner`, bounded by `deadline`.
+async fn handshake(
+    inner: Box<dyn AsyncTransport>,
+    tls: &TlsOptions,
+    host: &str,
+    deadline: Option<Instant>,
+) -> Result<Box<dyn AsyncTransport>, Error> {
+    let host = if host.is_empty() { "localhost" } else { host };
+    let (config, name) = tls.config_for(host)?;
+    let connect = tokio_rustls::TlsConnector::from(Arc::clone(&config)).connect(name, inner);
+    let result = match deadline {
+        None => connect.await,
+        Some(d) => timeout_at(d, connect)
+            .await
+            .map_err(|_| timed_out("TLS handshake timed out"))?,
+    };
+    match result {
+        Ok(s) => Ok(Box::new(s)),
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Err(Error::new(
+            ErrorKind::Abort,
+            format!("TLS handshake failed: {e}"),
+        )),
+        Err(e) => Err(Error::io(e)),
+    }
+}
+
+/// An async IMAP4 connection with imaplib's API (every command method is
+/// `async`). See [`crate::Imap4`] for the semantics, which are identical.
+pub struct Imap4 {
+    transport: Box<dyn AsyncTransport>,
+    session: Session,
+    buf: Vec<u8>,
+    debug: u32,
+    host: String,
+    require_tls: bool,
+    read_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
+    command_timeout: Option<Duration>,
+}
+
+impl std::fmt::Debug for Imap4 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("tokio::Imap4")
+            .field("host", &self.host)
+            .field("state", &self.session.state())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Imap4 {
+    /// Connects over TCP, reads the greeting and asks for capabilities.
+    pub async fn connect(host: &str, port: u16) -> Result<Imap4, Error> {
+        Imap4::connect_with(host, port, Config::default()).await
+    }
+
+    /// [`Imap4::connect`] with settings.
+    pub async fn connect_with(host: &str, port: u16, config: Config) -> Result<Imap4, Error> {
+        let stream = connect_tcp(host, port, config.connect_timeout).await?;
+        Imap4::start(Box::new(stream), config, host).await
+    }
+
+    /// Connects with implicit TLS, verifying the certificate.
+    pub async fn connect_ssl(host: &str, port: u16) -> Result<Imap4, Error> {
+        Imap4::connect_ssl_config(host, port, TlsOptions::default(), Config::default()).await
+    }
+
+    /// [`Imap4::connect_ssl`] with TLS options.
+    pub async fn connect_ssl_with(host: &str, port: u16, tls: TlsOptions) -> Result<Imap4, Error> {
+        Imap4::connect_ssl_config(host, port, tls, Config::default()).await
+    }
+
+    /// [`Imap4::connect_ssl`] with TLS options and settings.
+    pub async fn connect_ssl_config(
+        host: &str,
+        port: u16,
+        tls: TlsOptions,
+        config: Config,
+    ) -> Result<Imap4, Error> {
+        // Load the options before connecting: bad files fail without I/O.
+        tls.config_for(if host.is_empty() { "localhost" } else { host })?;
+        let stream = connect_tcp(host, port, config.connect_timeout).await?;
+        let deadline =
+            min_timeout(config.read_timeout, config.command_timeout).map(|t| Instant::now() + t);
+        let tls = handshake(Box::new(stream), &tls, host, deadline).await?;
+        Imap4::start(tls, config, host).await
+    }
+
+    /// Connects in plaintext and upgrades with STARTTLS before anything
+    /// else; credentials can never go out in plaintext on the result.
+    pub async fn connect_starttls(host: &str, port: u16, tls: TlsOptions) -> Result<Imap4, Error> {
+        Imap4::connect_starttls_config(host, port, tls, Config::default()).await
+    }
+
+    /// [`Imap4::connect_starttls`] with settings.
+    pub async fn connect_starttls_config(
+        host: &str,
+        port: u16,
+        tls: TlsOptions,
+        config: Config,
+    ) -> Result<Imap4, Error> {
+        let config = Config {
+            require_tls: true,
+            ..config
+        };
+        let mut m = Imap4::connect_with(host, port, config).await?;
+        if !m.session.has_capability("STARTTLS") {
+            let _ = m.transport.shutdown().await;
+            return Err(Error::new(
+                ErrorKind::Error,
+                "server does not offer STARTTLS, and TLS is required",
+            ));
+        }
+        m.starttls(tls).await?;
+        Ok(m)
+    }
+
+    /// Runs the protocol over a transport the caller supplies.
+    pub async fn with_transport(
+        transport: Box<dyn AsyncTransport>,
+        config: Config,
+    ) -> Result<Imap4, Error> {
+        Imap4::start(transport, config, "").await
+    }
+
+    async fn start(
+        transport: Box<dyn AsyncTransport>,
+        config: Config,
+        host: &str,
+    ) -> Result<Imap4, Error> {
+        let mut m = Imap4 {
+            transport,
+            session: Session::new(config.limits.clone(), &random_tag_prefix()),
+            buf: vec![0; 64 * 1024],
+            debug: config.debug.unwrap_or_else(debug),
+            host: host.to_string(),
+            require_tls: config.require_tls,
+            read_timeout: config.read_timeout,
+            write_timeout: config.write_timeout,
+            command_timeout: config.command_timeout,
+        };
+        m.session.set_tracing(m.debug > 3);
+        if let Err(e) = m.greet().await {
+            let _ = m.transport.shutdown().await;
+            return Err(e);
+        }
+        Ok(m)
+    }
+
+    async fn greet(&mut self) -> Result<(), Error> {
+        let deadline = self.deadline();
+        loop {
+            let greeted = self.session.read_greeting();
+            emit_trace(&mut self.session, self.debug);
+            if greeted? {
+                break;
+            }
+            self.fill(deadline).await?;
+        }
+        if self.require_tls && self.transport.tls().is_none() && self.session.state() == State::Auth
+        {
+            return Err(Error::new(
+                ErrorKind::Error,
+                "PREAUTH greeting over a connection without TLS, and TLS is required",
+            ));
+        }
+        self.run(|s| s.refresh_capabilities()).await?;
+        Ok(())
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.command_timeout.map(|t| Instant::now() + t)
+    }
+
+    // ----- the driver ---------------------------------------------------------
+
+    async fn fill(&mut self, deadline: Option<Instant>) -> Result<(), Error> {
+        let per_read = self.read_timeout.map(|t| Instant::now() + t);
+        let until = match (deadline, per_read) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let read = self.transport.read(&mut self.buf);
+        let result = match until {
+            None => read.await,
+            Some(u) => match timeout_at(u, read).await {
+                Ok(r) => r,
+                Err(_) => Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "read timed out",
+                )),
+            },
+        };
+        let n = match result {
+            Ok(n) => n,
+            Err(e) => {
+                self.session.fail_transport(&format!("socket error: {e}"));
+                return Err(Error::io(e));
+            }
+        };
+        if n == 0 {
+            return Err(self.session.receive_eof().into());
+        }
+        self.session.receive(&self.buf[..n]);
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<(), Error> {
+        let mut wrote = false;
+        while let Some(out) = self.session.take_output() {
+            let write = self.transport.write_all(&out);
+            let r = match self.write_timeout {
+                None => write.await,
+                Some(t) => ::tokio::time::timeout(t, write).await.unwrap_or_else(|_| {
+                    Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "write timed out",
+                    ))
+                }),
+            };
+            if let Err(e) = r {
+                self.session.fail_transport(&format!("socket error: {e}"));
+                return Err(Error::io(e));
+            }
+            wrote = true;
+        }
+        if wrote {
+            if let Err(e) = self.transport.flush().await {
+                self.session.fail_transport(&format!("socket error: {e}"));
+                return Err(Error::io(e));
+            }
+        }
+        Ok(())
+    }
+
+    async fn drive(
+        &mut self,
+        pending: &Pending,
+        mut auth: Option<Authobject<'_>>,
+    ) -> Result<Tagged, Stop> {
+        let deadline = self.deadline();
+        loop {
+            self.flush().await.map_err(Stop::Io)?;
+            let polled = self.session.poll(pending);
+            emit_trace(&mut self.session, self.debug);
+            match polled.map_err(Stop::Session)? {
+                Poll::Done(t) => return Ok(t),
+                Poll::NeedInput => {
+                    self.flush().await.map_err(Stop::Io)?;
+                    self.fill(deadline).await.map_err(Stop::Io)?;
+                }
+                Poll::Challenge(data) => {
+                    let answer = auth.as_mut().and_then(|f| f(&data));
+                    self.session.answer_challenge(pending, answer.as_deref());
+                }
+            }
+        }
+    }
+
+    async fn execute<T>(
+        &mut self,
+        pending: Pending,
+        auth: Option<Authobject<'_>>,
+        complete: impl FnOnce(
+            &mut Session,
+            Pending,
+            Result<Tagged, SessionError>,
+        ) -> Result<T, SessionError>,
+    ) -> Result<T, Error> {
+        let outcome = match self.drive(&pending, auth).await {
+            Ok(t) => Ok(t),
+            Err(Stop::Session(e)) => Err(e),
+            Err(Stop::Io(e)) => {
+                let e = e.in_command(pending.name());
+                let _ = complete(
+                    &mut self.session,
+                    pending,
+                    Err(SessionError::Closed(e.to_string())),
+                );
+                let _ = self.transport.shutdown().await;
+                return Err(e);
+            }
+        };
+        let logout = pending.is_logout();
+        let result = complete(&mut self.session, pending, outcome);
+        emit_trace(&mut self.session, self.debug);
+        if logout {
+            let _ = self.transport.shutdown().await;
+        }
+        Ok(result?)
+    }
+
+    async fn run_with_auth(
+        &mut self,
+        begin: impl FnOnce(&mut Session) -> Result<Begin, SessionError>,
+        auth: Option<Authobject<'_>>,
+    ) -> Result<Response, Error> {
+        let pending = match begin(&mut self.session)? {
+            Begin::Done(r) => return Ok(r),
+            Begin::Sent(p) => p,
+        };
+        self.execute(pending, auth, Session::complete).await
+    }
+
+    async fn run(
+        &mut self,
+        begin: impl FnOnce(&mut Session) -> Result<Begin, SessionError>,
+    ) -> Result<Response, Error> {
+        self.run_with_auth(begin, None).await
+    }
+
+    /// Runs a typed command (see [`crate::typed`]) and returns its raw
+    /// outcome; the typed result builders of `imap4_proto::typed` apply.
+    pub async fn run_typed(
+        &mut self,
+        begin: impl FnOnce(&mut Session) -> Result<Pending, SessionError>,
+    ) -> Result<TypedOutcome, Error> {
+        let pending = begin(&mut self.session)?;
+        self.execute(pending, None, Session::complete_typed).await
+    }
+
+    // ----- imaplib's commands --------------------------------------------------
+
+    crate::methods::imaplib_commands!([async] [.await] [+ Send]);
+
+    /// STARTTLS, hardened exactly as [`crate::Imap4::starttls`].
+    pub async fn starttls(&mut self, tls: TlsOptions) -> Result<Response, Error> {
+        if self.transport.tls().is_some() {
+            return Err(Error::new(
+                ErrorKind::Abort,
+                "TLS session already established",
+            ));
+        }
+        let host = if self.host.is_empty() {
+            "localhost".to_string()
+        } else {
+            self.host.clone()
+        };
+        tls.config_for(&host)?;
+        let response = match self.run(|s| s.starttls()).await {
+            Ok(r) => r,
+            Err(e) => {
+                if self.session.is_broken() {
+                    let _ = self.shutdown().await;
+                }
+                return Err(e);
+            }
+        };
+        if self.session.has_unprocessed() {
+            let _ = self.shutdown().await;
+            return Err(Error::new(
+                ErrorKind::Abort,
+                "server sent data between its STARTTLS reply and the TLS handshake; connection closed",
+            ));
+        }
+        let deadline =
+            min_timeout(self.read_timeout, self.command_timeout).map(|t| Instant::now() + t);
+        let inner = std::mem::replace(&mut self.transport, Box::new(ClosedTransport));
+        match handshake(inner, &tls, &host, deadline).await {
+            Ok(t) => self.transport = t,
+            Err(e) => {
+                self.session.fail_transport(&e.to_string());
+                return Err(e);
+            }
+        }
+        self.session.tls_established();
+        self.run(|s| s.refresh_capabilities()).await?;
+        Ok(response)
+    }
+
+    /// The TLS session, `None` without TLS.
+    pub fn ssl(&self) -> Option<&rustls::ClientConnection> {
+        self.transport.tls()
+    }
+
+    /// Closes the connection.
+    pub async fn shutdown(&mut self) -> Result<(), Error> {
+        self.session.fail_transport("connection shut down");
+        self.transport.shutdown().await.map_err(Error::io)
+    }
+
+    crate::methods::session_attributes!();
+}
+
+/// The transport of a connection handed over during STARTTLS.
+struct ClosedTransport;
+
+impl AsyncRead for ClosedTransport {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        _: &mut ::tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Err(std::io::Error::new(
+            std::io::ErrorKind::NotConnected,
+            "connection closed",
+        )))
+    }
+}
+
+impl AsyncWrite for ClosedTransport {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        _: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::task::Poll::Ready(Err(std::io::Error::new(
+            std::io::ErrorKind::NotConnected,
+            "connection closed",
+        )))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncTransport for ClosedTransport {}

@@ -1,0 +1,174 @@
+//! The async driver against a real Dovecot and scripted servers.
+#![cfg(feature = "tokio")]
+
+use std::time::Duration;
+
+use imap4::tokio::Imap4;
+use imap4::{Config, Data, TlsOptions};
+use imap4_testkit::fake::{FakeServer, Step};
+use imap4_testkit::Dovecot;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imaplib_surface_over_tcp() {
+    let d = Dovecot::builder().messages("alice", 4, 2).start().unwrap();
+    let mut m = Imap4::connect(d.host(), d.port()).await.unwrap();
+    assert!(m.capabilities().iter().any(|c| c == "IMAP4REV1"));
+    assert_eq!(m.login("alice", d.password()).await.unwrap().typ, "OK");
+    let r = m.select("INBOX", false).await.unwrap();
+    assert_eq!(r.data, vec![Data::Line("4".into())]);
+    let r = m.search(None, &["ALL"]).await.unwrap();
+    assert_eq!(r.data[0].as_line(), Some(&b"1 2 3 4"[..]));
+    let r = m.fetch("2", "(RFC822)").await.unwrap();
+    let Data::Literal { body, .. } = &r.data[0] else {
+        panic!("{r:?}")
+    };
+    assert_eq!(&body[..], &imap4_testkit::generate(2, 1).to_crlf()[..]);
+    assert_eq!(
+        m.append("INBOX", Some("\\Seen"), None, b"Subject: x\n\nbody\n")
+            .await
+            .unwrap()
+            .typ,
+        "OK"
+    );
+    assert_eq!(m.noop().await.unwrap().typ, "OK");
+    // select() left its EXISTS in place (as imaplib does); NOOP added one.
+    assert_eq!(
+        m.response("EXISTS").data,
+        vec![Data::Line("4".into()), Data::Line("5".into())]
+    );
+    // A BAD is imaplib's error, and the connection stays usable.
+    assert!(m.xatom("FROBNICATE", &[]).await.unwrap_err().is_error());
+    // The futures are Send: the connection can move to another task.
+    let handle = tokio::spawn(async move {
+        let r = m.logout().await.unwrap();
+        assert_eq!(r.typ, "BYE");
+    });
+    handle.await.unwrap();
+}
+
+#[tokio::test]
+async fn authentication_and_tls() {
+    let d = Dovecot::start().unwrap();
+    let mut m = Imap4::connect(d.host(), d.port()).await.unwrap();
+    let creds = format!("\0alice\0{}", d.password()).into_bytes();
+    let r = m
+        .authenticate("PLAIN", move |_| Some(creds.clone()))
+        .await
+        .unwrap();
+    assert_eq!(r.typ, "OK");
+    m.logout().await.unwrap();
+
+    let mut m = Imap4::connect(d.host(), d.port()).await.unwrap();
+    m.login_cram_md5("alice", d.password()).await.unwrap();
+    m.logout().await.unwrap();
+
+    let tls = TlsOptions::new().ca_file(d.ca_file());
+    let mut m = Imap4::connect_ssl_with("localhost", d.tls_port(), tls.clone())
+        .await
+        .unwrap();
+    assert!(m.ssl().is_some());
+    m.login("alice", d.password()).await.unwrap();
+    m.logout().await.unwrap();
+
+    // Not trusted by default.
+    let e = Imap4::connect_ssl("localhost", d.tls_port())
+        .await
+        .unwrap_err();
+    assert!(e.is_abort(), "{e}");
+
+    let mut m = Imap4::connect_starttls("localhost", d.port(), tls)
+        .await
+        .unwrap();
+    assert!(m.ssl().is_some());
+    assert!(
+        !m.capabilities().iter().any(|c| c == "STARTTLS"),
+        "capabilities re-read over TLS"
+    );
+    m.login("alice", d.password()).await.unwrap();
+    m.logout().await.unwrap();
+}
+
+#[tokio::test]
+async fn typed_commands_run_on_the_async_driver() {
+    let d = Dovecot::builder().messages("alice", 3, 4).start().unwrap();
+    let mut m = Imap4::connect(d.host(), d.port()).await.unwrap();
+    m.login("alice", d.password()).await.unwrap();
+    let out = m
+        .run_typed(|s| s.typed_select("INBOX", false))
+        .await
+        .unwrap();
+    assert_eq!(out.selected(false).exists, 3);
+    let set = imap4::typed::UidSet::all();
+    let attrs = [
+        imap4::typed::FetchAttr::Uid,
+        imap4::typed::FetchAttr::Envelope,
+    ];
+    let out = m
+        .run_typed(|s| s.typed_fetch(imap4::typed::SetArg::Uid(&set), &attrs))
+        .await
+        .unwrap();
+    let fetches = out.into_fetches();
+    let uids: Vec<u32> = fetches.iter().map(|f| f.unwrap().uid().unwrap()).collect();
+    assert_eq!(uids, vec![1, 2, 3]);
+}
+
+#[tokio::test]
+async fn synchronizing_literal_waits_for_continuation() {
+    let fake = FakeServer::start(vec![
+        Step::send("* OK [CAPABILITY IMAP4rev1] hi\r\n"),
+        Step::expect("{tag} CAPABILITY"),
+        Step::send("* CAPABILITY IMAP4rev1\r\n{tag} OK done\r\n"),
+        Step::expect("{tag} LOGIN alice {4}"),
+        Step::send("+ go\r\n"),
+        Step::read_exact(6),
+        Step::send("{tag} OK logged in\r\n"),
+        Step::expect_eof(),
+    ])
+    .unwrap();
+    let mut m = Imap4::connect("127.0.0.1", fake.port()).await.unwrap();
+    // A password with a line break is sent as a literal, after the '+'.
+    assert_eq!(m.login("alice", "a\r\nb").await.unwrap().typ, "OK");
+    drop(m);
+    let sent = fake.finish().unwrap();
+    assert!(
+        sent.ends_with(b"{4}\r\na\r\nb\r\n"),
+        "{}",
+        String::from_utf8_lossy(&sent)
+    );
+}
+
+#[tokio::test]
+async fn timeouts_and_truncation_abort() {
+    // A server that never greets.
+    let fake = FakeServer::start(vec![Step::hang()]).unwrap();
+    let config = Config {
+        read_timeout: Some(Duration::from_millis(200)),
+        ..Config::default()
+    };
+    let e = Imap4::connect_with("127.0.0.1", fake.port(), config)
+        .await
+        .unwrap_err();
+    assert!(e.is_abort() && e.is_timeout(), "{e}");
+
+    // A server that stops in the middle of a literal, then closes.
+    let fake = FakeServer::start(vec![
+        Step::send("* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n"),
+        Step::expect("{tag} CAPABILITY"),
+        Step::send("* CAPABILITY IMAP4rev1\r\n{tag} OK done\r\n"),
+        Step::expect("{tag} SELECT INBOX"),
+        Step::send("* 1 EXISTS\r\n{tag} OK [READ-WRITE] done\r\n"),
+        Step::expect("{tag} FETCH 1 (RFC822)"),
+        Step::send("* 1 FETCH (RFC822 {100}\r\nonly a few bytes"),
+        Step::close(),
+    ])
+    .unwrap();
+    let mut m = Imap4::connect("127.0.0.1", fake.port()).await.unwrap();
+    m.select("INBOX", false).await.unwrap();
+    let e = m.fetch("1", "(RFC822)").await.unwrap_err();
+    assert!(e.is_abort(), "{e}");
+    assert!(e.to_string().starts_with("command: FETCH"), "{e}");
+    assert!(
+        m.noop().await.unwrap_err().is_abort(),
+        "the connection is finished"
+    );
+}
