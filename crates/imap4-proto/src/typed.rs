@@ -668,3 +668,108 @@ impl TypedOutcome {
         Fetches::new(self.frames)
     }
 }
+
+/// Why a streamed body could not be fetched.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PartialBodyError {
+    /// The server returned no data for the message: there is no message
+    /// with this UID.
+    #[error("no message with UID {0}")]
+    NoSuchMessage(u32),
+    /// Partial fetches address at most 4 GiB.
+    #[error("message larger than 4 GiB cannot be fetched in parts")]
+    TooLarge,
+    /// A FETCH response could not be parsed.
+    #[error("unparsable FETCH response: {0}")]
+    Parse(#[from] parse::ParseError),
+}
+
+/// Fetches one section of one message in partial fetches
+/// (`BODY.PEEK[section]<offset.chunk>`), so that memory stays bounded by
+/// the chunk size whatever the message's size. The drivers loop:
+/// [`PartialBody::next_request`], run a UID FETCH, then
+/// [`PartialBody::accept`] the results and write the chunk it returns.
+#[derive(Debug, Clone)]
+pub struct PartialBody {
+    uid: u32,
+    section: String,
+    chunk: u32,
+    offset: u64,
+    done: bool,
+}
+
+impl PartialBody {
+    /// Streams `BODY.PEEK[section]` of message `uid` in chunks of `chunk`
+    /// bytes (at least 1).
+    pub fn new(uid: u32, section: &str, chunk: u32) -> Self {
+        PartialBody {
+            uid,
+            section: section.to_string(),
+            chunk: chunk.max(1),
+            offset: 0,
+            done: false,
+        }
+    }
+
+    /// The UID set and attributes of the next UID FETCH, or `None` when
+    /// the whole section has been received.
+    pub fn next_request(&self) -> Result<Option<(UidSet, [FetchAttr; 1])>, PartialBodyError> {
+        if self.done {
+            return Ok(None);
+        }
+        let start = u32::try_from(self.offset).map_err(|_| PartialBodyError::TooLarge)?;
+        Ok(Some((
+            UidSet::single(self.uid),
+            [FetchAttr::Section {
+                section: self.section.clone(),
+                peek: true,
+                partial: Some((start, self.chunk)),
+            }],
+        )))
+    }
+
+    /// Takes the results of the last request and returns the chunk they
+    /// carry (empty at the end).
+    pub fn accept<'f>(
+        &mut self,
+        fetches: &'f Fetches,
+    ) -> Result<std::borrow::Cow<'f, [u8]>, PartialBodyError> {
+        let start = self.offset;
+        let mut found = None;
+        for f in fetches.iter() {
+            let f = f?;
+            if f.uid().is_some_and(|u| u != self.uid) {
+                continue;
+            }
+            found = f.items.into_iter().find_map(|item| match item {
+                parse::FetchItem::BodySection { data, origin, .. }
+                    if origin.is_none_or(|o| u64::from(o) == start) =>
+                {
+                    Some(data.map(|d| d.0).unwrap_or_default())
+                }
+                _ => None,
+            });
+            if found.is_some() {
+                break;
+            }
+        }
+        let Some(data) = found else {
+            if start == 0 {
+                return Err(PartialBodyError::NoSuchMessage(self.uid));
+            }
+            self.done = true;
+            return Ok(std::borrow::Cow::Borrowed(&[]));
+        };
+        self.offset += data.len() as u64;
+        if data.len() < self.chunk as usize {
+            self.done = true;
+        }
+        Ok(data)
+    }
+
+    /// Bytes received so far.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+}

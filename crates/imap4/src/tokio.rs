@@ -24,7 +24,12 @@ use imap4_proto::{
 
 use crate::client::{debug, emit_trace, min_timeout, random_tag_prefix, Config};
 use crate::error::Error;
+use crate::typed::{
+    FetchAttr, Fetches, MailboxInfo, MailboxStatus, MailboxVerb, SearchKey, SelectedMailbox,
+    SeqSet, SetArg, StatusAttr, StoreOp, UidMapping, UidSet,
+};
 use crate::TlsOptions;
+use bytes::Bytes;
 
 /// An async byte stream to an IMAP server. TCP and TLS over any
 /// `AsyncTransport` are provided; implement it to run over anything else.
@@ -442,6 +447,11 @@ impl Imap4 {
         Ok(response)
     }
 
+    /// The typed, Rust-native API on this connection (async).
+    pub fn typed(&mut self) -> Typed<'_> {
+        Typed { m: self }
+    }
+
     /// The TLS session, `None` without TLS.
     pub fn ssl(&self) -> Option<&rustls::ClientConnection> {
         self.transport.tls()
@@ -454,6 +464,47 @@ impl Imap4 {
     }
 
     crate::methods::session_attributes!();
+}
+
+/// The typed API on an async connection (borrowed from [`Imap4::typed`]);
+/// the same methods as [`crate::Typed`], awaited.
+#[derive(Debug)]
+pub struct Typed<'a> {
+    m: &'a mut Imap4,
+}
+
+impl Typed<'_> {
+    crate::typed::typed_commands!([async] [.await]);
+
+    /// Streams `BODY.PEEK[section]` of the message with this UID into `out`
+    /// in chunks of [`crate::typed::DEFAULT_CHUNK`] bytes (bounded memory).
+    pub async fn uid_fetch_body_to<W: AsyncWrite + Unpin + ?Sized>(
+        &mut self,
+        uid: u32,
+        section: &str,
+        out: &mut W,
+    ) -> Result<u64, Error> {
+        self.uid_fetch_body_to_chunked(uid, section, out, crate::typed::DEFAULT_CHUNK)
+            .await
+    }
+
+    /// [`Typed::uid_fetch_body_to`] with a chosen chunk size.
+    pub async fn uid_fetch_body_to_chunked<W: AsyncWrite + Unpin + ?Sized>(
+        &mut self,
+        uid: u32,
+        section: &str,
+        out: &mut W,
+        chunk: u32,
+    ) -> Result<u64, Error> {
+        let mut body = crate::typed::PartialBody::new(uid, section, chunk);
+        while let Some((set, attrs)) = body.next_request().map_err(crate::typed::partial_error)? {
+            let fetches = self.uid_fetch(&set, &attrs).await?;
+            let data = body.accept(&fetches).map_err(crate::typed::partial_error)?;
+            out.write_all(&data).await.map_err(Error::io)?;
+        }
+        out.flush().await.map_err(Error::io)?;
+        Ok(body.offset())
+    }
 }
 
 /// The transport of a connection handed over during STARTTLS.

@@ -39,11 +39,210 @@ pub use imap4_proto::parse::{
     Response as ParsedResponse, Untagged,
 };
 pub use imap4_proto::typed::{
-    Fetches, MailboxInfo, MailboxStatus, MailboxVerb, SelectedMailbox, SetArg, UidMapping,
+    Fetches, MailboxInfo, MailboxStatus, MailboxVerb, PartialBody, PartialBodyError,
+    SelectedMailbox, SetArg, UidMapping,
 };
+
+/// The error for a streamed body that could not be fetched.
+pub(crate) fn partial_error(e: PartialBodyError) -> Error {
+    let kind = match e {
+        PartialBodyError::Parse(_) => ErrorKind::Abort,
+        _ => ErrorKind::Error,
+    };
+    Error::new(kind, e.to_string())
+}
 
 /// Default chunk size for [`Typed::uid_fetch_body_to`]: 1 MiB.
 pub const DEFAULT_CHUNK: u32 = 1 << 20;
+
+/// Defines the typed API's methods on a wrapper holding `m`, a driver
+/// with `run_typed` (blocking: `typed_commands!([] [])`; async:
+/// `typed_commands!([async] [.await])`).
+macro_rules! typed_commands {
+    ([$($async:tt)*] [$($await:tt)*]) => {
+        /// SELECT a mailbox (name in UTF-8; encoded as the server needs).
+        pub $($async)* fn select(&mut self, mailbox: &str) -> Result<SelectedMailbox, Error> {
+            let out = self.m.run_typed(|s| s.typed_select(mailbox, false))$($await)*?;
+            Ok(out.selected(false))
+        }
+
+        /// EXAMINE a mailbox (read-only).
+        pub $($async)* fn examine(&mut self, mailbox: &str) -> Result<SelectedMailbox, Error> {
+            let out = self.m.run_typed(|s| s.typed_select(mailbox, true))$($await)*?;
+            Ok(out.selected(true))
+        }
+
+        /// FETCH by sequence numbers.
+        pub $($async)* fn fetch(&mut self, set: &SeqSet, attrs: &[FetchAttr]) -> Result<Fetches, Error> {
+            Ok(self
+                .m
+                .run_typed(|s| s.typed_fetch(SetArg::Seq(set), attrs))$($await)*?
+                .into_fetches())
+        }
+
+        /// UID FETCH.
+        pub $($async)* fn uid_fetch(&mut self, set: &UidSet, attrs: &[FetchAttr]) -> Result<Fetches, Error> {
+            Ok(self
+                .m
+                .run_typed(|s| s.typed_fetch(SetArg::Uid(set), attrs))$($await)*?
+                .into_fetches())
+        }
+
+        /// SEARCH: the matching sequence numbers.
+        pub $($async)* fn search(&mut self, key: &SearchKey) -> Result<SeqSet, Error> {
+            let out = self.m.run_typed(|s| s.typed_search(false, key))$($await)*?;
+            Ok(SeqSet::from_numbers(out.search_numbers()))
+        }
+
+        /// UID SEARCH: the matching UIDs.
+        pub $($async)* fn uid_search(&mut self, key: &SearchKey) -> Result<UidSet, Error> {
+            let out = self.m.run_typed(|s| s.typed_search(true, key))$($await)*?;
+            Ok(UidSet::from_numbers(out.search_numbers()))
+        }
+
+        /// UID STORE: change flags; returns the FETCH responses (empty when
+        /// `silent`).
+        pub $($async)* fn uid_store(
+            &mut self,
+            set: &UidSet,
+            op: StoreOp,
+            flags: &[&str],
+            silent: bool,
+        ) -> Result<Fetches, Error> {
+            let out = self
+                .m
+                .run_typed(|s| s.typed_store(SetArg::Uid(set), op, flags, silent))$($await)*?;
+            Ok(out.into_fetches())
+        }
+
+        /// STORE by sequence numbers.
+        pub $($async)* fn store(
+            &mut self,
+            set: &SeqSet,
+            op: StoreOp,
+            flags: &[&str],
+            silent: bool,
+        ) -> Result<Fetches, Error> {
+            let out = self
+                .m
+                .run_typed(|s| s.typed_store(SetArg::Seq(set), op, flags, silent))$($await)*?;
+            Ok(out.into_fetches())
+        }
+
+        /// UID COPY; the UID mapping if the server supports UIDPLUS.
+        pub $($async)* fn uid_copy(&mut self, set: &UidSet, mailbox: &str) -> Result<Option<UidMapping>, Error> {
+            let out = self
+                .m
+                .run_typed(|s| s.typed_copy(SetArg::Uid(set), mailbox, false))$($await)*?;
+            Ok(out.uid_mapping())
+        }
+
+        /// UID MOVE (RFC 6851); the UID mapping if the server sends one.
+        pub $($async)* fn uid_move(&mut self, set: &UidSet, mailbox: &str) -> Result<Option<UidMapping>, Error> {
+            let out = self
+                .m
+                .run_typed(|s| s.typed_copy(SetArg::Uid(set), mailbox, true))$($await)*?;
+            Ok(out.uid_mapping())
+        }
+
+        /// LIST mailboxes (`reference`, `pattern` with `*` and `%`).
+        pub $($async)* fn list(&mut self, reference: &str, pattern: &str) -> Result<Vec<MailboxInfo>, Error> {
+            Ok(self
+                .m
+                .run_typed(|s| s.typed_list(reference, pattern))$($await)*?
+                .mailboxes())
+        }
+
+        /// STATUS of a mailbox.
+        pub $($async)* fn status(&mut self, mailbox: &str, attrs: &[StatusAttr]) -> Result<MailboxStatus, Error> {
+            Ok(self
+                .m
+                .run_typed(|s| s.typed_status(mailbox, attrs))$($await)*?
+                .status())
+        }
+
+        /// CREATE a mailbox.
+        pub $($async)* fn create(&mut self, mailbox: &str) -> Result<(), Error> {
+            self.m
+                .run_typed(|s| s.typed_mailbox_command(MailboxVerb::Create, mailbox))$($await)*?;
+            Ok(())
+        }
+
+        /// DELETE a mailbox.
+        pub $($async)* fn delete(&mut self, mailbox: &str) -> Result<(), Error> {
+            self.m
+                .run_typed(|s| s.typed_mailbox_command(MailboxVerb::Delete, mailbox))$($await)*?;
+            Ok(())
+        }
+
+        /// RENAME a mailbox.
+        pub $($async)* fn rename(&mut self, from: &str, to: &str) -> Result<(), Error> {
+            self.m.run_typed(|s| s.typed_rename(from, to))$($await)*?;
+            Ok(())
+        }
+
+        /// SUBSCRIBE to a mailbox.
+        pub $($async)* fn subscribe(&mut self, mailbox: &str) -> Result<(), Error> {
+            self.m
+                .run_typed(|s| s.typed_mailbox_command(MailboxVerb::Subscribe, mailbox))$($await)*?;
+            Ok(())
+        }
+
+        /// UNSUBSCRIBE from a mailbox.
+        pub $($async)* fn unsubscribe(&mut self, mailbox: &str) -> Result<(), Error> {
+            self.m
+                .run_typed(|s| s.typed_mailbox_command(MailboxVerb::Unsubscribe, mailbox))$($await)*?;
+            Ok(())
+        }
+
+        /// APPEND a message as it is (no line-end conversion); the new UID if
+        /// the server supports UIDPLUS.
+        pub $($async)* fn append(
+            &mut self,
+            mailbox: &str,
+            flags: &[&str],
+            internal_date: Option<&str>,
+            message: impl Into<Bytes>,
+        ) -> Result<Option<UidMapping>, Error> {
+            let message = message.into();
+            let out = self
+                .m
+                .run_typed(|s| s.typed_append(mailbox, flags, internal_date, message))$($await)*?;
+            Ok(out.uid_mapping())
+        }
+
+        /// EXPUNGE: the expunged sequence numbers.
+        pub $($async)* fn expunge(&mut self) -> Result<Vec<u32>, Error> {
+            Ok(self.m.run_typed(|s| s.typed_expunge(None))$($await)*?.expunged())
+        }
+
+        /// UID EXPUNGE (UIDPLUS): expunge only these UIDs.
+        pub $($async)* fn uid_expunge(&mut self, set: &UidSet) -> Result<Vec<u32>, Error> {
+            Ok(self.m.run_typed(|s| s.typed_expunge(Some(set)))$($await)*?.expunged())
+        }
+
+        /// CLOSE (expunging) the selected mailbox.
+        pub $($async)* fn close(&mut self) -> Result<(), Error> {
+            self.m.run_typed(|s| s.typed_close(true))$($await)*?;
+            Ok(())
+        }
+
+        /// UNSELECT the mailbox without expunging.
+        pub $($async)* fn unselect(&mut self) -> Result<(), Error> {
+            self.m.run_typed(|s| s.typed_close(false))$($await)*?;
+            Ok(())
+        }
+
+        /// NOOP; returns the unsolicited updates it collected (EXISTS,
+        /// EXPUNGE, FETCH …) as raw responses to iterate.
+        pub $($async)* fn noop(&mut self) -> Result<Fetches, Error> {
+            Ok(self.m.run_typed(|s| s.typed_noop())$($await)*?.into_fetches())
+        }
+    };
+}
+
+#[cfg_attr(not(feature = "tokio"), allow(unused_imports))]
+pub(crate) use typed_commands;
 
 /// The typed API on a connection (borrowed from [`Imap4::typed`]).
 #[derive(Debug)]
@@ -56,184 +255,7 @@ impl<'a> Typed<'a> {
         Typed { m }
     }
 
-    /// SELECT a mailbox (name in UTF-8; encoded as the server needs).
-    pub fn select(&mut self, mailbox: &str) -> Result<SelectedMailbox, Error> {
-        let out = self.m.run_typed(|s| s.typed_select(mailbox, false))?;
-        Ok(out.selected(false))
-    }
-
-    /// EXAMINE a mailbox (read-only).
-    pub fn examine(&mut self, mailbox: &str) -> Result<SelectedMailbox, Error> {
-        let out = self.m.run_typed(|s| s.typed_select(mailbox, true))?;
-        Ok(out.selected(true))
-    }
-
-    /// FETCH by sequence numbers.
-    pub fn fetch(&mut self, set: &SeqSet, attrs: &[FetchAttr]) -> Result<Fetches, Error> {
-        Ok(self
-            .m
-            .run_typed(|s| s.typed_fetch(SetArg::Seq(set), attrs))?
-            .into_fetches())
-    }
-
-    /// UID FETCH.
-    pub fn uid_fetch(&mut self, set: &UidSet, attrs: &[FetchAttr]) -> Result<Fetches, Error> {
-        Ok(self
-            .m
-            .run_typed(|s| s.typed_fetch(SetArg::Uid(set), attrs))?
-            .into_fetches())
-    }
-
-    /// SEARCH: the matching sequence numbers.
-    pub fn search(&mut self, key: &SearchKey) -> Result<SeqSet, Error> {
-        let out = self.m.run_typed(|s| s.typed_search(false, key))?;
-        Ok(SeqSet::from_numbers(out.search_numbers()))
-    }
-
-    /// UID SEARCH: the matching UIDs.
-    pub fn uid_search(&mut self, key: &SearchKey) -> Result<UidSet, Error> {
-        let out = self.m.run_typed(|s| s.typed_search(true, key))?;
-        Ok(UidSet::from_numbers(out.search_numbers()))
-    }
-
-    /// UID STORE: change flags; returns the FETCH responses (empty when
-    /// `silent`).
-    pub fn uid_store(
-        &mut self,
-        set: &UidSet,
-        op: StoreOp,
-        flags: &[&str],
-        silent: bool,
-    ) -> Result<Fetches, Error> {
-        let out = self
-            .m
-            .run_typed(|s| s.typed_store(SetArg::Uid(set), op, flags, silent))?;
-        Ok(out.into_fetches())
-    }
-
-    /// STORE by sequence numbers.
-    pub fn store(
-        &mut self,
-        set: &SeqSet,
-        op: StoreOp,
-        flags: &[&str],
-        silent: bool,
-    ) -> Result<Fetches, Error> {
-        let out = self
-            .m
-            .run_typed(|s| s.typed_store(SetArg::Seq(set), op, flags, silent))?;
-        Ok(out.into_fetches())
-    }
-
-    /// UID COPY; the UID mapping if the server supports UIDPLUS.
-    pub fn uid_copy(&mut self, set: &UidSet, mailbox: &str) -> Result<Option<UidMapping>, Error> {
-        let out = self
-            .m
-            .run_typed(|s| s.typed_copy(SetArg::Uid(set), mailbox, false))?;
-        Ok(out.uid_mapping())
-    }
-
-    /// UID MOVE (RFC 6851); the UID mapping if the server sends one.
-    pub fn uid_move(&mut self, set: &UidSet, mailbox: &str) -> Result<Option<UidMapping>, Error> {
-        let out = self
-            .m
-            .run_typed(|s| s.typed_copy(SetArg::Uid(set), mailbox, true))?;
-        Ok(out.uid_mapping())
-    }
-
-    /// LIST mailboxes (`reference`, `pattern` with `*` and `%`).
-    pub fn list(&mut self, reference: &str, pattern: &str) -> Result<Vec<MailboxInfo>, Error> {
-        Ok(self
-            .m
-            .run_typed(|s| s.typed_list(reference, pattern))?
-            .mailboxes())
-    }
-
-    /// STATUS of a mailbox.
-    pub fn status(&mut self, mailbox: &str, attrs: &[StatusAttr]) -> Result<MailboxStatus, Error> {
-        Ok(self
-            .m
-            .run_typed(|s| s.typed_status(mailbox, attrs))?
-            .status())
-    }
-
-    /// CREATE a mailbox.
-    pub fn create(&mut self, mailbox: &str) -> Result<(), Error> {
-        self.m
-            .run_typed(|s| s.typed_mailbox_command(MailboxVerb::Create, mailbox))?;
-        Ok(())
-    }
-
-    /// DELETE a mailbox.
-    pub fn delete(&mut self, mailbox: &str) -> Result<(), Error> {
-        self.m
-            .run_typed(|s| s.typed_mailbox_command(MailboxVerb::Delete, mailbox))?;
-        Ok(())
-    }
-
-    /// RENAME a mailbox.
-    pub fn rename(&mut self, from: &str, to: &str) -> Result<(), Error> {
-        self.m.run_typed(|s| s.typed_rename(from, to))?;
-        Ok(())
-    }
-
-    /// SUBSCRIBE to a mailbox.
-    pub fn subscribe(&mut self, mailbox: &str) -> Result<(), Error> {
-        self.m
-            .run_typed(|s| s.typed_mailbox_command(MailboxVerb::Subscribe, mailbox))?;
-        Ok(())
-    }
-
-    /// UNSUBSCRIBE from a mailbox.
-    pub fn unsubscribe(&mut self, mailbox: &str) -> Result<(), Error> {
-        self.m
-            .run_typed(|s| s.typed_mailbox_command(MailboxVerb::Unsubscribe, mailbox))?;
-        Ok(())
-    }
-
-    /// APPEND a message as it is (no line-end conversion); the new UID if
-    /// the server supports UIDPLUS.
-    pub fn append(
-        &mut self,
-        mailbox: &str,
-        flags: &[&str],
-        internal_date: Option<&str>,
-        message: impl Into<Bytes>,
-    ) -> Result<Option<UidMapping>, Error> {
-        let message = message.into();
-        let out = self
-            .m
-            .run_typed(|s| s.typed_append(mailbox, flags, internal_date, message))?;
-        Ok(out.uid_mapping())
-    }
-
-    /// EXPUNGE: the expunged sequence numbers.
-    pub fn expunge(&mut self) -> Result<Vec<u32>, Error> {
-        Ok(self.m.run_typed(|s| s.typed_expunge(None))?.expunged())
-    }
-
-    /// UID EXPUNGE (UIDPLUS): expunge only these UIDs.
-    pub fn uid_expunge(&mut self, set: &UidSet) -> Result<Vec<u32>, Error> {
-        Ok(self.m.run_typed(|s| s.typed_expunge(Some(set)))?.expunged())
-    }
-
-    /// CLOSE (expunging) the selected mailbox.
-    pub fn close(&mut self) -> Result<(), Error> {
-        self.m.run_typed(|s| s.typed_close(true))?;
-        Ok(())
-    }
-
-    /// UNSELECT the mailbox without expunging.
-    pub fn unselect(&mut self) -> Result<(), Error> {
-        self.m.run_typed(|s| s.typed_close(false))?;
-        Ok(())
-    }
-
-    /// NOOP; returns the unsolicited updates it collected (EXISTS,
-    /// EXPUNGE, FETCH …) as raw responses to iterate.
-    pub fn noop(&mut self) -> Result<Fetches, Error> {
-        Ok(self.m.run_typed(|s| s.typed_noop())?.into_fetches())
-    }
+    typed_commands!([] []);
 
     /// Streams `BODY.PEEK[section]` of the message with this UID into
     /// `out` in chunks of [`DEFAULT_CHUNK`] bytes, so memory stays bounded
@@ -256,56 +278,13 @@ impl<'a> Typed<'a> {
         out: &mut W,
         chunk: u32,
     ) -> Result<u64, Error> {
-        let chunk = chunk.max(1);
-        let set = UidSet::single(uid);
-        let mut offset: u64 = 0;
-        loop {
-            let start = u32::try_from(offset).map_err(|_| {
-                Error::new(
-                    ErrorKind::Error,
-                    "message larger than 4 GiB cannot be fetched in parts",
-                )
-            })?;
-            let attrs = [FetchAttr::Section {
-                section: section.to_string(),
-                peek: true,
-                partial: Some((start, chunk)),
-            }];
+        let mut body = PartialBody::new(uid, section, chunk);
+        while let Some((set, attrs)) = body.next_request().map_err(partial_error)? {
             let fetches = self.uid_fetch(&set, &attrs)?;
-            let mut got: Option<usize> = None;
-            for f in fetches.iter() {
-                let f = f.map_err(|e| {
-                    Error::new(ErrorKind::Abort, format!("unparsable FETCH response: {e}"))
-                })?;
-                if f.uid().is_some_and(|u| u != uid) {
-                    continue;
-                }
-                for item in &f.items {
-                    if let FetchItem::BodySection { data, origin, .. } = item {
-                        if origin.is_some_and(|o| o != start) && got.is_some() {
-                            continue;
-                        }
-                        let data = data.as_ref().map(|d| d.as_bytes()).unwrap_or_default();
-                        out.write_all(data).map_err(Error::io)?;
-                        got = Some(data.len());
-                    }
-                }
-            }
-            let Some(n) = got else {
-                if offset == 0 {
-                    return Err(Error::new(
-                        ErrorKind::Error,
-                        format!("no message with UID {uid}"),
-                    ));
-                }
-                break;
-            };
-            offset += n as u64;
-            if (n as u64) < u64::from(chunk) {
-                break;
-            }
+            let data = body.accept(&fetches).map_err(partial_error)?;
+            out.write_all(&data).map_err(Error::io)?;
         }
         out.flush().map_err(Error::io)?;
-        Ok(offset)
+        Ok(body.offset())
     }
 }

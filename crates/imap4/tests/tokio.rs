@@ -110,6 +110,24 @@ async fn typed_commands_run_on_the_async_driver() {
     let fetches = out.into_fetches();
     let uids: Vec<u32> = fetches.iter().map(|f| f.unwrap().uid().unwrap()).collect();
     assert_eq!(uids, vec![1, 2, 3]);
+
+    // The typed wrapper, awaited.
+    let inbox = m.typed().examine("INBOX").await.unwrap();
+    assert!(inbox.read_only);
+    let found = m
+        .typed()
+        .uid_search(&imap4::typed::SearchKey::All)
+        .await
+        .unwrap();
+    assert_eq!(found.iter().collect::<Vec<_>>(), vec![1, 2, 3]);
+    let mut body = Vec::new();
+    let n = m
+        .typed()
+        .uid_fetch_body_to_chunked(2, "", &mut body, 700)
+        .await
+        .unwrap();
+    assert_eq!(n as usize, body.len());
+    assert_eq!(body, imap4_testkit::generate(4, 1).to_crlf());
 }
 
 #[tokio::test]
