@@ -25,11 +25,13 @@
 
 pub mod command;
 pub mod encode;
+mod error;
 pub mod frame;
 mod imaplib;
 pub mod parse;
 mod response;
 mod session;
+mod state;
 pub mod typed;
 
 pub use response::{python_repr, Data, Response};

@@ -1,0 +1,112 @@
+//! Errors of the session core.
+
+use bytes::Bytes;
+
+use crate::encode::EncodeError;
+use crate::frame::FrameError;
+use crate::response::python_repr;
+use crate::state::State;
+
+/// imaplib's three exception classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// imaplib's `error`: the command failed or was used wrongly.
+    Error,
+    /// imaplib's `abort`: the connection is unusable; close and retry.
+    Abort,
+    /// imaplib's `readonly` (a kind of abort): the mailbox became read-only.
+    ReadOnly,
+}
+
+/// A precise error from the session core.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The byte stream broke a limit or could not be framed.
+    #[error("{0}")]
+    Frame(#[from] FrameError),
+    /// A command argument cannot be encoded.
+    #[error("{0}")]
+    Encode(#[from] EncodeError),
+    /// A tagged response whose tag matches no command in flight.
+    #[error("unexpected tagged response: {}", python_repr(.0))]
+    UnexpectedTagged(Bytes),
+    /// A line that is neither tagged, untagged nor a continuation.
+    #[error("unexpected response: {}", python_repr(.0))]
+    UnexpectedResponse(Bytes),
+    /// The server said BYE.
+    #[error("{0}")]
+    Bye(String),
+    /// The connection ended (EOF) or failed earlier.
+    #[error("{0}")]
+    Closed(String),
+    /// A command used in a state that does not allow it.
+    #[error("command {command} illegal in state {state}, only allowed in states {allowed}")]
+    IllegalState {
+        /// The command.
+        command: String,
+        /// The current state.
+        state: State,
+        /// The allowed states, comma separated.
+        allowed: String,
+    },
+    /// The selected mailbox is read-only (imaplib's `readonly`).
+    #[error("{0}")]
+    ReadOnly(String),
+    /// The server answered BAD, or NO where imaplib raises.
+    #[error("{message}")]
+    Command {
+        /// imaplib's message, e.g. `CREATE command error: BAD [b'...']`.
+        message: String,
+        /// `"BAD"` or `"NO"`.
+        status: String,
+        /// The server's text after the status, response code included.
+        text: Bytes,
+    },
+    /// Any other misuse, with imaplib's message.
+    #[error("{0}")]
+    Usage(String),
+    /// Another condition imaplib raises `abort` for (e.g. STARTTLS when
+    /// the server does not offer it).
+    #[error("{0}")]
+    Abort(String),
+    /// An abort raised while a command was running, with imaplib's
+    /// `command: NAME => ` prefix.
+    #[error("command: {command} => {source}")]
+    InCommand {
+        /// The command that was running.
+        command: String,
+        /// What went wrong.
+        source: Box<SessionError>,
+    },
+}
+
+impl SessionError {
+    /// Which imaplib exception this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            SessionError::Frame(_)
+            | SessionError::UnexpectedTagged(_)
+            | SessionError::UnexpectedResponse(_)
+            | SessionError::Bye(_)
+            | SessionError::Closed(_)
+            | SessionError::Abort(_) => ErrorKind::Abort,
+            SessionError::ReadOnly(_) => ErrorKind::ReadOnly,
+            SessionError::Encode(_)
+            | SessionError::IllegalState { .. }
+            | SessionError::Command { .. }
+            | SessionError::Usage(_) => ErrorKind::Error,
+            SessionError::InCommand { source, .. } => source.kind(),
+        }
+    }
+
+    /// The server's status and text when the server refused a command.
+    pub fn server_reply(&self) -> Option<(&str, &[u8])> {
+        match self {
+            SessionError::Command { status, text, .. } => Some((status, text)),
+            SessionError::InCommand { source, .. } => source.server_reply(),
+            _ => None,
+        }
+    }
+}
