@@ -8,6 +8,36 @@ use std::borrow::Cow;
 
 use super::{ByteStr, ParseError};
 
+/// An upper-cased copy of a short keyword, on the stack: keywords are
+/// matched case-insensitively without allocating. Longer words (no known
+/// keyword is longer than 32 bytes) come back empty and match nothing.
+pub(crate) struct Upper {
+    buf: [u8; 32],
+    len: usize,
+}
+
+impl Upper {
+    #[inline]
+    pub(crate) fn new(word: &[u8]) -> Upper {
+        let mut buf = [0u8; 32];
+        if word.len() > buf.len() {
+            return Upper { buf, len: 0 };
+        }
+        for (d, s) in buf.iter_mut().zip(word) {
+            *d = s.to_ascii_uppercase();
+        }
+        Upper {
+            buf,
+            len: word.len(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
 /// A cursor over one response.
 #[derive(Debug, Clone)]
 pub(crate) struct Cursor<'a> {

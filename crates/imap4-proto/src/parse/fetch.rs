@@ -1,6 +1,6 @@
 //! FETCH items, ENVELOPE and BODYSTRUCTURE.
 
-use super::cursor::Cursor;
+use super::cursor::{Cursor, Upper};
 use super::types::*;
 use super::{flag_list, ParseError};
 
@@ -81,7 +81,7 @@ fn item<'a>(c: &mut Cursor<'a>) -> Result<FetchItem<'a>, ParseError> {
     if name.is_empty() {
         return Err(c.err("fetch item name"));
     }
-    let upper = name.to_ascii_uppercase();
+    let upper = Upper::new(name);
     let item = match upper.as_slice() {
         b"UID" => {
             c.sp()?;

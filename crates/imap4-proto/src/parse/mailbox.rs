@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use super::cursor::Cursor;
+use super::cursor::{Cursor, Upper};
 use super::types::*;
 use super::{flag, flag_list, utf7, ParseError};
 
@@ -11,7 +11,7 @@ pub(crate) fn untagged_data<'a>(
     c: &mut Cursor<'a>,
     name: &'a [u8],
 ) -> Result<Untagged<'a>, ParseError> {
-    let upper = name.to_ascii_uppercase();
+    let upper = Upper::new(name);
     Ok(match upper.as_slice() {
         b"CAPABILITY" => Untagged::Capability(atoms(c)?),
         b"ENABLED" => Untagged::Enabled(atoms(c)?),
@@ -205,8 +205,8 @@ fn esearch<'a>(c: &mut Cursor<'a>) -> Result<ESearch<'a>, ParseError> {
             break;
         }
         let name = c.atom()?;
-        let upper = name.to_ascii_uppercase();
-        if upper == b"UID" {
+        let upper = Upper::new(name);
+        if upper.as_slice() == b"UID" {
             e.uid = true;
             continue;
         }

@@ -38,7 +38,7 @@ pub mod utf7;
 
 pub use types::*;
 
-use cursor::Cursor;
+use cursor::{Cursor, Upper};
 
 /// Why a response could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -127,7 +127,7 @@ fn bare_code(c: &Cursor<'_>) -> bool {
 fn status_kind(c: &mut Cursor<'_>) -> Result<Option<StatusKind>, ParseError> {
     let save = c.pos;
     let word = c.atom()?;
-    let kind = match word.to_ascii_uppercase().as_slice() {
+    let kind = match Upper::new(word).as_slice() {
         b"OK" => StatusKind::Ok,
         b"NO" => StatusKind::No,
         b"BAD" => StatusKind::Bad,
@@ -172,7 +172,7 @@ fn resp_text<'a>(c: &mut Cursor<'a>) -> Result<(Option<Code<'a>>, ByteStr<'a>), 
 fn code<'a>(c: &mut Cursor<'a>) -> Result<Code<'a>, ParseError> {
     c.expect(b'[', "'['")?;
     let name = c.atom()?;
-    let upper = name.to_ascii_uppercase();
+    let upper = Upper::new(name);
     let code = match upper.as_slice() {
         b"ALERT" => Code::Alert,
         b"PARSE" => Code::Parse,
@@ -325,7 +325,7 @@ fn untagged<'a>(c: &mut Cursor<'a>) -> Result<Response<'a>, ParseError> {
                 expected: "32-bit number",
             })
         };
-        let data = match name.to_ascii_uppercase().as_slice() {
+        let data = match Upper::new(name).as_slice() {
             b"EXISTS" => Untagged::Exists(num()?),
             b"RECENT" => Untagged::Recent(num()?),
             b"EXPUNGE" => Untagged::Expunge(num()?),
