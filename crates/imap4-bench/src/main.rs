@@ -1,0 +1,744 @@
+//! End-to-end benchmark: imap4 against CPython's imaplib on a real Dovecot.
+//!
+//! ```text
+//! cargo run --release -p imap4-bench [-- [--messages N] [--runs N] [--out FILE] [--no-append]]
+//! ```
+//!
+//! Starts the test kit's Dovecot with `N` (default 10,000) generated
+//! messages for user `bench`, then runs two workloads, each client in a child
+//! process of its own so that CPU time and peak RSS are per client:
+//!
+//! - `envelope`: `UID FETCH 1:* (FLAGS INTERNALDATE RFC822.SIZE ENVELOPE)`.
+//!   imap4 turns every response into a typed, fully parsed
+//!   [`imap4_proto::parse::Fetch`] (ENVELOPE included) and keeps them all;
+//!   imaplib returns the unparsed bytes.
+//! - `bodies`: every message's `BODY.PEEK[]`, `UID FETCH a:b` in chunks of 100.
+//!
+//! The clients: imap4 through its typed API (`m.typed().uid_fetch(…)`),
+//! imap4 through its imaplib API (`m.uid("FETCH", …)`; in `envelope` the
+//! data is put back into wire form and parsed with `parse_response`), and
+//! CPython's imaplib (`imaplib_client.py`, run with `python3 -c`); plus a
+//! reference row, the "floor" (see `floor.rs`).
+//!
+//! Each child measures its own wall time, CPU time (user + sys, from
+//! `getrusage`, from just before connecting to just after LOGOUT) and peak RSS
+//! (`VmHWM`). Rounds rotate the order of the clients; the table shows the
+//! median of the rounds, and is appended to `BENCHMARKS.md` at the workspace
+//! root.
+//!
+//! Other sub-commands (used by the above, or by hand):
+//! - `client imap4|imap4-imaplib|floor envelope|bodies HOST PORT`: one
+//!   client run;
+//! - `serve [--messages N]`: only the Dovecot, for profiling a client by hand;
+//! - `capture-fixtures DIR`: records the parser benchmark's inputs from Dovecot.
+#![forbid(unsafe_code)]
+
+mod capture;
+mod floor;
+
+use std::fmt::Write as _;
+use std::io::{self, Write as _};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use imap4::typed::{Bound, FetchAttr, UidSet};
+use imap4::{Data, Imap4};
+use imap4_proto::parse::{parse_response, Fetch, FetchItem, Response, Untagged};
+
+/// The CPython side, run with `python3 -c`.
+const IMAPLIB_CLIENT: &str = include_str!("../imaplib_client.py");
+/// Messages per `UID FETCH` in the `bodies` workload.
+const CHUNK: usize = 100;
+/// What the `envelope` workload fetches.
+const ENVELOPE_ITEMS: &str = "(FLAGS INTERNALDATE RFC822.SIZE ENVELOPE)";
+/// The issue's target: imap4's client CPU at most this fraction of imaplib's.
+const CPU_TARGET: f64 = 0.2;
+
+type Error = Box<dyn std::error::Error>;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("client") => client(&args[1..]),
+        Some("serve") => serve(&args[1..]),
+        Some("capture-fixtures") => match args.get(1) {
+            Some(dir) => capture::run(Path::new(dir)).map_err(Error::from),
+            None => Err("usage: imap4-bench capture-fixtures DIR".into()),
+        },
+        Some("-h") | Some("--help") => {
+            println!("{}", usage());
+            Ok(())
+        }
+        _ => Options::parse(&args).and_then(|o| orchestrate(&o)),
+    };
+    if let Err(e) = result {
+        eprintln!("imap4-bench: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn usage() -> &'static str {
+    "usage: imap4-bench [--messages N] [--runs N] [--out FILE] [--no-append]\n\
+     \x20      imap4-bench client imap4|imap4-imaplib|floor envelope|bodies HOST PORT\n\
+     \x20      imap4-bench serve [--messages N]   (for profiling a client by hand)\n\
+     \x20      imap4-bench capture-fixtures DIR\n\
+     Set IMAP4_BENCH_PYTHON to choose the Python interpreter (default python3)."
+}
+
+// ----- the orchestrator -------------------------------------------------------
+
+/// `serve`: the benchmark's Dovecot, until stdin closes (to profile a client
+/// by hand: `valgrind --tool=callgrind imap4-bench client imap4 envelope
+/// 127.0.0.1 PORT`).
+fn serve(args: &[String]) -> Result<(), Error> {
+    let o = Options::parse(args)?;
+    let server = imap4_testkit::Dovecot::builder()
+        .messages("bench", o.messages, 42)
+        .start()?;
+    println!("127.0.0.1 {}", server.port());
+    io::stdout().flush()?;
+    let mut sink = String::new();
+    while io::stdin().read_line(&mut sink)? > 0 {}
+    drop(server);
+    Ok(())
+}
+
+struct Options {
+    messages: usize,
+    runs: usize,
+    out: Option<PathBuf>,
+}
+
+impl Options {
+    fn parse(args: &[String]) -> Result<Options, Error> {
+        let mut o = Options {
+            messages: 10_000,
+            runs: 9,
+            out: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../BENCHMARKS.md")),
+        };
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            let mut value = || it.next().ok_or_else(|| format!("{a} needs a value"));
+            match a.as_str() {
+                "--messages" => o.messages = value()?.parse()?,
+                "--runs" => o.runs = value()?.parse::<usize>()?.max(1),
+                "--out" => o.out = Some(PathBuf::from(value()?)),
+                "--no-append" => o.out = None,
+                _ => return Err(format!("unknown argument {a:?}\n{}", usage()).into()),
+            }
+        }
+        Ok(o)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Workload {
+    Envelope,
+    Bodies,
+}
+
+impl Workload {
+    fn arg(self) -> &'static str {
+        match self {
+            Workload::Envelope => "envelope",
+            Workload::Bodies => "bodies",
+        }
+    }
+
+    fn describe(self, messages: usize) -> String {
+        match self {
+            Workload::Envelope => format!(
+                "(a) `UID FETCH 1:* {ENVELOPE_ITEMS}`, {messages} messages (imap4: typed, fully parsed)"
+            ),
+            Workload::Bodies => format!(
+                "(b) `UID FETCH a:b (BODY.PEEK[])` in chunks of {CHUNK}, {messages} messages"
+            ),
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Client {
+    /// imap4's typed API (`m.typed().uid_fetch(…)`).
+    Imap4 = 0,
+    /// imap4's imaplib API (`m.uid("FETCH", …)`), FETCH data parsed with
+    /// `parse_response` in (a).
+    Imap4Imaplib = 1,
+    Imaplib = 2,
+    /// A reference, not a client: the same commands over a bare socket,
+    /// everything received read into one reused buffer and dropped.
+    Floor = 3,
+}
+
+const CLIENTS: [Client; 4] = [
+    Client::Imap4,
+    Client::Imap4Imaplib,
+    Client::Imaplib,
+    Client::Floor,
+];
+
+impl Client {
+    fn name(self) -> &'static str {
+        match self {
+            Client::Imap4 => "imap4, typed API",
+            Client::Imap4Imaplib => "imap4, imaplib API",
+            Client::Imaplib => "CPython imaplib",
+            Client::Floor => "(floor: read & discard, no parsing)",
+        }
+    }
+
+    /// The `client` sub-command's name for it (none for the Python one).
+    fn arg(self) -> &'static str {
+        match self {
+            Client::Imap4 => "imap4",
+            Client::Imap4Imaplib => "imap4-imaplib",
+            Client::Imaplib => "",
+            Client::Floor => "floor",
+        }
+    }
+}
+
+/// What one child process reports.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sample {
+    wall: f64,
+    user: f64,
+    sys: f64,
+    /// The whole process's CPU time (interpreter start-up included).
+    proc_cpu: f64,
+    rss_kb: u64,
+    items: u64,
+    bytes: u64,
+}
+
+impl Sample {
+    fn cpu(&self) -> f64 {
+        self.user + self.sys
+    }
+
+    fn parse(line: &str) -> Option<Sample> {
+        let mut s = Sample::default();
+        for kv in line.strip_prefix("RESULT ")?.split_whitespace() {
+            let (k, v) = kv.split_once('=')?;
+            match k {
+                "wall" => s.wall = v.parse().ok()?,
+                "user" => s.user = v.parse().ok()?,
+                "sys" => s.sys = v.parse().ok()?,
+                "proc_cpu" => s.proc_cpu = v.parse().ok()?,
+                "rss_kb" => s.rss_kb = v.parse().ok()?,
+                "items" => s.items = v.parse().ok()?,
+                "bytes" => s.bytes = v.parse().ok()?,
+                _ => {}
+            }
+        }
+        Some(s)
+    }
+
+    fn format(&self) -> String {
+        format!(
+            "RESULT wall={:.6} user={:.6} sys={:.6} proc_cpu={:.6} rss_kb={} items={} bytes={}",
+            self.wall, self.user, self.sys, self.proc_cpu, self.rss_kb, self.items, self.bytes
+        )
+    }
+}
+
+fn python() -> String {
+    std::env::var("IMAP4_BENCH_PYTHON").unwrap_or_else(|_| "python3".to_string())
+}
+
+fn run_child(client: Client, workload: Workload, port: u16) -> Result<Sample, Error> {
+    let port = port.to_string();
+    let mut cmd = match client {
+        Client::Imap4 | Client::Imap4Imaplib | Client::Floor => {
+            let mut c = Command::new(std::env::current_exe()?);
+            c.args(["client", client.arg()]);
+            c
+        }
+        Client::Imaplib => {
+            let mut c = Command::new(python());
+            c.args(["-c", IMAPLIB_CLIENT]);
+            c
+        }
+    };
+    let out = cmd
+        .args([workload.arg(), "127.0.0.1", &port])
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(format!(
+            "{} {} failed ({}): {stdout}",
+            client.name(),
+            workload.arg(),
+            out.status
+        )
+        .into());
+    }
+    stdout
+        .lines()
+        .find_map(Sample::parse)
+        .ok_or_else(|| format!("{} printed no RESULT line: {stdout}", client.name()).into())
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// The median of each measure over the rounds.
+fn summarize(samples: &[Sample]) -> Sample {
+    let m = |f: fn(&Sample) -> f64| median(samples.iter().map(f).collect());
+    Sample {
+        wall: m(|s| s.wall),
+        user: m(|s| s.user),
+        sys: m(|s| s.sys),
+        proc_cpu: m(|s| s.proc_cpu),
+        rss_kb: m(|s| s.rss_kb as f64) as u64,
+        items: samples[0].items,
+        bytes: samples[0].bytes,
+    }
+}
+
+fn orchestrate(o: &Options) -> Result<(), Error> {
+    let started = Instant::now();
+    eprintln!(
+        "imap4-bench: starting Dovecot with {} messages…",
+        o.messages
+    );
+    let server = imap4_testkit::Dovecot::builder()
+        .messages("bench", o.messages, 42)
+        .start()?;
+    eprintln!(
+        "imap4-bench: Dovecot up on port {} after {:.1?}",
+        server.port(),
+        started.elapsed()
+    );
+    let workloads = [Workload::Envelope, Workload::Bodies];
+    // Warm-up (not measured): Dovecot builds its index and cache, and the
+    // mail files get into the page cache.
+    for w in workloads {
+        let s = run_child(Client::Imap4, w, server.port())?;
+        eprintln!("imap4-bench: warm-up {}: {:.2} s", w.arg(), s.wall);
+    }
+    // samples[workload][client]
+    let mut samples: Vec<Vec<Vec<Sample>>> = vec![vec![Vec::new(); CLIENTS.len()]; 2];
+    for round in 0..o.runs {
+        for (wi, &w) in workloads.iter().enumerate() {
+            let mut order = CLIENTS;
+            order.rotate_left(round % CLIENTS.len());
+            for c in order {
+                let s = run_child(c, w, server.port())?;
+                eprintln!(
+                    "imap4-bench: round {} {} {}: wall {:.3} s, cpu {:.3} s, rss {} KiB, {} items",
+                    round + 1,
+                    w.arg(),
+                    c.name(),
+                    s.wall,
+                    s.cpu(),
+                    s.rss_kb,
+                    s.items
+                );
+                samples[wi][c as usize].push(s);
+            }
+        }
+    }
+    drop(server);
+
+    let mut table = String::new();
+    let mut verdicts = Vec::new();
+    table.push_str(
+        "| workload | client | wall (s) | client CPU (s) | user / sys (s) | peak RSS (MiB) |\n\
+         |---|---|---:|---:|---:|---:|\n",
+    );
+    for (wi, &w) in workloads.iter().enumerate() {
+        let ours = summarize(&samples[wi][Client::Imap4 as usize]);
+        let ours_imaplib = summarize(&samples[wi][Client::Imap4Imaplib as usize]);
+        let theirs = summarize(&samples[wi][Client::Imaplib as usize]);
+        let floor = summarize(&samples[wi][Client::Floor as usize]);
+        for (c, s) in [
+            (Client::Imap4, &ours),
+            (Client::Imap4Imaplib, &ours_imaplib),
+        ] {
+            if s.items != theirs.items || s.items != o.messages as u64 {
+                return Err(format!(
+                    "{}: {} got {} messages, CPython {} (expected {})",
+                    w.arg(),
+                    c.name(),
+                    s.items,
+                    theirs.items,
+                    o.messages
+                )
+                .into());
+            }
+            if w == Workload::Bodies && s.bytes != theirs.bytes {
+                return Err(format!(
+                    "bodies: {} got {} bytes, CPython {}",
+                    c.name(),
+                    s.bytes,
+                    theirs.bytes
+                )
+                .into());
+            }
+        }
+        let desc = w.describe(o.messages);
+        let row = |table: &mut String, first: &str, name: &str, s: &Sample| {
+            let _ = writeln!(
+                table,
+                "| {first} | {name} | {:.3} | {:.3} | {:.3} / {:.3} | {:.1} |",
+                s.wall,
+                s.cpu(),
+                s.user,
+                s.sys,
+                s.rss_kb as f64 / 1024.0
+            );
+        };
+        row(&mut table, &desc, Client::Imaplib.name(), &theirs);
+        for (c, s) in [
+            (Client::Imap4, &ours),
+            (Client::Imap4Imaplib, &ours_imaplib),
+        ] {
+            row(&mut table, "", c.name(), s);
+            let _ = writeln!(
+                table,
+                "| | **{} / CPython** | **{:.2}** | **{:.2}** | {:.2} / {:.2} | **{:.2}** |",
+                c.name(),
+                s.wall / theirs.wall,
+                s.cpu() / theirs.cpu(),
+                s.user / theirs.user,
+                s.sys / theirs.sys,
+                s.rss_kb as f64 / theirs.rss_kb as f64
+            );
+        }
+        row(&mut table, "", Client::Floor.name(), &floor);
+        let cpu_ratio = ours.cpu() / theirs.cpu();
+        verdicts.push(format!(
+            "- {}: client CPU imap4 (typed API)/CPython = {:.2} (target ≤ {CPU_TARGET:.2}): **{}** \
+             (imaplib API: {:.2}). The read-and-discard floor is {:.2} of CPython's CPU{}.",
+            w.arg(),
+            cpu_ratio,
+            if cpu_ratio <= CPU_TARGET {
+                "met"
+            } else {
+                "missed"
+            },
+            ours_imaplib.cpu() / theirs.cpu(),
+            floor.cpu() / theirs.cpu(),
+            if w == Workload::Bodies {
+                format!(
+                    " ({:.1} MiB of bodies)",
+                    ours.bytes as f64 / (1 << 20) as f64
+                )
+            } else {
+                String::new()
+            }
+        ));
+        verdicts.push(format!(
+            "  Whole-process CPU, start-up included: imap4 {:.3} s, CPython {:.3} s.",
+            ours.proc_cpu, theirs.proc_cpu
+        ));
+    }
+
+    let report = format!(
+        "## End-to-end: imap4 vs CPython imaplib ({date})\n\n\
+         Command: `cargo run --release -p imap4-bench` (median of {runs} rounds after a warm-up, \
+         the order of the clients rotating; each client in its own process; CPU = user + sys \
+         from just before connecting to just after LOGOUT, by getrusage — the sum is exact, \
+         the user/sys split is sampled by the kernel; RSS = VmHWM).\n\n\
+         Machine: {machine}\n\n\
+         {table}\n\
+         {verdicts}\n",
+        date = now_utc(),
+        runs = o.runs,
+        machine = machine(),
+        verdicts = verdicts.join("\n"),
+    );
+    println!("\n{report}");
+    if let Some(path) = &o.out {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        write!(f, "\n{report}")?;
+        eprintln!("imap4-bench: appended to {}", path.display());
+    }
+    Ok(())
+}
+
+fn command_output(cmd: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(cmd)
+        .args(args)
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn now_utc() -> String {
+    command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]).unwrap_or_else(|| "date unknown".into())
+}
+
+/// CPU model and count, kernel, and the versions of the other programs.
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, m)| m.trim().to_string())
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let py = command_output(&python(), &["--version"]).unwrap_or_else(|| "python3 ?".into());
+    let dovecot = command_output("dovecot", &["--version"]).unwrap_or_else(|| "?".into());
+    let rustc = command_output("rustc", &["--version"]).unwrap_or_else(|| "rustc ?".into());
+    format!(
+        "{cores} cores ({model}), Linux {}, {rustc}, {py}, Dovecot {dovecot}",
+        kernel.trim()
+    )
+}
+
+// ----- the imap4 client -------------------------------------------------------
+
+fn client(args: &[String]) -> Result<(), Error> {
+    let [which, mode, host, port] = args else {
+        return Err(usage().into());
+    };
+    let port: u16 = port.parse()?;
+    let (u0, s0) = cpu_times()?;
+    let t0 = Instant::now();
+    let (items, bytes) = match which.as_str() {
+        "imap4" => imap4_client(mode, host, port, true)?,
+        "imap4-imaplib" => imap4_client(mode, host, port, false)?,
+        "floor" => floor::run(mode, host, port, CHUNK, ENVELOPE_ITEMS)?,
+        _ => {
+            return Err(
+                format!("unknown client {which:?} (the imaplib client is a Python script)").into(),
+            )
+        }
+    };
+    let wall = t0.elapsed().as_secs_f64();
+    let (u1, s1) = cpu_times()?;
+    let sample = Sample {
+        wall,
+        user: u1 - u0,
+        sys: s1 - s0,
+        proc_cpu: u1 + s1,
+        rss_kb: vm_hwm_kb(),
+        items,
+        bytes,
+    };
+    println!("{}", sample.format());
+    io::stdout().flush()?;
+    Ok(())
+}
+
+fn imap4_client(mode: &str, host: &str, port: u16, typed: bool) -> Result<(u64, u64), Error> {
+    let mut m = Imap4::connect(host, port)?;
+    m.login("bench", "secret")?;
+    let n = if typed {
+        m.typed().examine("INBOX")?.exists as usize
+    } else {
+        let r = m.select("INBOX", true)?;
+        match r.data.first().and_then(Data::as_line) {
+            Some(l) => String::from_utf8_lossy(l).trim().parse()?,
+            None => return Err("SELECT returned no message count".into()),
+        }
+    };
+    let counts = match (mode, typed) {
+        ("envelope", true) => typed_envelopes(&mut m)?,
+        ("envelope", false) => envelopes(&mut m)?,
+        ("bodies", true) => typed_bodies(&mut m, n)?,
+        ("bodies", false) => bodies(&mut m, n)?,
+        _ => return Err(format!("unknown mode {mode:?}").into()),
+    };
+    m.logout()?;
+    Ok(counts)
+}
+
+/// Checks that a FETCH has all of (a)'s items; returns its RFC822.SIZE.
+fn complete_envelope_fetch(f: &Fetch<'_>) -> Result<u64, Error> {
+    let mut have = [false; 4];
+    let mut size = 0;
+    for item in &f.items {
+        match item {
+            FetchItem::Flags(_) => have[0] = true,
+            FetchItem::InternalDate(_) => have[1] = true,
+            FetchItem::Rfc822Size(n) => {
+                have[2] = true;
+                size = *n;
+            }
+            FetchItem::Envelope(_) => have[3] = true,
+            _ => {}
+        }
+    }
+    if have != [true; 4] {
+        return Err(format!("incomplete FETCH: {f:?}").into());
+    }
+    Ok(size)
+}
+
+/// (a) with the typed API: every message's flags, date, size and envelope,
+/// parsed and kept.
+fn typed_envelopes(m: &mut Imap4) -> Result<(u64, u64), Error> {
+    let fetches = m.typed().uid_fetch(
+        &UidSet::all(),
+        &[
+            FetchAttr::Flags,
+            FetchAttr::InternalDate,
+            FetchAttr::Rfc822Size,
+            FetchAttr::Envelope,
+        ],
+    )?;
+    let parsed = fetches.iter().collect::<Result<Vec<Fetch<'_>>, _>>()?;
+    let mut bytes = 0;
+    for f in &parsed {
+        bytes += complete_envelope_fetch(f)?;
+    }
+    Ok((parsed.len() as u64, bytes))
+}
+
+/// (b) with the typed API: `UID FETCH a:b (BODY.PEEK[])` in chunks, each
+/// response parsed (the literal is borrowed, not copied).
+fn typed_bodies(m: &mut Imap4, n: usize) -> Result<(u64, u64), Error> {
+    let (mut items, mut bytes) = (0u64, 0u64);
+    let attrs = [FetchAttr::full_peek()];
+    let mut a = 1;
+    while a <= n {
+        let b = (a + CHUNK - 1).min(n);
+        let set = UidSet::range(a as u32, Bound::Num(b as u32));
+        let fetches = m.typed().uid_fetch(&set, &attrs)?;
+        for f in fetches.iter() {
+            let f = f?;
+            let body = f.section("").ok_or_else(|| format!("no BODY[] in {f:?}"))?;
+            items += 1;
+            bytes += body.len() as u64;
+        }
+        a = b + 1;
+    }
+    Ok((items, bytes))
+}
+
+/// (a) with the imaplib API: every message's flags, date, size and
+/// envelope, typed by putting imaplib's shapes back into wire form and
+/// parsing them.
+fn envelopes(m: &mut Imap4) -> Result<(u64, u64), Error> {
+    let r = m.uid("FETCH", &["1:*", ENVELOPE_ITEMS])?;
+    if !r.is_ok() {
+        return Err(format!("UID FETCH: {r:?}").into());
+    }
+    // The imaplib shapes, put back into wire form (one buffer for all),
+    // then parsed.
+    let (wire, spans) = reassemble(&r.data);
+    drop(r);
+    let mut fetches: Vec<Fetch<'_>> = Vec::with_capacity(spans.len());
+    for span in spans {
+        match parse_response(&wire[span.clone()]) {
+            Ok(Response::Data(Untagged::Fetch(f))) => fetches.push(f),
+            Ok(other) => return Err(format!("not a FETCH: {other:?}").into()),
+            Err(e) => return Err(format!("{e}: {:?}", String::from_utf8_lossy(&wire[span])).into()),
+        }
+    }
+    let mut bytes = 0u64;
+    for f in &fetches {
+        bytes += complete_envelope_fetch(f)?;
+    }
+    Ok((fetches.len() as u64, bytes))
+}
+
+/// Puts imaplib-shaped FETCH data back into wire form: `* N FETCH …` with
+/// its literals, each response CRLF-terminated, all in one buffer; returns
+/// the buffer and each response's span.
+fn reassemble(data: &[Data]) -> (Vec<u8>, Vec<Range<usize>>) {
+    fn first_line(buf: &mut Vec<u8>, dat: &[u8]) {
+        // imaplib's data is `N rest`; the wire has `* N FETCH rest`.
+        let sp = dat.iter().position(|&b| b == b' ').unwrap_or(dat.len());
+        buf.extend_from_slice(b"* ");
+        buf.extend_from_slice(&dat[..sp]);
+        buf.extend_from_slice(b" FETCH");
+        buf.extend_from_slice(&dat[sp..]);
+    }
+    let total: usize = data
+        .iter()
+        .map(|d| match d {
+            Data::Line(l) => l.len() + 12,
+            Data::Literal { header, body } => header.len() + body.len() + 12,
+            _ => 0,
+        })
+        .sum();
+    let mut buf = Vec::with_capacity(total);
+    let mut spans = Vec::with_capacity(data.len());
+    let mut start: Option<usize> = None;
+    for d in data {
+        let (line, body) = match d {
+            Data::Line(l) => (l, None),
+            Data::Literal { header, body } => (header, Some(body)),
+            _ => continue,
+        };
+        if start.is_none() {
+            start = Some(buf.len());
+            first_line(&mut buf, line);
+        } else {
+            buf.extend_from_slice(line);
+        }
+        buf.extend_from_slice(b"\r\n");
+        match body {
+            Some(b) => buf.extend_from_slice(b),
+            None => {
+                if let Some(s) = start.take() {
+                    spans.push(s..buf.len());
+                }
+            }
+        }
+    }
+    (buf, spans)
+}
+
+/// (b) with the imaplib API: every body, `UID FETCH a:b (BODY.PEEK[])` in
+/// chunks.
+fn bodies(m: &mut Imap4, n: usize) -> Result<(u64, u64), Error> {
+    let (mut items, mut bytes) = (0u64, 0u64);
+    let mut a = 1;
+    while a <= n {
+        let b = (a + CHUNK - 1).min(n);
+        let r = m.uid("FETCH", &[&format!("{a}:{b}"), "(BODY.PEEK[])"])?;
+        if !r.is_ok() {
+            return Err(format!("UID FETCH {a}:{b}: {}", r.typ).into());
+        }
+        for d in &r.data {
+            if let Data::Literal { body, .. } = d {
+                items += 1;
+                bytes += body.len() as u64;
+            }
+        }
+        a = b + 1;
+    }
+    Ok((items, bytes))
+}
+
+/// This process's user and system CPU time so far, in seconds.
+fn cpu_times() -> Result<(f64, f64), Error> {
+    use nix::sys::resource::{getrusage, UsageWho};
+    let u = getrusage(UsageWho::RUSAGE_SELF)?;
+    let secs = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
+    Ok((secs(u.user_time()), secs(u.system_time())))
+}
+
+/// Peak resident set size (VmHWM) in KiB.
+fn vm_hwm_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
