@@ -109,6 +109,16 @@ pub enum FrameError {
     },
 }
 
+/// The bytes that matter on a line outside quoted strings.
+const LINE_SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b'\n' as usize] = true;
+    t[b'(' as usize] = true;
+    t[b')' as usize] = true;
+    t[b'"' as usize] = true;
+    t
+};
+
 #[derive(Debug, Clone, Copy)]
 enum Mode {
     /// Scanning a line; `pos` is the first unscanned byte.
@@ -278,28 +288,52 @@ impl Framer {
         let mut depth = self.depth;
         let mut in_quote = self.in_quote;
         let mut escaped = self.escaped;
-        let start = self.pos;
+        let buf = &self.buf[..];
+        let end = buf.len();
+        let mut i = self.pos;
         let mut found = None;
-        for (i, &b) in self.buf[start..].iter().enumerate() {
+        while i < end {
             if in_quote {
-                if b == b'\n' {
-                    in_quote = false;
-                    escaped = false;
-                    found = Some(start + i);
-                    break;
-                }
                 if escaped {
+                    // The escaped byte; a line end still ends the line.
                     escaped = false;
-                } else if b == b'\\' {
-                    escaped = true;
-                } else if b == b'"' {
-                    in_quote = false;
+                    if buf[i] == b'\n' {
+                        in_quote = false;
+                        found = Some(i);
+                        break;
+                    }
+                    i += 1;
+                    continue;
+                }
+                match memchr::memchr3(b'"', b'\\', b'\n', &buf[i..]) {
+                    None => i = end,
+                    Some(k) => {
+                        i += k;
+                        match buf[i] {
+                            b'\n' => {
+                                in_quote = false;
+                                found = Some(i);
+                                break;
+                            }
+                            b'"' => in_quote = false,
+                            _ => escaped = true,
+                        }
+                        i += 1;
+                    }
                 }
                 continue;
             }
-            match b {
+            // Outside quotes only line ends, parentheses and quotes matter:
+            // skip everything else with a table lookup per byte.
+            while i < end && !LINE_SPECIAL[usize::from(buf[i])] {
+                i += 1;
+            }
+            if i == end {
+                break;
+            }
+            match buf[i] {
                 b'\n' => {
-                    found = Some(start + i);
+                    found = Some(i);
                     break;
                 }
                 b'(' => {
@@ -309,9 +343,9 @@ impl Framer {
                     }
                 }
                 b')' => depth = depth.saturating_sub(1),
-                b'"' => in_quote = true,
-                _ => {}
+                _ => in_quote = true,
             }
+            i += 1;
         }
         self.depth = depth;
         self.in_quote = in_quote;

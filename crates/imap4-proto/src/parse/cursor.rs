@@ -263,15 +263,27 @@ impl<'a> Cursor<'a> {
         let start = self.pos;
         let mut escaped = false;
         loop {
-            match self.peek() {
-                None | Some(b'\r') | Some(b'\n') => return Err(self.err("closing '\"'")),
-                Some(b'"') => break,
-                Some(b'\\') => {
+            // Jump to the next quote, backslash or line end.
+            let rest = &self.buf[self.pos.min(self.buf.len())..];
+            let Some(k) = memchr::memchr3(b'"', b'\\', b'\n', rest) else {
+                self.pos = self.buf.len();
+                return Err(self.err("closing '\"'"));
+            };
+            self.pos += k;
+            match self.buf[self.pos] {
+                b'"' => break,
+                b'\n' => {
+                    // A CR before the line end is not part of the string.
+                    if self.pos > start && self.buf[self.pos - 1] == b'\r' {
+                        self.pos -= 1;
+                    }
+                    return Err(self.err("closing '\"'"));
+                }
+                _ => {
                     escaped = true;
                     // Never past the end, even when the input ends in `\`.
                     self.pos = (self.pos + 2).min(self.buf.len());
                 }
-                Some(_) => self.pos += 1,
             }
         }
         let end = self.pos.min(self.buf.len());
