@@ -784,7 +784,7 @@ fn single<'r, 'a>(
             fields,
             specific,
             extension,
-        } => (fields, specific, extension.as_ref()),
+        } => (fields, specific, extension.as_deref()),
         other => panic!("not single: {other:?}"),
     }
 }
@@ -801,7 +801,7 @@ fn multi<'r, 'a>(
             parts,
             subtype,
             extension,
-        } => (parts, subtype, extension.as_ref()),
+        } => (parts, subtype, extension.as_deref()),
         other => panic!("not multi: {other:?}"),
     }
 }

@@ -8,6 +8,35 @@ use std::borrow::Cow;
 
 use super::{ByteStr, ParseError};
 
+/// The first `"`, `\` or LF in `s`. Quoted strings are short, so this
+/// looks at eight bytes per step with word arithmetic ("SWAR") instead of
+/// paying a vectorized search's set-up cost on every string.
+#[inline]
+fn find_quoted_special(s: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    // High bit set in each byte of `v` that is zero (exact for the lowest
+    // such byte, which is the one we report).
+    let zero_bytes = |v: u64| v.wrapping_sub(LO) & !v & HI;
+    let mut i = 0;
+    while let Some(chunk) = s.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let m = zero_bytes(w ^ (LO * u64::from(b'"')))
+            | zero_bytes(w ^ (LO * u64::from(b'\\')))
+            | zero_bytes(w ^ (LO * u64::from(b'\n')));
+        if m != 0 {
+            return Some(i + (m.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    s[i..]
+        .iter()
+        .position(|&b| matches!(b, b'"' | b'\\' | b'\n'))
+        .map(|k| i + k)
+}
+
 /// An upper-cased copy of a short keyword, on the stack: keywords are
 /// matched case-insensitively without allocating. Longer words (no known
 /// keyword is longer than 32 bytes) come back empty and match nothing.
@@ -73,11 +102,13 @@ impl<'a> Cursor<'a> {
     }
 
     /// A position to come back to with [`Cursor::restore`].
+    #[inline]
     pub(crate) fn save(&self) -> (usize, usize) {
         (self.pos, self.depth)
     }
 
     /// Goes back to a position from [`Cursor::save`].
+    #[inline]
     pub(crate) fn restore(&mut self, (pos, depth): (usize, usize)) {
         self.pos = pos;
         self.depth = depth;
@@ -111,6 +142,7 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    #[inline]
     pub(crate) fn expect(&mut self, b: u8, what: &'static str) -> Result<(), ParseError> {
         if self.eat(b) {
             Ok(())
@@ -120,6 +152,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Consumes `word` case-insensitively if it is next.
+    #[inline]
     pub(crate) fn eat_ci(&mut self, word: &[u8]) -> bool {
         let end = self.pos + word.len();
         if end <= self.buf.len() && self.buf[self.pos..end].eq_ignore_ascii_case(word) {
@@ -147,6 +180,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Opens a parenthesized list, enforcing the depth limit.
+    #[inline]
     pub(crate) fn open(&mut self) -> Result<(), ParseError> {
         self.expect(b'(', "'('")?;
         self.depth += 1;
@@ -157,6 +191,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Closes a list; a space before `)` is tolerated.
+    #[inline]
     pub(crate) fn close(&mut self) -> Result<(), ParseError> {
         self.skip_sp();
         self.expect(b')', "')'")?;
@@ -166,16 +201,19 @@ impl<'a> Cursor<'a> {
 
     /// After an item inside a list: `true` if the list continues (spaces
     /// consumed), `false` at `)` (not consumed).
+    #[inline]
     pub(crate) fn list_continues(&mut self) -> bool {
         self.skip_sp();
         !matches!(self.peek(), Some(b')') | None | Some(b'\r') | Some(b'\n'))
     }
 
+    #[inline]
     pub(crate) fn number(&mut self) -> Result<u32, ParseError> {
         let n = self.number64()?;
         u32::try_from(n).map_err(|_| self.err("32-bit number"))
     }
 
+    #[inline]
     pub(crate) fn number64(&mut self) -> Result<u64, ParseError> {
         let start = self.pos;
         let mut n: u64 = 0;
@@ -193,6 +231,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// An atom (possibly empty-checked).
+    #[inline]
     pub(crate) fn atom(&mut self) -> Result<&'a [u8], ParseError> {
         let start = self.pos;
         while self.peek().is_some_and(is_atom_char) {
@@ -205,6 +244,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Bytes up to (not including) the first of `stops` or the line end.
+    #[inline]
     pub(crate) fn take_until(&mut self, stops: &[u8]) -> &'a [u8] {
         let start = self.pos;
         while let Some(b) = self.peek() {
@@ -217,11 +257,13 @@ impl<'a> Cursor<'a> {
     }
 
     /// The rest of the line (text), without the line ending.
+    #[inline]
     pub(crate) fn text(&mut self) -> &'a [u8] {
         self.take_until(&[])
     }
 
     /// A quoted string or a literal.
+    #[inline]
     pub(crate) fn string(&mut self) -> Result<ByteStr<'a>, ParseError> {
         match self.peek() {
             Some(b'"') => self.quoted(),
@@ -231,6 +273,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// A string, or NIL.
+    #[inline]
     pub(crate) fn nstring(&mut self) -> Result<Option<ByteStr<'a>>, ParseError> {
         match self.peek() {
             Some(b'"') | Some(b'{') | Some(b'~') => self.string().map(Some),
@@ -240,6 +283,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// An astring: atom (with `]` allowed), quoted or literal.
+    #[inline]
     pub(crate) fn astring(&mut self) -> Result<ByteStr<'a>, ParseError> {
         match self.peek() {
             Some(b'"') | Some(b'{') | Some(b'~') => self.string(),
@@ -258,6 +302,7 @@ impl<'a> Cursor<'a> {
 
     /// A quoted string; escapes are resolved (borrowed when there are none).
     /// 8-bit bytes are kept as they are.
+    #[inline]
     pub(crate) fn quoted(&mut self) -> Result<ByteStr<'a>, ParseError> {
         self.expect(b'"', "'\"'")?;
         let start = self.pos;
@@ -265,7 +310,7 @@ impl<'a> Cursor<'a> {
         loop {
             // Jump to the next quote, backslash or line end.
             let rest = &self.buf[self.pos.min(self.buf.len())..];
-            let Some(k) = memchr::memchr3(b'"', b'\\', b'\n', rest) else {
+            let Some(k) = find_quoted_special(rest) else {
                 self.pos = self.buf.len();
                 return Err(self.err("closing '\"'"));
             };
@@ -306,6 +351,7 @@ impl<'a> Cursor<'a> {
 
     /// A literal `{N}CRLF` (or `~{N}` literal8) and its data, taken as a
     /// slice without looking at it.
+    #[inline]
     pub(crate) fn literal(&mut self) -> Result<&'a [u8], ParseError> {
         self.eat(b'~');
         self.expect(b'{', "'{'")?;
@@ -409,6 +455,38 @@ impl<'a> Cursor<'a> {
             Ok(())
         } else {
             Err(self.err("end of line"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find_quoted_special;
+
+    #[test]
+    fn swar_search_finds_the_first_special_byte() {
+        let specials = [b'"', b'\\', b'\n'];
+        for len in 0..40 {
+            for pos in 0..=len {
+                for &sp in &specials {
+                    let mut s: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+                    // Bytes that differ from the specials by one bit, and 8-bit bytes.
+                    if len > 3 {
+                        s[0] = b'#';
+                        s[1] = b']';
+                        s[2] = 0xa2;
+                    }
+                    if pos < len {
+                        s[pos] = sp;
+                        // A later special must not win.
+                        if pos + 1 < len {
+                            s[pos + 1] = b'"';
+                        }
+                    }
+                    let want = s.iter().position(|&b| specials.contains(&b));
+                    assert_eq!(find_quoted_special(&s), want, "{s:?}");
+                }
+            }
         }
     }
 }

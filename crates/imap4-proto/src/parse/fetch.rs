@@ -382,7 +382,7 @@ fn empty_multipart<'a>(c: &mut Cursor<'a>) -> Result<BodyStructure<'a>, ParseErr
     }
     let subtype = c.string()?;
     let extension = if c.list_continues() {
-        Some(multipart_ext(c)?)
+        Some(Box::new(multipart_ext(c)?))
     } else {
         None
     };
@@ -417,7 +417,7 @@ fn multipart<'a>(c: &mut Cursor<'a>) -> Result<BodyStructure<'a>, ParseError> {
     }
     let subtype = string_or_nil(c)?;
     let extension = if c.list_continues() {
-        Some(extension(c, multipart_ext)?)
+        Some(Box::new(extension(c, multipart_ext)?))
     } else {
         None
     };
@@ -483,7 +483,7 @@ fn single_part<'a>(c: &mut Cursor<'a>) -> Result<BodyStructure<'a>, ParseError> 
         BodySpecific::Basic
     };
     let extension = if c.list_continues() {
-        Some(extension(c, single_ext)?)
+        Some(Box::new(extension(c, single_ext)?))
     } else {
         None
     };

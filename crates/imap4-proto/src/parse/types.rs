@@ -631,7 +631,7 @@ pub enum BodyStructure<'a> {
         /// TEXT/* line count, or MESSAGE/RFC822 contents.
         specific: BodySpecific<'a>,
         /// Extension data (BODYSTRUCTURE only).
-        extension: Option<BodyExtension<'a>>,
+        extension: Option<Box<BodyExtension<'a>>>,
     },
     /// A multipart.
     Multi {
@@ -640,7 +640,7 @@ pub enum BodyStructure<'a> {
         /// The multipart subtype (`MIXED`, `ALTERNATIVE`, …).
         subtype: ByteStr<'a>,
         /// Extension data (BODYSTRUCTURE only).
-        extension: Option<BodyExtension<'a>>,
+        extension: Option<Box<BodyExtension<'a>>>,
     },
 }
 
