@@ -305,7 +305,7 @@ impl Framer {
                     i += 1;
                     continue;
                 }
-                match memchr::memchr3(b'"', b'\\', b'\n', &buf[i..]) {
+                match crate::parse::find_quoted_special(&buf[i..]) {
                     None => i = end,
                     Some(k) => {
                         i += k;

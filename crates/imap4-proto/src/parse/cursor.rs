@@ -12,7 +12,7 @@ use super::{ByteStr, ParseError};
 /// looks at eight bytes per step with word arithmetic ("SWAR") instead of
 /// paying a vectorized search's set-up cost on every string.
 #[inline]
-fn find_quoted_special(s: &[u8]) -> Option<usize> {
+pub(crate) fn find_quoted_special(s: &[u8]) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     // High bit set in each byte of `v` that is zero (exact for the lowest

@@ -38,6 +38,7 @@ pub mod utf7;
 
 pub use types::*;
 
+pub(crate) use cursor::find_quoted_special;
 use cursor::{Cursor, Upper};
 
 /// Why a response could not be parsed.
