@@ -126,6 +126,29 @@ impl std::fmt::Debug for Imap4 {
 }
 
 /// The shorter of two optional timeouts (`None` is no timeout).
+/// Hands the result of a read to the session: bytes, EOF (an abort), or an
+/// I/O failure (the session is broken; nothing half-read is kept).
+pub(crate) fn after_read(
+    session: &mut Session,
+    read: io::Result<usize>,
+    buf: &[u8],
+) -> Result<(), Error> {
+    match read {
+        Ok(0) => Err(session.receive_eof().into()),
+        Ok(n) => {
+            session.receive(&buf[..n]);
+            Ok(())
+        }
+        Err(e) => Err(transport_failed(session, e)),
+    }
+}
+
+/// Breaks the session after an I/O failure and returns the error to report.
+pub(crate) fn transport_failed(session: &mut Session, e: io::Error) -> Error {
+    session.fail_transport(&format!("socket error: {e}"));
+    Error::io(e)
+}
+
 /// Sends the session's trace lines to `tracing` when `debug` is above 3.
 pub(crate) fn emit_trace(session: &mut Session, debug: u32) {
     if debug > 3 {
@@ -388,36 +411,26 @@ impl Imap4 {
         if let Err(e) = self.apply_read_timeout(wanted) {
             return Err(Error::io(e));
         }
-        let n = loop {
+        let read = loop {
             match self.transport.read(&mut self.buf) {
-                Ok(n) => break n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    self.session.fail_transport(&format!("socket error: {e}"));
-                    return Err(Error::io(e));
-                }
+                r => break r,
             }
         };
-        if n == 0 {
-            return Err(self.session.receive_eof().into());
-        }
-        self.session.receive(&self.buf[..n]);
-        Ok(())
+        after_read(&mut self.session, read, &self.buf)
     }
 
     fn flush(&mut self) -> Result<(), Error> {
         let mut wrote = false;
         while let Some(out) = self.session.take_output() {
             if let Err(e) = self.transport.write_all(&out) {
-                self.session.fail_transport(&format!("socket error: {e}"));
-                return Err(Error::io(e));
+                return Err(transport_failed(&mut self.session, e));
             }
             wrote = true;
         }
         if wrote {
             if let Err(e) = self.transport.flush() {
-                self.session.fail_transport(&format!("socket error: {e}"));
-                return Err(Error::io(e));
+                return Err(transport_failed(&mut self.session, e));
             }
         }
         Ok(())

@@ -22,7 +22,9 @@ use imap4_proto::{
     Begin, ErrorKind, Pending, Poll, Response, Session, SessionError, State, Tagged,
 };
 
-use crate::client::{debug, emit_trace, min_timeout, random_tag_prefix, Config};
+use crate::client::{
+    after_read, debug, emit_trace, min_timeout, random_tag_prefix, transport_failed, Config,
+};
 use crate::error::Error;
 use crate::typed::{
     FetchAttr, Fetches, MailboxInfo, MailboxStatus, MailboxVerb, SearchKey, SelectedMailbox,
@@ -270,18 +272,7 @@ impl Imap4 {
                 )),
             },
         };
-        let n = match result {
-            Ok(n) => n,
-            Err(e) => {
-                self.session.fail_transport(&format!("socket error: {e}"));
-                return Err(Error::io(e));
-            }
-        };
-        if n == 0 {
-            return Err(self.session.receive_eof().into());
-        }
-        self.session.receive(&self.buf[..n]);
-        Ok(())
+        after_read(&mut self.session, result, &self.buf)
     }
 
     async fn flush(&mut self) -> Result<(), Error> {
@@ -298,15 +289,13 @@ impl Imap4 {
                 }),
             };
             if let Err(e) = r {
-                self.session.fail_transport(&format!("socket error: {e}"));
-                return Err(Error::io(e));
+                return Err(transport_failed(&mut self.session, e));
             }
             wrote = true;
         }
         if wrote {
             if let Err(e) = self.transport.flush().await {
-                self.session.fail_transport(&format!("socket error: {e}"));
-                return Err(Error::io(e));
+                return Err(transport_failed(&mut self.session, e));
             }
         }
         Ok(())
