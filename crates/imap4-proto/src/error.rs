@@ -7,9 +7,9 @@ use crate::frame::FrameError;
 use crate::response::python_repr;
 use crate::state::State;
 
-/// imaplib's three exception classes.
+/// imaplib's three exception classes (exactly these three: match on them
+/// exhaustively).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
 pub enum ErrorKind {
     /// imaplib's `error`: the command failed or was used wrongly.
     Error,
