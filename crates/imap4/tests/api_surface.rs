@@ -2,6 +2,9 @@
 //! signature users port code against. A change that breaks one of these
 //! lines breaks users' code.
 
+// Spelling the types out in full is the point of this file.
+#![allow(clippy::type_complexity)]
+
 use imap4::{Data, Error, ErrorKind, Imap4, Response, TlsOptions};
 
 #[test]

@@ -414,7 +414,6 @@ fn encode_result(r: Result<Response, imap4::Error>) -> Json {
                 ErrorKind::Error => "error",
                 ErrorKind::Abort => "abort",
                 ErrorKind::ReadOnly => "readonly",
-                _ => "unknown",
             };
             Json::obj(vec![
                 ("error", Json::Str(kind.into())),
