@@ -443,6 +443,13 @@ impl Session {
                 if typ != "OK" {
                     return Err(SessionError::Usage("Couldn't establish TLS session".into()));
                 }
+                if self.has_unprocessed() {
+                    // STARTTLS injection: bytes the server sent after its OK
+                    // and before the handshake are never processed.
+                    let why = "server sent data between its STARTTLS reply and the TLS handshake; connection closed";
+                    self.fail_transport(why);
+                    return Err(SessionError::Closed(why.into()));
+                }
                 Ok(self.untagged_response(typ, data, "STARTTLS"))
             }
         }

@@ -566,13 +566,6 @@ impl Imap4 {
                 return Err(e);
             }
         };
-        if self.session.has_unprocessed() {
-            let _ = self.shutdown();
-            return Err(Error::new(
-                ErrorKind::Abort,
-                "server sent data between its STARTTLS reply and the TLS handshake; connection closed",
-            ));
-        }
         let deadline = self.command_timeout.map(|t| Instant::now() + t);
         let handshake_timeout = min_timeout(self.read_timeout, self.command_timeout);
         if let Err(e) = self.apply_read_timeout(handshake_timeout) {

@@ -414,13 +414,6 @@ impl Imap4 {
                 return Err(e);
             }
         };
-        if self.session.has_unprocessed() {
-            let _ = self.shutdown().await;
-            return Err(Error::new(
-                ErrorKind::Abort,
-                "server sent data between its STARTTLS reply and the TLS handshake; connection closed",
-            ));
-        }
         let deadline =
             min_timeout(self.read_timeout, self.command_timeout).map(|t| Instant::now() + t);
         let inner = std::mem::replace(&mut self.transport, Box::new(ClosedTransport));
