@@ -244,8 +244,7 @@ impl Imap4 {
         tls: TlsOptions,
         config: Config,
     ) -> Result<Imap4, Error> {
-        let host_name = if host.is_empty() { "localhost" } else { host };
-        let conn = TlsTransport::prepare(&tls, host_name)?;
+        let conn = TlsTransport::prepare(&tls, host)?;
         let mut stream: Box<dyn Transport> =
             Box::new(connect_tcp(host, port, config.connect_timeout)?);
         let deadline = config.command_timeout.map(|t| Instant::now() + t);
@@ -551,12 +550,7 @@ impl Imap4 {
             ));
         }
         // Load the options first: bad options are an error with nothing sent.
-        let host = if self.host.is_empty() {
-            "localhost".to_string()
-        } else {
-            self.host.clone()
-        };
-        let conn = TlsTransport::prepare(&tls, &host)?;
+        let conn = TlsTransport::prepare(&tls, &self.host)?;
         let response = match self.run(|s| s.starttls()) {
             Ok(r) => r,
             Err(e) => {

@@ -87,7 +87,6 @@ async fn handshake(
     host: &str,
     deadline: Option<Instant>,
 ) -> Result<Box<dyn AsyncTransport>, Error> {
-    let host = if host.is_empty() { "localhost" } else { host };
     let (config, name) = tls.config_for(host)?;
     let connect = tokio_rustls::TlsConnector::from(Arc::clone(&config)).connect(name, inner);
     let result = match deadline {
@@ -159,7 +158,7 @@ impl Imap4 {
         config: Config,
     ) -> Result<Imap4, Error> {
         // Load the options before connecting: bad files fail without I/O.
-        tls.config_for(if host.is_empty() { "localhost" } else { host })?;
+        tls.config_for(host)?;
         let stream = connect_tcp(host, port, config.connect_timeout).await?;
         let deadline =
             min_timeout(config.read_timeout, config.command_timeout).map(|t| Instant::now() + t);
@@ -399,11 +398,8 @@ impl Imap4 {
                 "TLS session already established",
             ));
         }
-        let host = if self.host.is_empty() {
-            "localhost".to_string()
-        } else {
-            self.host.clone()
-        };
+        // Load the options first: bad options are an error with nothing sent.
+        let host = self.host.clone();
         tls.config_for(&host)?;
         let response = match self.run(|s| s.starttls()).await {
             Ok(r) => r,
