@@ -154,6 +154,16 @@ impl CommandBuilder {
         Ok(self)
     }
 
+    /// Like [`CommandBuilder::raw`], but the trace shows `<redacted>` (an
+    /// AUTHENTICATE initial response).
+    pub fn secret_raw(&mut self, bytes: &[u8]) -> Result<&mut Self, EncodeError> {
+        check_line_safe(bytes)?;
+        self.space();
+        self.line.extend_from_slice(bytes);
+        self.trace_bytes(bytes, Shown::Secret);
+        Ok(self)
+    }
+
     /// Appends a quoted string (escaping `\` and `"`), falling back to a
     /// literal when the bytes cannot be quoted (CR, LF, or 8-bit data
     /// without UTF-8 mode).

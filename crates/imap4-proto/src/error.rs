@@ -2,6 +2,7 @@
 
 use bytes::Bytes;
 
+use crate::auth::AuthFailed;
 use crate::encode::EncodeError;
 use crate::frame::FrameError;
 use crate::response::python_repr;
@@ -71,6 +72,10 @@ pub enum SessionError {
     /// the server does not offer it).
     #[error("{0}")]
     Abort(String),
+    /// Authentication failed: the server refused the credentials, or the
+    /// SASL mechanism refused the server (see [`AuthFailed`]).
+    #[error("{0}")]
+    Auth(AuthFailed),
     /// An abort raised while a command was running, with imaplib's
     /// `command: NAME => ` prefix.
     #[error("command: {command} => {source}")]
@@ -97,7 +102,23 @@ impl SessionError {
             | SessionError::IllegalState { .. }
             | SessionError::Command { .. }
             | SessionError::Usage(_) => ErrorKind::Error,
+            SessionError::Auth(a) => {
+                if a.status.as_deref() == Some("OK") {
+                    ErrorKind::Abort
+                } else {
+                    ErrorKind::Error
+                }
+            }
             SessionError::InCommand { source, .. } => source.kind(),
+        }
+    }
+
+    /// The authentication failure, if this is one.
+    pub fn auth_failure(&self) -> Option<&AuthFailed> {
+        match self {
+            SessionError::Auth(a) => Some(a),
+            SessionError::InCommand { source, .. } => source.auth_failure(),
+            _ => None,
         }
     }
 
@@ -105,6 +126,9 @@ impl SessionError {
     pub fn server_reply(&self) -> Option<(&str, &[u8])> {
         match self {
             SessionError::Command { status, text, .. } => Some((status, text)),
+            SessionError::Auth(a) if a.refused_by_server() => {
+                Some((a.status.as_deref().unwrap_or_default(), &a.text))
+            }
             SessionError::InCommand { source, .. } => source.server_reply(),
             _ => None,
         }

@@ -23,6 +23,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod auth;
 pub mod command;
 pub mod encode;
 mod error;
@@ -30,10 +31,12 @@ pub mod frame;
 mod imaplib;
 pub mod parse;
 mod response;
+pub mod sasl;
 mod session;
 mod state;
 pub mod typed;
 
+pub use auth::{AuthFailed, Authenticated};
 pub use response::{python_repr, Data, Response};
 pub use session::{
     Begin, ErrorKind, Pending, Poll, Session, SessionError, State, Tagged, Trace, COMMANDS,

@@ -87,6 +87,10 @@ impl Pending {
         &self.finish
     }
 
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
     /// Whether this is STARTTLS (the driver starts TLS after an OK).
     pub fn is_starttls(&self) -> bool {
         self.finish == Finish::StartTls
@@ -174,6 +178,8 @@ pub struct Session {
     extra_commands: Vec<(String, State)>,
     trace: Option<Vec<Trace>>,
     broken: Option<String>,
+    /// The AUTHENTICATE exchange run by a SASL mechanism, if one is.
+    pub(crate) sasl: Option<crate::auth::SaslRun>,
 }
 
 impl Session {
@@ -202,6 +208,7 @@ impl Session {
             extra_commands: Vec::new(),
             trace: None,
             broken: None,
+            sasl: None,
         }
     }
 
@@ -724,6 +731,7 @@ impl Session {
                     Err(_) => {
                         // Not base64: cancel the exchange; the server's
                         // tagged BAD/NO then ends the command with an error.
+                        self.sasl_malformed_challenge(id);
                         self.out
                             .push_front((id, Out::Bytes(Bytes::from_static(b"*\r\n"))));
                     }
@@ -841,6 +849,13 @@ impl Session {
         pending: Pending,
         outcome: Result<Tagged, SessionError>,
     ) -> Result<Response, SessionError> {
+        if let (Finish::Typed(crate::typed::TypedKind::Authenticate), Ok((typ, data))) =
+            (&pending.finish, &outcome)
+        {
+            // A SASL exchange completed through the imaplib path: still
+            // never a success the mechanism did not confirm.
+            self.sasl_verdict(pending.id, typ, data)?;
+        }
         let Pending { name, finish, .. } = pending;
         if matches!(finish, Finish::LeaveSelected) {
             self.state = State::Auth;

@@ -21,6 +21,8 @@ pub(crate) enum TypedKind {
     Plain,
     Select { readonly: bool },
     Close,
+    /// AUTHENTICATE with a SASL mechanism, or a typed LOGIN (see `auth.rs`).
+    Authenticate,
 }
 
 /// The raw outcome of a typed command: the tagged line and the untagged
@@ -199,6 +201,19 @@ impl Session {
         states: &[State],
         build: impl FnOnce(&Session, &mut CommandBuilder) -> Result<(), EncodeError>,
     ) -> Result<Pending, SessionError> {
+        self.typed_with(name, kind, states, false, build)
+    }
+
+    /// [`Session::typed`], with an AUTHENTICATE exchange when
+    /// `authenticate`.
+    pub(crate) fn typed_with(
+        &mut self,
+        name: &str,
+        kind: TypedKind,
+        states: &[State],
+        authenticate: bool,
+        build: impl FnOnce(&Session, &mut CommandBuilder) -> Result<(), EncodeError>,
+    ) -> Result<Pending, SessionError> {
         if self.is_broken() {
             return Err(SessionError::Closed("connection is broken".into()));
         }
@@ -215,7 +230,7 @@ impl Session {
         }
         let mut c = CommandBuilder::new(&self.next_tag(), name, self.literal_mode());
         build(self, &mut c)?;
-        let pending = self.send_built(name, Finish::Typed(kind), false, c)?;
+        let pending = self.send_built(name, Finish::Typed(kind), authenticate, c)?;
         if self.capture.is_none() {
             self.capture = Some(Vec::new());
         }
@@ -246,6 +261,9 @@ impl Session {
             command: name.clone(),
             source: Box::new(e),
         })?;
+        if kind == TypedKind::Authenticate {
+            self.sasl_verdict(pending.id(), &typ, &data)?;
+        }
         let tagged = self.last_tagged_raw.take().unwrap_or_default();
         if typ != "OK" {
             if let TypedKind::Select { .. } = kind {

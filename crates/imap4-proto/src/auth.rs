@@ -1,0 +1,374 @@
+//! AUTHENTICATE driven by a [`Mechanism`] (RFC 3501 §6.2.2, SASL-IR RFC
+//! 4959), and the typed LOGIN: the whole exchange runs in the core, and a
+//! command is reported successful only when the mechanism confirmed it.
+
+use std::fmt;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use bytes::Bytes;
+
+use crate::parse::{self, Code, Response as Parsed, Untagged};
+use crate::response::Data;
+use crate::sasl::{Mechanism, SaslError, Secret, Wiped};
+use crate::session::{Pending, Poll, Session, SessionError, State, Tagged};
+use crate::typed::{TypedKind, TypedOutcome};
+
+/// The SASL state of the AUTHENTICATE command in flight.
+#[derive(Debug)]
+pub(crate) struct SaslRun {
+    id: u64,
+    /// `None` for the LOGIN command.
+    mechanism: Option<String>,
+    /// The initial response, when the server does not take it on the
+    /// command line (no SASL-IR): sent in answer to the first challenge.
+    initial: Option<Wiped>,
+    /// Why the client side failed.
+    failure: Option<SaslError>,
+    /// The mechanism accepted the server's success.
+    finished: bool,
+}
+
+/// Why authentication failed: which mechanism, what the server said, and
+/// what the client found wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AuthFailed {
+    /// The SASL mechanism (`"SCRAM-SHA-256"`), or `None` for the LOGIN
+    /// command.
+    pub mechanism: Option<String>,
+    /// The server's tagged status: `"NO"` or `"BAD"` when it refused,
+    /// `"OK"` when it claimed success the client could not accept (the
+    /// connection is then closed), `None` when nothing was sent.
+    pub status: Option<String>,
+    /// The server's text after the status (response code included).
+    pub text: Bytes,
+    /// What the mechanism found wrong (a wrong server signature, an OAuth
+    /// error, …), if anything.
+    pub sasl: Option<SaslError>,
+}
+
+impl AuthFailed {
+    fn what(&self) -> String {
+        match &self.mechanism {
+            Some(m) => format!("AUTHENTICATE {m}"),
+            None => "LOGIN".to_string(),
+        }
+    }
+
+    /// Whether the server refused the credentials (it answered NO or BAD).
+    pub fn refused_by_server(&self) -> bool {
+        matches!(self.status.as_deref(), Some("NO" | "BAD"))
+    }
+}
+
+impl fmt::Display for AuthFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = String::from_utf8_lossy(&self.text);
+        match (&self.status, &self.sasl) {
+            (Some(s), Some(e)) if s == "OK" => write!(
+                f,
+                "{} failed: the server reported success, but {e}; connection closed",
+                self.what()
+            ),
+            (Some(s), Some(e)) => write!(f, "{} failed: {e} (server: {s} {text})", self.what()),
+            (Some(s), None) => write!(f, "{} failed: {s} {text}", self.what()),
+            (None, Some(e)) => write!(f, "{} failed: {e}", self.what()),
+            (None, None) => write!(f, "{} failed", self.what()),
+        }
+    }
+}
+
+impl std::error::Error for AuthFailed {}
+
+/// A successful authentication.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Authenticated {
+    /// The SASL mechanism, or `None` for the LOGIN command.
+    pub mechanism: Option<String>,
+    /// Whether the server sent its new capabilities with its OK (a
+    /// `CAPABILITY` response code or untagged response), and
+    /// [`Session::capabilities`] now holds them. When `false`, ask with
+    /// [`Session::refresh_capabilities`]: the capabilities from before
+    /// authentication are stale.
+    pub capabilities_updated: bool,
+}
+
+/// A mechanism name as IMAP carries it: 1 to 20 of `A-Z 0-9 - _`.
+fn valid_mechanism_name(name: &str) -> bool {
+    (1..=20).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+impl Session {
+    /// Starts AUTHENTICATE with `mechanism`. With SASL-IR (RFC 4959)
+    /// advertised, its initial response goes on the command line (`=` when
+    /// empty). Drive it with [`Session::poll_sasl`] (never
+    /// [`Session::poll`]) and finish it with [`Session::complete_sasl`].
+    pub fn sasl_authenticate(
+        &mut self,
+        mechanism: &mut dyn Mechanism,
+    ) -> Result<Pending, SessionError> {
+        let name = mechanism.name().to_ascii_uppercase();
+        if !valid_mechanism_name(&name) {
+            return Err(SessionError::Usage(format!(
+                "invalid SASL mechanism name {name:?}"
+            )));
+        }
+        if self.is_broken() {
+            return Err(SessionError::Closed("connection is broken".into()));
+        }
+        if self.state() != State::NonAuth {
+            return Err(SessionError::IllegalState {
+                command: "AUTHENTICATE".into(),
+                state: self.state(),
+                allowed: State::NonAuth.as_str().into(),
+            });
+        }
+        let initial = mechanism.initial_response().map_err(|e| {
+            SessionError::Auth(AuthFailed {
+                mechanism: Some(name.clone()),
+                status: None,
+                text: Bytes::new(),
+                sasl: Some(e),
+            })
+        })?;
+        let initial = initial.map(Wiped);
+        let inline = self.has_capability("SASL-IR");
+        let pending = self.typed_with(
+            "AUTHENTICATE",
+            TypedKind::Authenticate,
+            &[State::NonAuth],
+            true,
+            |_, c| {
+                c.raw(name.as_bytes())?;
+                if inline {
+                    match &initial {
+                        Some(ir) if ir.0.is_empty() => {
+                            c.secret_raw(b"=")?;
+                        }
+                        Some(ir) => {
+                            c.secret_raw(B64.encode(&ir.0).as_bytes())?;
+                        }
+                        None => {}
+                    }
+                }
+                Ok(())
+            },
+        )?;
+        self.sasl = Some(SaslRun {
+            id: pending.id(),
+            mechanism: Some(name),
+            initial: if inline { None } else { initial },
+            failure: None,
+            finished: false,
+        });
+        Ok(pending)
+    }
+
+    /// LOGIN (the command) as a typed command: the password is quoted (or
+    /// a literal) and never traced; finish it with
+    /// [`Session::complete_sasl`], like AUTHENTICATE.
+    pub fn typed_login(&mut self, user: &str, password: &Secret) -> Result<Pending, SessionError> {
+        let pending = self.typed_with(
+            "LOGIN",
+            TypedKind::Authenticate,
+            &[State::NonAuth],
+            false,
+            |_, c| {
+                c.string(user.as_bytes())?;
+                c.secret_string(password.expose().as_bytes())?;
+                Ok(())
+            },
+        )?;
+        self.sasl = Some(SaslRun {
+            id: pending.id(),
+            mechanism: None,
+            initial: None,
+            failure: None,
+            finished: true,
+        });
+        Ok(pending)
+    }
+
+    /// [`Session::poll`] for a command started with
+    /// [`Session::sasl_authenticate`]: challenges are answered by
+    /// `mechanism` (never returned), a failing mechanism cancels the
+    /// exchange, and the mechanism's [`Mechanism::finish`] judges the
+    /// server's success before [`Poll::Done`] is returned.
+    pub fn poll_sasl(
+        &mut self,
+        pending: &Pending,
+        mechanism: &mut dyn Mechanism,
+    ) -> Result<Poll, SessionError> {
+        loop {
+            match self.poll(pending)? {
+                Poll::Challenge(challenge) => {
+                    let answer = self.sasl_answer(pending.id(), mechanism, &challenge);
+                    match answer {
+                        Ok(a) => self.answer_challenge(pending, Some(&a.0)),
+                        Err(e) => {
+                            if let Some(run) = self.sasl_run(pending.id()) {
+                                run.failure.get_or_insert(e);
+                            }
+                            self.answer_challenge(pending, None);
+                        }
+                    }
+                }
+                Poll::Done(tagged) => {
+                    if let Some(run) = self.sasl_run(pending.id()) {
+                        if run.failure.is_none() {
+                            if tagged.0 == "OK" {
+                                match mechanism.finish(None) {
+                                    Ok(()) => run.finished = true,
+                                    Err(e) => run.failure = Some(e),
+                                }
+                            } else {
+                                run.failure = mechanism.server_error().cloned();
+                            }
+                        }
+                    }
+                    return Ok(Poll::Done(tagged));
+                }
+                Poll::NeedInput => return Ok(Poll::NeedInput),
+            }
+        }
+    }
+
+    fn sasl_run(&mut self, id: u64) -> Option<&mut SaslRun> {
+        self.sasl.as_mut().filter(|r| r.id == id)
+    }
+
+    fn sasl_answer(
+        &mut self,
+        id: u64,
+        mechanism: &mut dyn Mechanism,
+        challenge: &[u8],
+    ) -> Result<Wiped, SaslError> {
+        let Some(run) = self.sasl_run(id) else {
+            return Err(SaslError::UnexpectedChallenge);
+        };
+        if run.failure.is_some() {
+            return Err(SaslError::UnexpectedChallenge);
+        }
+        if let Some(initial) = run.initial.take() {
+            // No SASL-IR: the server's first, empty challenge asks for the
+            // initial response.
+            if !challenge.is_empty() {
+                return Err(SaslError::UnexpectedChallenge);
+            }
+            return Ok(initial);
+        }
+        mechanism.step(challenge).map(Wiped)
+    }
+
+    /// A challenge that is not base64 was cancelled by the session.
+    pub(crate) fn sasl_malformed_challenge(&mut self, id: u64) {
+        if let Some(run) = self.sasl_run(id) {
+            run.failure.get_or_insert(SaslError::Malformed(
+                "the server's challenge is not base64".into(),
+            ));
+        }
+    }
+
+    /// Judges a completed AUTHENTICATE (or typed LOGIN): `Ok` only for an
+    /// OK the mechanism confirmed. An OK it did not confirm breaks the
+    /// connection: the server is not who it claims to be.
+    pub(crate) fn sasl_verdict(
+        &mut self,
+        id: u64,
+        typ: &str,
+        data: &[Data],
+    ) -> Result<(), SessionError> {
+        let run = match self.sasl.take() {
+            Some(r) if r.id == id => r,
+            other => {
+                self.sasl = other;
+                SaslRun {
+                    id,
+                    mechanism: None,
+                    initial: None,
+                    failure: Some(SaslError::ServerNotVerified),
+                    finished: false,
+                }
+            }
+        };
+        let text = match data.last() {
+            Some(Data::Line(b)) => b.clone(),
+            _ => Bytes::new(),
+        };
+        if typ == "OK" && run.failure.is_none() && run.finished {
+            return Ok(());
+        }
+        let failure = AuthFailed {
+            mechanism: run.mechanism,
+            status: Some(typ.to_string()),
+            text,
+            sasl: match (typ, run.failure) {
+                ("OK", None) => Some(SaslError::ServerNotVerified),
+                (_, f) => f,
+            },
+        };
+        if typ == "OK" {
+            self.fail_transport(&failure.to_string());
+        }
+        Err(SessionError::Auth(failure))
+    }
+
+    /// Completes a command started with [`Session::sasl_authenticate`] or
+    /// [`Session::typed_login`]: an error (a [`SessionError::Auth`] when
+    /// the server refused or the mechanism failed) unless the server said
+    /// OK and the mechanism confirmed it. On success the state is AUTH and
+    /// the capabilities the server sent with its OK replace the old ones.
+    pub fn complete_sasl(
+        &mut self,
+        pending: Pending,
+        outcome: Result<Tagged, SessionError>,
+    ) -> Result<Authenticated, SessionError> {
+        let id = pending.id();
+        let mechanism = self
+            .sasl
+            .as_ref()
+            .filter(|r| r.id == id)
+            .and_then(|r| r.mechanism.clone());
+        let out = self.complete_typed(pending, outcome)?;
+        self.set_state(State::Auth);
+        let capabilities_updated = match capabilities_in(&out) {
+            Some(line) => self.set_capabilities(&[Data::Line(line)]).is_ok(),
+            None => false,
+        };
+        Ok(Authenticated {
+            mechanism,
+            capabilities_updated,
+        })
+    }
+}
+
+/// The capabilities in an authentication's outcome: the tagged OK's
+/// `[CAPABILITY ...]` code, or else the last untagged CAPABILITY.
+fn capabilities_in(out: &TypedOutcome) -> Option<Bytes> {
+    let join = |caps: &[parse::Capability<'_>]| {
+        let words: Vec<String> = caps.iter().map(|c| c.to_str_lossy().into_owned()).collect();
+        let line = words.join(" ");
+        let upper = line.to_ascii_uppercase();
+        let ok = upper
+            .split_whitespace()
+            .any(|w| w == "IMAP4REV1" || w == "IMAP4");
+        ok.then(|| Bytes::from(line))
+    };
+    if let Some(Code::Capability(caps)) = out.code() {
+        if let Some(line) = join(&caps) {
+            return Some(line);
+        }
+    }
+    let mut found = None;
+    for f in &out.frames {
+        if let Ok(Parsed::Data(Untagged::Capability(caps))) = parse::parse_response(f) {
+            found = join(&caps).or(found);
+        }
+    }
+    found
+}
