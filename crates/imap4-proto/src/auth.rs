@@ -372,3 +372,300 @@ fn capabilities_in(out: &TypedOutcome) -> Option<Bytes> {
     }
     found
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sasl::{External, Plain, Scram, XOAuth2};
+    use crate::{ErrorKind, Limits};
+
+    fn greeted(caps: &str) -> Session {
+        let mut s = Session::new(Limits::default(), "T");
+        s.receive(format!("* OK [CAPABILITY {caps}] hi\r\n").as_bytes());
+        assert!(s.read_greeting().unwrap());
+        let p = s.refresh_capabilities().unwrap().pending().unwrap();
+        s.take_output();
+        s.receive(format!("* CAPABILITY {caps}\r\nT0 OK done\r\n").as_bytes());
+        let Poll::Done(t) = s.poll(&p).unwrap() else {
+            panic!()
+        };
+        s.complete(p, Ok(t)).unwrap();
+        s
+    }
+
+    /// Runs `mech` against `server` (fed in one piece), collecting the
+    /// client's output.
+    fn run(
+        s: &mut Session,
+        mech: &mut dyn Mechanism,
+        server: &[&str],
+    ) -> (Vec<String>, Result<Authenticated, SessionError>) {
+        let p = s.sasl_authenticate(mech).unwrap();
+        let mut sent = Vec::new();
+        let mut lines = server.iter();
+        loop {
+            if let Some(out) = s.take_output() {
+                sent.push(String::from_utf8_lossy(&out).trim_end().to_string());
+            }
+            match s.poll_sasl(&p, mech) {
+                Ok(Poll::NeedInput) => match lines.next() {
+                    Some(l) => s.receive(format!("{l}\r\n").as_bytes()),
+                    None => panic!("client waits; sent {sent:?}"),
+                },
+                Ok(Poll::Done(t)) => {
+                    if let Some(out) = s.take_output() {
+                        sent.push(String::from_utf8_lossy(&out).trim_end().to_string());
+                    }
+                    return (sent, s.complete_sasl(p, Ok(t)));
+                }
+                Ok(Poll::Challenge(_)) => panic!("challenge returned"),
+                Err(e) => return (sent, s.complete_sasl(p, Err(e))),
+            }
+        }
+    }
+
+    #[test]
+    fn sasl_ir_puts_the_initial_response_on_the_command_line() {
+        let mut s = greeted("IMAP4rev1 SASL-IR AUTH=PLAIN");
+        s.set_tracing(true);
+        let mut m = Plain::new("tim", "tanstaaf");
+        let (sent, r) = run(
+            &mut s,
+            &mut m,
+            &["T1 OK [CAPABILITY IMAP4rev1 IDLE MOVE] Logged in"],
+        );
+        assert_eq!(sent, ["T1 AUTHENTICATE PLAIN AHRpbQB0YW5zdGFhZg=="]);
+        let a = r.unwrap();
+        assert_eq!(a.mechanism.as_deref(), Some("PLAIN"));
+        assert!(a.capabilities_updated);
+        assert_eq!(s.capabilities(), ["IMAP4REV1", "IDLE", "MOVE"]);
+        assert_eq!(s.state(), State::Auth);
+        let trace = format!("{:?}", s.drain_trace());
+        assert!(trace.contains("T1 AUTHENTICATE PLAIN <redacted>"), "{trace}");
+        assert!(!trace.contains("AHRpbQ"), "{trace}");
+
+        // An empty initial response is "=".
+        let mut s = greeted("IMAP4rev1 SASL-IR AUTH=EXTERNAL");
+        let (sent, r) = run(&mut s, &mut External::new(), &["T1 OK done"]);
+        assert_eq!(sent, ["T1 AUTHENTICATE EXTERNAL ="]);
+        assert!(!r.unwrap().capabilities_updated);
+    }
+
+    #[test]
+    fn without_sasl_ir_the_initial_response_answers_the_first_challenge() {
+        let mut s = greeted("IMAP4rev1 AUTH=PLAIN");
+        let mut m = Plain::new("tim", "tanstaaf");
+        let (sent, r) = run(&mut s, &mut m, &["+ ", "* CAPABILITY IMAP4rev1 X", "T1 OK done"]);
+        assert_eq!(sent, ["T1 AUTHENTICATE PLAIN", "AHRpbQB0YW5zdGFhZg=="]);
+        assert!(r.unwrap().capabilities_updated, "untagged CAPABILITY");
+        assert_eq!(s.capabilities(), ["IMAP4REV1", "X"]);
+
+        let mut s = greeted("IMAP4rev1");
+        let (sent, r) = run(&mut s, &mut External::new(), &["+", "T1 OK done"]);
+        assert_eq!(sent, ["T1 AUTHENTICATE EXTERNAL", ""]);
+        r.unwrap();
+
+        // A non-empty first challenge for a client-first mechanism.
+        let mut s = greeted("IMAP4rev1");
+        let (sent, r) = run(
+            &mut s,
+            &mut Plain::new("a", "b"),
+            &["+ aGVsbG8=", "T1 BAD cancelled"],
+        );
+        assert_eq!(sent, ["T1 AUTHENTICATE PLAIN", "*"]);
+        let e = r.unwrap_err();
+        let a = e.auth_failure().unwrap();
+        assert_eq!(a.sasl, Some(SaslError::UnexpectedChallenge));
+        assert_eq!(s.state(), State::NonAuth);
+    }
+
+    const SERVER_FIRST: &str = "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096";
+    const SERVER_FINAL: &str = "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=";
+
+    fn scram() -> Scram {
+        Scram::sha256("user", "pencil").with_nonce("rOprNGfwEbeRWgbNEkqO")
+    }
+
+    fn b64(s: &str) -> String {
+        format!("+ {}", B64.encode(s))
+    }
+
+    #[test]
+    fn scram_exchange_is_verified_before_success() {
+        let mut s = greeted("IMAP4rev1 SASL-IR AUTH=SCRAM-SHA-256");
+        let (sent, r) = run(
+            &mut s,
+            &mut scram(),
+            &[&b64(SERVER_FIRST), &b64(SERVER_FINAL), "T1 OK done"],
+        );
+        assert_eq!(sent.len(), 3, "{sent:?}");
+        assert_eq!(
+            sent[0],
+            format!(
+                "T1 AUTHENTICATE SCRAM-SHA-256 {}",
+                B64.encode("n,,n=user,r=rOprNGfwEbeRWgbNEkqO")
+            )
+        );
+        assert_eq!(sent[2], "");
+        r.unwrap();
+        assert_eq!(s.state(), State::Auth);
+    }
+
+    #[test]
+    fn wrong_server_signature_cancels_and_fails() {
+        let mut s = greeted("IMAP4rev1 SASL-IR");
+        let bad = "v=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+        let (sent, r) = run(
+            &mut s,
+            &mut scram(),
+            &[&b64(SERVER_FIRST), &b64(bad), "T1 BAD cancelled"],
+        );
+        assert_eq!(sent[2], "*");
+        let e = r.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Error);
+        let a = e.auth_failure().unwrap();
+        assert_eq!(a.mechanism.as_deref(), Some("SCRAM-SHA-256"));
+        assert_eq!(a.status.as_deref(), Some("BAD"));
+        assert_eq!(a.sasl, Some(SaslError::ServerSignatureMismatch));
+        assert_eq!(e.server_reply(), Some(("BAD", &b"cancelled"[..])));
+        assert!(e.to_string().contains("signature"), "{e}");
+        assert_eq!(s.state(), State::NonAuth);
+        assert!(!s.is_broken());
+
+        // A server that says OK anyway is not believed, and the
+        // connection is closed.
+        let mut s = greeted("IMAP4rev1 SASL-IR");
+        let (_, r) = run(
+            &mut s,
+            &mut scram(),
+            &[&b64(SERVER_FIRST), &b64(bad), "T1 OK welcome"],
+        );
+        let e = r.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Abort);
+        assert_eq!(
+            e.auth_failure().unwrap().sasl,
+            Some(SaslError::ServerSignatureMismatch)
+        );
+        assert!(s.is_broken());
+        assert_ne!(s.state(), State::Auth);
+    }
+
+    #[test]
+    fn success_without_server_final_is_refused() {
+        let mut s = greeted("IMAP4rev1 SASL-IR");
+        let (sent, r) = run(&mut s, &mut scram(), &[&b64(SERVER_FIRST), "T1 OK welcome"]);
+        assert_eq!(sent.len(), 2);
+        let e = r.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Abort);
+        let a = e.auth_failure().unwrap();
+        assert_eq!(a.status.as_deref(), Some("OK"));
+        assert_eq!(a.sasl, Some(SaslError::ServerNotVerified));
+        assert!(s.is_broken());
+        assert!(s.noop().is_err());
+    }
+
+    #[test]
+    fn server_refusal_names_the_mechanism() {
+        let mut s = greeted("IMAP4rev1 SASL-IR");
+        let (_, r) = run(
+            &mut s,
+            &mut scram(),
+            &[
+                &b64(SERVER_FIRST),
+                "T1 NO [AUTHENTICATIONFAILED] Authentication failed.",
+            ],
+        );
+        let e = r.unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "AUTHENTICATE SCRAM-SHA-256 failed: NO [AUTHENTICATIONFAILED] Authentication failed."
+        );
+        assert_eq!(e.auth_failure().unwrap().sasl, None);
+        assert_eq!(s.state(), State::NonAuth);
+    }
+
+    #[test]
+    fn xoauth2_error_json_is_answered_and_decoded() {
+        let mut s = greeted("IMAP4rev1 SASL-IR AUTH=XOAUTH2");
+        let json = r#"{"status":"400","schemes":"Bearer","scope":"https://mail.google.com/"}"#;
+        let (sent, r) = run(
+            &mut s,
+            &mut XOAuth2::new("u@example.com", "tok"),
+            &[&b64(json), "T1 NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)"],
+        );
+        assert_eq!(sent[1], "", "an empty response, not a cancel");
+        let e = r.unwrap_err();
+        let Some(SaslError::OAuth(o)) = &e.auth_failure().unwrap().sasl else {
+            panic!("{e:?}")
+        };
+        assert_eq!(o.status, "400");
+        assert_eq!(o.scope.as_deref(), Some("https://mail.google.com/"));
+    }
+
+    #[test]
+    fn challenge_that_is_not_base64_cancels() {
+        let mut s = greeted("IMAP4rev1");
+        let (sent, r) = run(&mut s, &mut scram(), &["+ not base64!", "T1 BAD cancelled"]);
+        assert_eq!(sent, ["T1 AUTHENTICATE SCRAM-SHA-256", "*"]);
+        assert!(matches!(
+            r.unwrap_err().auth_failure().unwrap().sasl,
+            Some(SaslError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn plain_poll_and_imaplib_complete_never_confirm_an_unverified_login() {
+        let mut s = greeted("IMAP4rev1 SASL-IR");
+        let mut m = scram();
+        let p = s.sasl_authenticate(&mut m).unwrap();
+        s.take_output();
+        // The driver wrongly answers nothing and uses the imaplib path.
+        s.receive(b"T1 OK welcome\r\n");
+        let Poll::Done(t) = s.poll(&p).unwrap() else {
+            panic!()
+        };
+        let e = s.complete(p, Ok(t)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Abort);
+        assert!(s.is_broken());
+    }
+
+    #[test]
+    fn state_and_names_are_checked_before_sending() {
+        let mut s = greeted("IMAP4rev1");
+        s.set_state(State::Auth);
+        assert!(matches!(
+            s.sasl_authenticate(&mut Plain::new("a", "b")),
+            Err(SessionError::IllegalState { .. })
+        ));
+        let mut s = greeted("IMAP4rev1");
+        let mut bad = Scram::sha1("a", "b").with_nonce("x,y");
+        let e = s.sasl_authenticate(&mut bad).unwrap_err();
+        assert!(e.auth_failure().unwrap().status.is_none());
+        assert!(s.take_output().is_none(), "nothing sent");
+    }
+
+    #[test]
+    fn typed_login() {
+        let mut s = greeted("IMAP4rev1");
+        s.set_tracing(true);
+        let p = s.typed_login("tim", &Secret::new("p w")).unwrap();
+        assert_eq!(&s.take_output().unwrap()[..], b"T1 LOGIN \"tim\" \"p w\"\r\n");
+        s.receive(b"T1 NO [AUTHENTICATIONFAILED] nope\r\n");
+        let Poll::Done(t) = s.poll(&p).unwrap() else {
+            panic!()
+        };
+        let e = s.complete_sasl(p, Ok(t)).unwrap_err();
+        assert_eq!(e.to_string(), "LOGIN failed: NO [AUTHENTICATIONFAILED] nope");
+        assert!(!format!("{:?}", s.drain_trace()).contains("p w"));
+        let p = s.typed_login("tim", &Secret::new("pw")).unwrap();
+        s.take_output();
+        s.receive(b"T2 OK [CAPABILITY IMAP4rev1 ENABLE] hi\r\n");
+        let Poll::Done(t) = s.poll(&p).unwrap() else {
+            panic!()
+        };
+        let a = s.complete_sasl(p, Ok(t)).unwrap();
+        assert_eq!(a.mechanism, None);
+        assert!(a.capabilities_updated);
+        assert_eq!(s.state(), State::Auth);
+    }
+}
