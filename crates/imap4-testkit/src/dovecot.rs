@@ -18,6 +18,14 @@ const PORT_ATTEMPTS: usize = 5;
 const PASSWORD: &str = "secret";
 /// Users every instance has.
 const DEFAULT_USERS: [&str; 3] = ["alice", "bob", "bench"];
+/// The SASL mechanisms offered unless [`DovecotBuilder::auth_mechanisms`]
+/// says otherwise (the `{PLAIN}` passdb makes all of them work).
+pub const DEFAULT_AUTH_MECHANISMS: &str = "plain login cram-md5 scram-sha-1 scram-sha-256";
+/// The capabilities advertised (before and after login) when SASL-IR is
+/// turned off with [`DovecotBuilder::sasl_ir`]: Dovecot's banner without
+/// `SASL-IR`. `AUTH=` entries and `STARTTLS` are still added.
+const CAPABILITY_WITHOUT_SASL_IR: &str =
+    "IMAP4rev1 LITERAL+ LOGIN-REFERRALS ID ENABLE IDLE UNSELECT UIDPLUS MOVE NAMESPACE";
 
 /// A running throw-away Dovecot IMAP server.
 ///
@@ -58,6 +66,8 @@ pub struct Dovecot {
     watchdog: Option<(Child, ChildStdin)>,
     users: Vec<String>,
     ids: &'static Ids,
+    auth_mechanisms: String,
+    sasl_ir: bool,
 }
 
 /// Configures a [`Dovecot`] before starting it; see [`Dovecot::builder`].
@@ -65,6 +75,8 @@ pub struct Dovecot {
 pub struct DovecotBuilder {
     users: Vec<String>,
     fills: Vec<(String, String, usize, u64)>,
+    auth_mechanisms: String,
+    sasl_ir: bool,
 }
 
 impl Default for DovecotBuilder {
@@ -72,6 +84,8 @@ impl Default for DovecotBuilder {
         DovecotBuilder {
             users: DEFAULT_USERS.iter().map(|u| u.to_string()).collect(),
             fills: Vec::new(),
+            auth_mechanisms: DEFAULT_AUTH_MECHANISMS.to_string(),
+            sasl_ir: true,
         }
     }
 }
@@ -103,6 +117,23 @@ impl DovecotBuilder {
         self
     }
 
+    /// The SASL mechanisms Dovecot offers (its `auth_mechanisms`, space
+    /// separated, e.g. `"plain login"`); the default is
+    /// [`DEFAULT_AUTH_MECHANISMS`]. Lower-case letters, digits and `-`.
+    pub fn auth_mechanisms(mut self, mechanisms: &str) -> Self {
+        self.auth_mechanisms = mechanisms.to_string();
+        self
+    }
+
+    /// Whether Dovecot advertises SASL-IR (RFC 4959; on by default). Off,
+    /// the capabilities before and after login are a fixed short list
+    /// (IMAP4rev1 LITERAL+ LOGIN-REFERRALS ID ENABLE IDLE UNSELECT UIDPLUS
+    /// MOVE NAMESPACE, plus `AUTH=` and STARTTLS before login).
+    pub fn sasl_ir(mut self, on: bool) -> Self {
+        self.sasl_ir = on;
+        self
+    }
+
     /// Creates the temp dir, writes configuration, users, TLS files and
     /// messages, starts `dovecot -F` and waits (up to 30 s) until the plain
     /// port greets with `* OK`. The error of a failed start includes the log.
@@ -120,6 +151,17 @@ impl DovecotBuilder {
                 ));
             }
         }
+        let mechs_ok = !self.auth_mechanisms.trim().is_empty()
+            && self
+                .auth_mechanisms
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"- ".contains(&b));
+        if !mechs_ok {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("invalid auth_mechanisms {:?}", self.auth_mechanisms),
+            ));
+        }
         let ids = sys::ids()?;
         tls::material()?;
         let dir = sys::make_temp_dir("imap4tk")?;
@@ -131,6 +173,8 @@ impl DovecotBuilder {
             watchdog: None,
             users: self.users.clone(),
             ids,
+            auth_mechanisms: self.auth_mechanisms.clone(),
+            sasl_ir: self.sasl_ir,
         };
         server.prepare()?;
         for (user, mailbox, count, seed) in &self.fills {
@@ -509,6 +553,15 @@ impl Dovecot {
             .replace("@PORT@", &self.port.to_string())
             .replace("@TLS_PORT@", &self.tls_port.to_string())
             .replace("@ROOTLESS@", rootless)
+            .replace("@AUTH_MECHANISMS@", &self.auth_mechanisms)
+            .replace(
+                "@IMAP_CAPABILITY@",
+                &if self.sasl_ir {
+                    String::new()
+                } else {
+                    format!("imap_capability = {CAPABILITY_WITHOUT_SASL_IR}")
+                },
+            )
     }
 }
 
@@ -606,7 +659,8 @@ ssl_min_protocol = TLSv1.2
 
 # test fixture: plaintext auth allowed on the non-TLS port
 disable_plaintext_auth = no
-auth_mechanisms = plain login cram-md5 scram-sha-1 scram-sha-256
+auth_mechanisms = @AUTH_MECHANISMS@
+@IMAP_CAPABILITY@
 auth_cache_size = 0
 auth_verbose = yes
 # tests with wrong passwords should not wait (the default is 2 s)

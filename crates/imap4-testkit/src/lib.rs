@@ -55,7 +55,7 @@ mod rng;
 mod sys;
 mod tls;
 
-pub use dovecot::{Dovecot, DovecotBuilder};
+pub use dovecot::{Dovecot, DovecotBuilder, DEFAULT_AUTH_MECHANISMS};
 pub use generate::{generate, generate_message, message_id, parent_of, GeneratedMessage};
 pub use tls::TestCerts;
 

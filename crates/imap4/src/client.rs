@@ -10,7 +10,10 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use imap4_proto::{Begin, ErrorKind, Limits, Pending, Poll, Response, Session, State, Trace};
+use imap4_proto::sasl::{Mechanism, Secret};
+use imap4_proto::{
+    Authenticated, Begin, ErrorKind, Limits, Pending, Poll, Response, Session, State, Trace,
+};
 
 use crate::error::Error;
 use crate::stream::StreamTransport;
@@ -26,6 +29,16 @@ pub const IMAP4_SSL_PORT: u16 = 993;
 
 /// The AUTHENTICATE callback: challenge in, answer out (`None` cancels).
 type Authobject<'a> = &'a mut dyn FnMut(&[u8]) -> Option<Vec<u8>>;
+
+/// Who answers AUTHENTICATE challenges.
+pub(crate) enum Auth<'a> {
+    /// Nobody (not an AUTHENTICATE command).
+    None,
+    /// imaplib's callback.
+    Callback(Authobject<'a>),
+    /// A SASL mechanism, driven by the session.
+    Mechanism(&'a mut dyn Mechanism),
+}
 
 /// Why driving a command stopped: the protocol, or the transport.
 enum Stop {
@@ -443,12 +456,15 @@ impl Imap4 {
     fn drive(
         &mut self,
         pending: &Pending,
-        mut auth: Option<Authobject<'_>>,
+        mut auth: Auth<'_>,
     ) -> Result<imap4_proto::Tagged, Stop> {
         let deadline = self.command_timeout.map(|t| Instant::now() + t);
         loop {
             self.flush().map_err(Stop::Io)?;
-            let polled = self.session.poll(pending);
+            let polled = match &mut auth {
+                Auth::Mechanism(m) => self.session.poll_sasl(pending, &mut **m),
+                _ => self.session.poll(pending),
+            };
             self.emit_trace();
             match polled.map_err(Stop::Session)? {
                 Poll::Done(t) => return Ok(t),
@@ -459,9 +475,9 @@ impl Imap4 {
                     self.fill(deadline).map_err(Stop::Io)?;
                 }
                 Poll::Challenge(data) => {
-                    let answer = match auth.as_mut() {
-                        Some(f) => f(&data),
-                        None => None,
+                    let answer = match &mut auth {
+                        Auth::Callback(f) => f(&data),
+                        _ => None,
                     };
                     self.session.answer_challenge(pending, answer.as_deref());
                 }
@@ -478,6 +494,10 @@ impl Imap4 {
             Begin::Done(r) => return Ok(r),
             Begin::Sent(p) => p,
         };
+        let auth = match auth {
+            Some(f) => Auth::Callback(f),
+            None => Auth::None,
+        };
         self.execute(pending, auth, Session::complete)
     }
 
@@ -486,7 +506,7 @@ impl Imap4 {
     pub(crate) fn execute<T>(
         &mut self,
         pending: Pending,
-        auth: Option<Authobject<'_>>,
+        auth: Auth<'_>,
         complete: impl FnOnce(
             &mut Session,
             Pending,
@@ -520,10 +540,27 @@ impl Imap4 {
         begin: impl FnOnce(&mut Session) -> Result<Pending, imap4_proto::SessionError>,
     ) -> Result<imap4_proto::typed::TypedOutcome, Error> {
         let pending = begin(&mut self.session)?;
-        self.execute(pending, None, Session::complete_typed)
+        self.execute(pending, Auth::None, Session::complete_typed)
     }
 
-    fn run(
+    /// AUTHENTICATE with a SASL mechanism, run by the session (see
+    /// [`crate::Typed::authenticate`]).
+    pub(crate) fn run_sasl(&mut self, mechanism: &mut dyn Mechanism) -> Result<Authenticated, Error> {
+        let pending = self.session.sasl_authenticate(mechanism)?;
+        self.execute(pending, Auth::Mechanism(mechanism), Session::complete_sasl)
+    }
+
+    /// The LOGIN command, typed (see [`crate::Typed::login_auto`]).
+    pub(crate) fn run_typed_login(
+        &mut self,
+        user: &str,
+        password: &Secret,
+    ) -> Result<Authenticated, Error> {
+        let pending = self.session.typed_login(user, password)?;
+        self.execute(pending, Auth::None, Session::complete_sasl)
+    }
+
+    pub(crate) fn run(
         &mut self,
         begin: impl FnOnce(&mut Session) -> Result<Begin, imap4_proto::SessionError>,
     ) -> Result<Response, Error> {

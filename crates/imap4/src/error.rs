@@ -99,6 +99,17 @@ impl Error {
         }
     }
 
+    /// Why authentication failed, for errors of the typed API's
+    /// `authenticate` and `login_auto`: the mechanism, the server's status
+    /// and text, and what the client found wrong (e.g.
+    /// [`SaslError::ServerSignatureMismatch`](imap4_proto::sasl::SaslError::ServerSignatureMismatch)).
+    pub fn auth_failure(&self) -> Option<&imap4_proto::AuthFailed> {
+        match &self.inner.source {
+            Some(Source::Session(s)) => s.auth_failure(),
+            _ => None,
+        }
+    }
+
     /// The server's text (response code included) when the server refused
     /// the command.
     pub fn server_text(&self) -> Option<&[u8]> {

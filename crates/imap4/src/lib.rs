@@ -42,7 +42,8 @@ pub mod util;
 
 pub use client::{debug, set_debug, Config, Imap4, IMAP4_PORT, IMAP4_SSL_PORT};
 pub use error::{Error, ErrorKind};
-pub use imap4_proto::{Data, Limits, Response, State};
+pub use imap4_proto::sasl;
+pub use imap4_proto::{AuthFailed, Authenticated, Data, Limits, Response, State};
 /// The TLS session type returned by [`Imap4::ssl`].
 pub use rustls::ClientConnection as TlsSession;
 pub use tls::TlsOptions;

@@ -230,7 +230,10 @@ macro_rules! imaplib_commands {
 
         /// AUTHENTICATE CRAM-MD5 with `user` and `password`.
         pub $($async)* fn login_cram_md5(&mut self, user: &str, password: &str) -> Result<Response, Error> {
-            self.authenticate("CRAM-MD5", crate::methods::cram_md5(user, password))$($await)*
+            let (user, password) = (user.to_string(), imap4_proto::sasl::Secret::new(password));
+            self.authenticate("CRAM-MD5", move |challenge| {
+                Some(imap4_proto::sasl::cram_md5_response(&user, password.expose(), challenge))
+            })$($await)*
         }
 
         /// An extension command the server advertises: `name args…`. LOGIN and
@@ -244,7 +247,7 @@ macro_rules! imaplib_commands {
 
         /// Fails, sending nothing, when TLS is required and the connection
         /// is not encrypted.
-        fn check_credentials_may_go_out(&self) -> Result<(), Error> {
+        pub(crate) fn check_credentials_may_go_out(&self) -> Result<(), Error> {
             if self.require_tls && self.transport.tls().is_none() {
                 return Err(Error::new(
                     $crate::ErrorKind::Error,
@@ -258,8 +261,8 @@ macro_rules! imaplib_commands {
 
 pub(crate) use imaplib_commands;
 
-/// Defines the attribute accessors (no I/O) on a driver with `session`
-/// and `debug` fields.
+/// Defines the attribute accessors (no I/O) on a driver with `session`,
+/// `transport` and `debug` fields.
 macro_rules! session_attributes {
     () => {
         /// imaplib's `response(code)`: the data received for `code` so far
@@ -326,6 +329,16 @@ macro_rules! session_attributes {
             self.session.set_limits(limits);
         }
 
+        /// The TLS channel binding of this connection (RFC 9266
+        /// `tls-exporter`: 32 bytes exported with the label
+        /// `EXPORTER-Channel-Binding` and no context), for the SCRAM `-PLUS`
+        /// mechanisms. `None` without TLS, and on TLS 1.2, whose exporter
+        /// is only safe with the extended master secret, which cannot be
+        /// checked here.
+        pub fn tls_exporter(&self) -> Option<Vec<u8>> {
+            self.transport.tls().and_then($crate::tls::tls_exporter)
+        }
+
         /// The sans-IO session underneath.
         pub fn session(&self) -> &imap4_proto::Session {
             &self.session
@@ -335,20 +348,3 @@ macro_rules! session_attributes {
 
 pub(crate) use session_attributes;
 
-/// The CRAM-MD5 answer to a challenge: `user HEX(HMAC-MD5(password, challenge))`.
-pub(crate) fn cram_md5(user: &str, password: &str) -> impl FnMut(&[u8]) -> Option<Vec<u8>> + Send {
-    use hmac::{Hmac, Mac};
-    let user = user.to_string();
-    let key = password.as_bytes().to_vec();
-    move |challenge| {
-        let mut mac = Hmac::<md5::Md5>::new_from_slice(&key).ok()?;
-        mac.update(challenge);
-        let hex: String = mac
-            .finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        Some(format!("{user} {hex}").into_bytes())
-    }
-}

@@ -328,3 +328,16 @@ impl Transport for TlsTransport {
         self.stream.sock.set_write_timeout(timeout)
     }
 }
+
+/// RFC 9266 `tls-exporter` channel binding: 32 bytes exported with the label
+/// `EXPORTER-Channel-Binding` and no context. TLS 1.3 only: on TLS 1.2 the
+/// exporter is safe only with the extended master secret, which rustls does
+/// not report.
+pub(crate) fn tls_exporter(conn: &ClientConnection) -> Option<Vec<u8>> {
+    if conn.protocol_version() != Some(rustls::ProtocolVersion::TLSv1_3) || conn.is_handshaking() {
+        return None;
+    }
+    conn.export_keying_material([0u8; 32], b"EXPORTER-Channel-Binding", None)
+        .ok()
+        .map(|k| k.to_vec())
+}

@@ -17,9 +17,10 @@ use std::time::Duration;
 use ::tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use ::tokio::net::TcpStream;
 use ::tokio::time::{timeout_at, Instant};
+use imap4_proto::sasl::{AutoLogin, LoginMethod, Mechanism, Secret};
 use imap4_proto::typed::TypedOutcome;
 use imap4_proto::{
-    Begin, ErrorKind, Pending, Poll, Response, Session, SessionError, State, Tagged,
+    Authenticated, Begin, ErrorKind, Pending, Poll, Response, Session, SessionError, State, Tagged,
 };
 
 use crate::client::{
@@ -52,6 +53,16 @@ impl AsyncTransport for tokio_rustls::client::TlsStream<Box<dyn AsyncTransport>>
 
 /// The AUTHENTICATE callback: challenge in, answer out (`None` cancels).
 type Authobject<'a> = &'a mut (dyn FnMut(&[u8]) -> Option<Vec<u8>> + Send);
+
+/// Who answers AUTHENTICATE challenges.
+enum Auth<'a> {
+    /// Nobody (not an AUTHENTICATE command).
+    None,
+    /// imaplib's callback.
+    Callback(Authobject<'a>),
+    /// A SASL mechanism, driven by the session.
+    Mechanism(&'a mut dyn Mechanism),
+}
 
 /// Why driving a command stopped: the protocol, or the transport.
 enum Stop {
@@ -303,12 +314,15 @@ impl Imap4 {
     async fn drive(
         &mut self,
         pending: &Pending,
-        mut auth: Option<Authobject<'_>>,
+        mut auth: Auth<'_>,
     ) -> Result<Tagged, Stop> {
         let deadline = self.deadline();
         loop {
             self.flush().await.map_err(Stop::Io)?;
-            let polled = self.session.poll(pending);
+            let polled = match &mut auth {
+                Auth::Mechanism(m) => self.session.poll_sasl(pending, &mut **m),
+                _ => self.session.poll(pending),
+            };
             emit_trace(&mut self.session, self.debug);
             match polled.map_err(Stop::Session)? {
                 Poll::Done(t) => return Ok(t),
@@ -317,7 +331,10 @@ impl Imap4 {
                     self.fill(deadline).await.map_err(Stop::Io)?;
                 }
                 Poll::Challenge(data) => {
-                    let answer = auth.as_mut().and_then(|f| f(&data));
+                    let answer = match &mut auth {
+                        Auth::Callback(f) => f(&data),
+                        _ => None,
+                    };
                     self.session.answer_challenge(pending, answer.as_deref());
                 }
             }
@@ -327,7 +344,7 @@ impl Imap4 {
     async fn execute<T>(
         &mut self,
         pending: Pending,
-        auth: Option<Authobject<'_>>,
+        auth: Auth<'_>,
         complete: impl FnOnce(
             &mut Session,
             Pending,
@@ -366,10 +383,14 @@ impl Imap4 {
             Begin::Done(r) => return Ok(r),
             Begin::Sent(p) => p,
         };
+        let auth = match auth {
+            Some(f) => Auth::Callback(f),
+            None => Auth::None,
+        };
         self.execute(pending, auth, Session::complete).await
     }
 
-    async fn run(
+    pub(crate) async fn run(
         &mut self,
         begin: impl FnOnce(&mut Session) -> Result<Begin, SessionError>,
     ) -> Result<Response, Error> {
@@ -383,7 +404,30 @@ impl Imap4 {
         begin: impl FnOnce(&mut Session) -> Result<Pending, SessionError>,
     ) -> Result<TypedOutcome, Error> {
         let pending = begin(&mut self.session)?;
-        self.execute(pending, None, Session::complete_typed).await
+        self.execute(pending, Auth::None, Session::complete_typed)
+            .await
+    }
+
+    /// AUTHENTICATE with a SASL mechanism, run by the session (see
+    /// [`Typed::authenticate`]).
+    pub(crate) async fn run_sasl(
+        &mut self,
+        mechanism: &mut dyn Mechanism,
+    ) -> Result<Authenticated, Error> {
+        let pending = self.session.sasl_authenticate(mechanism)?;
+        self.execute(pending, Auth::Mechanism(mechanism), Session::complete_sasl)
+            .await
+    }
+
+    /// The LOGIN command, typed (see [`Typed::login_auto`]).
+    pub(crate) async fn run_typed_login(
+        &mut self,
+        user: &str,
+        password: &Secret,
+    ) -> Result<Authenticated, Error> {
+        let pending = self.session.typed_login(user, password)?;
+        self.execute(pending, Auth::None, Session::complete_sasl)
+            .await
     }
 
     // ----- imaplib's commands --------------------------------------------------

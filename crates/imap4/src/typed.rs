@@ -30,6 +30,8 @@ use bytes::Bytes;
 
 use crate::error::Error;
 use crate::{ErrorKind, Imap4};
+use imap4_proto::sasl::{AutoLogin, LoginMethod, Mechanism, Secret};
+use imap4_proto::Authenticated;
 
 pub use imap4_proto::command::{
     Bound, Date, FetchAttr, InvalidSet, SearchKey, SeqSet, StatusAttr, StoreOp, UidSet,
@@ -237,6 +239,76 @@ macro_rules! typed_commands {
         /// EXPUNGE, FETCH …) as raw responses to iterate.
         pub $($async)* fn noop(&mut self) -> Result<Fetches, Error> {
             Ok(self.m.run_typed(|s| s.typed_noop())$($await)*?.into_fetches())
+        }
+
+        /// AUTHENTICATE with a SASL mechanism (see [`crate::sasl`]): its
+        /// initial response goes on the command line when the server
+        /// offers SASL-IR; challenges are answered by the mechanism, and
+        /// success is reported only once the mechanism accepted it (a SCRAM
+        /// server must prove it knows the password). The capabilities are
+        /// refreshed afterwards, from the server's OK or with CAPABILITY.
+        ///
+        /// The mechanism is used as given: PLAIN goes out even without TLS
+        /// (only `require_tls` stops it). [`Self::login_auto`] chooses
+        /// safely. A failure is an error whose
+        /// [`auth_failure`](Error::auth_failure) names the mechanism and
+        /// carries the server's reason; a server that claims success it
+        /// cannot prove is an abort, and the connection is closed.
+        pub $($async)* fn authenticate(&mut self, mechanism: &mut dyn Mechanism) -> Result<Authenticated, Error> {
+            self.m.check_credentials_may_go_out()?;
+            let r = self.m.run_sasl(mechanism)$($await)*;
+            self.after_login(r)$($await)*
+        }
+
+        /// Logs in with the strongest method the server offers:
+        /// SCRAM-SHA-256-PLUS or SCRAM-SHA-1-PLUS when the TLS connection
+        /// gives a channel binding, SCRAM-SHA-256, SCRAM-SHA-1, then — over
+        /// TLS only — PLAIN, LOGIN, or the LOGIN command. The password never
+        /// goes out in plaintext unless
+        /// [`AutoLogin::danger_allow_plaintext_password`] is set (see
+        /// [`Self::login_auto_with`]). Returns the method used.
+        pub $($async)* fn login_auto(&mut self, user: &str, secret: impl Into<Secret>) -> Result<LoginMethod, Error> {
+            self.login_auto_with(user, secret, &AutoLogin::default())$($await)*
+        }
+
+        /// [`Self::login_auto`] with options.
+        pub $($async)* fn login_auto_with(
+            &mut self,
+            user: &str,
+            secret: impl Into<Secret>,
+            options: &AutoLogin,
+        ) -> Result<LoginMethod, Error> {
+            self.m.check_credentials_may_go_out()?;
+            let secret = secret.into();
+            let tls = self.m.ssl().is_some();
+            let binding = self.m.tls_exporter();
+            let method = options.choose(self.m.capabilities(), tls, binding.is_some())?;
+            let r = match options.mechanism(method, user, &secret, binding) {
+                Some(mut mechanism) => self.m.run_sasl(&mut *mechanism)$($await)*,
+                None => self.m.run_typed_login(user, &secret)$($await)*,
+            };
+            self.after_login(r)$($await)*?;
+            Ok(method)
+        }
+
+        /// After a login: refresh stale capabilities; close a connection
+        /// that aborted.
+        $($async)* fn after_login(&mut self, r: Result<Authenticated, Error>) -> Result<Authenticated, Error> {
+            match r {
+                Ok(mut a) => {
+                    if !a.capabilities_updated {
+                        self.m.run(|s| s.refresh_capabilities())$($await)*?;
+                        a.capabilities_updated = true;
+                    }
+                    Ok(a)
+                }
+                Err(e) => {
+                    if e.is_abort() {
+                        let _ = self.m.shutdown()$($await)*;
+                    }
+                    Err(e)
+                }
+            }
         }
     };
 }

@@ -38,7 +38,7 @@ mod simple;
 pub use choose::{AutoLogin, LoginMethod};
 pub use oauth::{OAuthBearer, OAuthError, XOAuth2};
 pub use scram::{ChannelBinding, Scram, ScramHash, ScramServerError};
-pub use simple::{CramMd5, External, Login, Plain};
+pub use simple::{cram_md5_response, CramMd5, External, Login, Plain};
 
 /// A SASL mechanism on the client side, as a state machine without I/O.
 ///
