@@ -129,12 +129,12 @@ impl Session {
             });
         }
         let initial = mechanism.initial_response().map_err(|e| {
-            SessionError::Auth(AuthFailed {
+            SessionError::Auth(Box::new(AuthFailed {
                 mechanism: Some(name.clone()),
                 status: None,
                 text: Bytes::new(),
                 sasl: Some(e),
-            })
+            }))
         })?;
         let initial = initial.map(Wiped);
         let inline = self.has_capability("SASL-IR");
@@ -315,7 +315,7 @@ impl Session {
         if typ == "OK" {
             self.fail_transport(&failure.to_string());
         }
-        Err(SessionError::Auth(failure))
+        Err(SessionError::Auth(Box::new(failure)))
     }
 
     /// Completes a command started with [`Session::sasl_authenticate`] or
@@ -441,7 +441,10 @@ mod tests {
         assert_eq!(s.capabilities(), ["IMAP4REV1", "IDLE", "MOVE"]);
         assert_eq!(s.state(), State::Auth);
         let trace = format!("{:?}", s.drain_trace());
-        assert!(trace.contains("T1 AUTHENTICATE PLAIN <redacted>"), "{trace}");
+        assert!(
+            trace.contains("T1 AUTHENTICATE PLAIN <redacted>"),
+            "{trace}"
+        );
         assert!(!trace.contains("AHRpbQ"), "{trace}");
 
         // An empty initial response is "=".
@@ -455,7 +458,11 @@ mod tests {
     fn without_sasl_ir_the_initial_response_answers_the_first_challenge() {
         let mut s = greeted("IMAP4rev1 AUTH=PLAIN");
         let mut m = Plain::new("tim", "tanstaaf");
-        let (sent, r) = run(&mut s, &mut m, &["+ ", "* CAPABILITY IMAP4rev1 X", "T1 OK done"]);
+        let (sent, r) = run(
+            &mut s,
+            &mut m,
+            &["+ ", "* CAPABILITY IMAP4rev1 X", "T1 OK done"],
+        );
         assert_eq!(sent, ["T1 AUTHENTICATE PLAIN", "AHRpbQB0YW5zdGFhZg=="]);
         assert!(r.unwrap().capabilities_updated, "untagged CAPABILITY");
         assert_eq!(s.capabilities(), ["IMAP4REV1", "X"]);
@@ -479,7 +486,8 @@ mod tests {
         assert_eq!(s.state(), State::NonAuth);
     }
 
-    const SERVER_FIRST: &str = "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096";
+    const SERVER_FIRST: &str =
+        "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096";
     const SERVER_FINAL: &str = "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=";
 
     fn scram() -> Scram {
@@ -591,7 +599,10 @@ mod tests {
         let (sent, r) = run(
             &mut s,
             &mut XOAuth2::new("u@example.com", "tok"),
-            &[&b64(json), "T1 NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)"],
+            &[
+                &b64(json),
+                "T1 NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)",
+            ],
         );
         assert_eq!(sent[1], "", "an empty response, not a cancel");
         let e = r.unwrap_err();
@@ -649,13 +660,19 @@ mod tests {
         let mut s = greeted("IMAP4rev1");
         s.set_tracing(true);
         let p = s.typed_login("tim", &Secret::new("p w")).unwrap();
-        assert_eq!(&s.take_output().unwrap()[..], b"T1 LOGIN \"tim\" \"p w\"\r\n");
+        assert_eq!(
+            &s.take_output().unwrap()[..],
+            b"T1 LOGIN \"tim\" \"p w\"\r\n"
+        );
         s.receive(b"T1 NO [AUTHENTICATIONFAILED] nope\r\n");
         let Poll::Done(t) = s.poll(&p).unwrap() else {
             panic!()
         };
         let e = s.complete_sasl(p, Ok(t)).unwrap_err();
-        assert_eq!(e.to_string(), "LOGIN failed: NO [AUTHENTICATIONFAILED] nope");
+        assert_eq!(
+            e.to_string(),
+            "LOGIN failed: NO [AUTHENTICATIONFAILED] nope"
+        );
         assert!(!format!("{:?}", s.drain_trace()).contains("p w"));
         let p = s.typed_login("tim", &Secret::new("pw")).unwrap();
         s.take_output();

@@ -75,7 +75,7 @@ pub enum SessionError {
     /// Authentication failed: the server refused the credentials, or the
     /// SASL mechanism refused the server (see [`AuthFailed`]).
     #[error("{0}")]
-    Auth(AuthFailed),
+    Auth(Box<AuthFailed>),
     /// An abort raised while a command was running, with imaplib's
     /// `command: NAME => ` prefix.
     #[error("command: {command} => {source}")]

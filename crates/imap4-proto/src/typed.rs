@@ -19,7 +19,9 @@ use crate::session::{Finish, Pending, Session, SessionError, State, Tagged};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TypedKind {
     Plain,
-    Select { readonly: bool },
+    Select {
+        readonly: bool,
+    },
     Close,
     /// AUTHENTICATE with a SASL mechanism, or a typed LOGIN (see `auth.rs`).
     Authenticate,

@@ -545,7 +545,10 @@ impl Imap4 {
 
     /// AUTHENTICATE with a SASL mechanism, run by the session (see
     /// [`crate::Typed::authenticate`]).
-    pub(crate) fn run_sasl(&mut self, mechanism: &mut dyn Mechanism) -> Result<Authenticated, Error> {
+    pub(crate) fn run_sasl(
+        &mut self,
+        mechanism: &mut dyn Mechanism,
+    ) -> Result<Authenticated, Error> {
         let pending = self.session.sasl_authenticate(mechanism)?;
         self.execute(pending, Auth::Mechanism(mechanism), Session::complete_sasl)
     }

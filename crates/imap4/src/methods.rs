@@ -347,4 +347,3 @@ macro_rules! session_attributes {
 }
 
 pub(crate) use session_attributes;
-

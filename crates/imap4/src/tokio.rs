@@ -311,11 +311,7 @@ impl Imap4 {
         Ok(())
     }
 
-    async fn drive(
-        &mut self,
-        pending: &Pending,
-        mut auth: Auth<'_>,
-    ) -> Result<Tagged, Stop> {
+    async fn drive(&mut self, pending: &Pending, mut auth: Auth<'_>) -> Result<Tagged, Stop> {
         let deadline = self.deadline();
         loop {
             self.flush().await.map_err(Stop::Io)?;

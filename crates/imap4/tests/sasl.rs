@@ -205,13 +205,19 @@ fn login_auto_picks_scram_and_never_sends_a_password_in_plaintext() {
     m.logout().unwrap();
 
     // Only cleartext mechanisms: refused without TLS, nothing sent ...
-    let d = Dovecot::builder().auth_mechanisms("plain login").start().unwrap();
+    let d = Dovecot::builder()
+        .auth_mechanisms("plain login")
+        .start()
+        .unwrap();
     let (mut m, sent) = recorded(d.host(), d.port());
     let e = m.typed().login_auto("alice", d.password()).unwrap_err();
     assert!(e.is_error());
     assert!(e.to_string().contains("plaintext"), "{e}");
     let all = String::from_utf8_lossy(&sent.lock().unwrap()).into_owned();
-    assert!(!all.contains("AUTHENTICATE") && !all.contains("LOGIN "), "{all}");
+    assert!(
+        !all.contains("AUTHENTICATE") && !all.contains("LOGIN "),
+        "{all}"
+    );
     assert_eq!(m.state(), State::NonAuth);
     // ... unless explicitly allowed,
     let danger = AutoLogin {
@@ -250,7 +256,10 @@ fn login_auto_picks_scram_and_never_sends_a_password_in_plaintext() {
 fn login_auto_respects_logindisabled() {
     // Without PLAIN, Dovecot disables the LOGIN command (LOGINDISABLED),
     // even over TLS, and CRAM-MD5 is never chosen: no way to log in.
-    let d = Dovecot::builder().auth_mechanisms("cram-md5").start().unwrap();
+    let d = Dovecot::builder()
+        .auth_mechanisms("cram-md5")
+        .start()
+        .unwrap();
     let tls = TlsOptions::new().ca_file(d.ca_file());
     let mut m = Imap4::connect_ssl_with("localhost", d.tls_port(), tls).unwrap();
     assert!(m.capabilities().iter().any(|c| c == "LOGINDISABLED"));
@@ -287,11 +296,12 @@ fn scripted_login_command_fallback() {
         .unwrap_err();
     let a = e.auth_failure().unwrap();
     assert_eq!(a.mechanism, None);
-    assert_eq!(e.to_string(), "LOGIN failed: NO [AUTHENTICATIONFAILED] nope");
     assert_eq!(
-        m.typed()
-            .login_auto_with("tim", "p\"w", &danger)
-            .unwrap(),
+        e.to_string(),
+        "LOGIN failed: NO [AUTHENTICATIONFAILED] nope"
+    );
+    assert_eq!(
+        m.typed().login_auto_with("tim", "p\"w", &danger).unwrap(),
         LoginMethod::LoginCommand
     );
     assert_eq!(m.state(), State::Auth);
@@ -491,7 +501,10 @@ fn scripted_aborted_exchanges() {
         "IMAP4rev1 SASL-IR",
         vec![
             Step::expect_prefix("{tag} AUTHENTICATE SCRAM-SHA-1 "),
-            Step::send(format!("+ {}\r\n", b64("r=other,s=QSXCR+Q6sek8bf92,i=4096"))),
+            Step::send(format!(
+                "+ {}\r\n",
+                b64("r=other,s=QSXCR+Q6sek8bf92,i=4096")
+            )),
             Step::expect("*"),
             Step::send("{tag} BAD AUTHENTICATE cancelled\r\n"),
             Step::expect("{tag} NOOP"),
@@ -630,7 +643,9 @@ mod async_driver {
     use imap4::tokio::Imap4;
 
     async fn connect(d: &Dovecot) -> Imap4 {
-        Imap4::connect_with(d.host(), d.port(), config()).await.unwrap()
+        Imap4::connect_with(d.host(), d.port(), config())
+            .await
+            .unwrap()
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -107,7 +107,11 @@ impl AutoLogin {
         }
         let offered: Vec<&str> = capabilities
             .iter()
-            .filter_map(|c| c.get(..5).filter(|p| p.eq_ignore_ascii_case("AUTH=")).map(|_| &c[5..]))
+            .filter_map(|c| {
+                c.get(..5)
+                    .filter(|p| p.eq_ignore_ascii_case("AUTH="))
+                    .map(|_| &c[5..])
+            })
             .collect();
         let why = if cleartext_ok {
             "the server offers no usable method (LOGINDISABLED, and no known mechanism)".to_string()

@@ -38,7 +38,10 @@ impl OAuthError {
                 openid_configuration: o.get("openid-configuration").and_then(text),
             },
             _ => OAuthError {
-                status: String::from_utf8_lossy(challenge).chars().take(256).collect(),
+                status: String::from_utf8_lossy(challenge)
+                    .chars()
+                    .take(256)
+                    .collect(),
                 ..OAuthError::default()
             },
         }

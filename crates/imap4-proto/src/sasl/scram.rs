@@ -401,7 +401,9 @@ impl Scram {
         let iterations = attribute(attrs.next(), 'i', "iteration count")?;
         // Further attributes are extensions, which may be ignored.
         if !server_nonce.bytes().all(is_nonce_char) {
-            return Err(SaslError::Malformed("invalid characters in the nonce".into()));
+            return Err(SaslError::Malformed(
+                "invalid characters in the nonce".into(),
+            ));
         }
         if server_nonce.len() <= nonce.len() || !server_nonce.starts_with(&nonce) {
             return Err(SaslError::NonceMismatch);
@@ -494,7 +496,10 @@ fn attribute<'a>(attr: Option<&'a str>, name: char, what: &str) -> Result<&'a st
     })?;
     let mut prefix = [0u8; 4];
     let prefix = name.encode_utf8(&mut prefix);
-    match attr.strip_prefix(&*prefix).and_then(|r| r.strip_prefix('=')) {
+    match attr
+        .strip_prefix(&*prefix)
+        .and_then(|r| r.strip_prefix('='))
+    {
         Some(v) => Ok(v),
         None if attr.starts_with("m=") => Err(SaslError::Malformed(
             "the server requires an unsupported extension (m=)".into(),
@@ -518,7 +523,10 @@ fn random_nonce() -> Result<String, SaslError> {
 
 impl Mechanism for Scram {
     fn name(&self) -> &str {
-        match (self.hash, matches!(self.binding, ChannelBinding::TlsExporter(_))) {
+        match (
+            self.hash,
+            matches!(self.binding, ChannelBinding::TlsExporter(_)),
+        ) {
             (ScramHash::Sha1, false) => "SCRAM-SHA-1",
             (ScramHash::Sha1, true) => "SCRAM-SHA-1-PLUS",
             (ScramHash::Sha256, false) => "SCRAM-SHA-256",
@@ -538,7 +546,9 @@ impl Mechanism for Scram {
             // A driver that does not send initial responses itself.
             State::Initial if challenge.is_empty() => self.client_first(),
             State::ClientFirstSent { .. } => self.client_final(challenge),
-            State::ClientFinalSent { .. } => self.verify_server_final(challenge).map(|()| Vec::new()),
+            State::ClientFinalSent { .. } => {
+                self.verify_server_final(challenge).map(|()| Vec::new())
+            }
             _ => Err(SaslError::UnexpectedChallenge),
         };
         r.map_err(|e| self.fail(e))

@@ -139,7 +139,10 @@ mod scram {
             m.step(b"e=unknown-user"),
             Err(SaslError::Scram(ScramServerError::UnknownUser))
         );
-        assert_eq!(ScramServerError::parse("no-resources").as_str(), "no-resources");
+        assert_eq!(
+            ScramServerError::parse("no-resources").as_str(),
+            "no-resources"
+        );
     }
 
     fn first_error(server_first: &[u8]) -> SaslError {
@@ -147,7 +150,10 @@ mod scram {
         m.initial_response().unwrap();
         let e = m.step(server_first).unwrap_err();
         // A failed mechanism stays failed.
-        assert_eq!(m.step(RFC5802_SERVER_FINAL), Err(SaslError::UnexpectedChallenge));
+        assert_eq!(
+            m.step(RFC5802_SERVER_FINAL),
+            Err(SaslError::UnexpectedChallenge)
+        );
         assert_eq!(m.finish(None), Err(SaslError::ServerNotVerified));
         e
     }
@@ -255,7 +261,9 @@ mod scram {
         assert_ne!(a, b);
         let nonce = &a[b"n,,n=user,r=".len()..];
         assert!(nonce.len() >= 24, "{nonce:?}");
-        assert!(nonce.iter().all(|&c| (0x21..=0x7e).contains(&c) && c != b','));
+        assert!(nonce
+            .iter()
+            .all(|&c| (0x21..=0x7e).contains(&c) && c != b','));
     }
 
     #[test]
@@ -412,7 +420,8 @@ mod simple {
         let mut m = CramMd5::new("tim", "tanstaaftanstaaf");
         assert_eq!(m.initial_response().unwrap(), None);
         assert_eq!(
-            m.step(b"<1896.697170952@postoffice.reston.mci.net>").unwrap(),
+            m.step(b"<1896.697170952@postoffice.reston.mci.net>")
+                .unwrap(),
             b"tim b913a602c7eda7a495b4e6e7334d3890"
         );
         assert_eq!(m.step(b"again"), Err(SaslError::UnexpectedChallenge));
@@ -451,11 +460,15 @@ mod simple {
 mod oauth {
     use super::*;
 
-    const GMAIL_ERROR: &[u8] = br#"{"status":"401","schemes":"bearer mac","scope":"https://mail.google.com/"}"#;
+    const GMAIL_ERROR: &[u8] =
+        br#"{"status":"401","schemes":"bearer mac","scope":"https://mail.google.com/"}"#;
 
     #[test]
     fn xoauth2_encoding_and_error() {
-        let mut m = XOAuth2::new("someuser@example.com", "ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg");
+        let mut m = XOAuth2::new(
+            "someuser@example.com",
+            "ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg",
+        );
         assert_eq!(m.name(), "XOAUTH2");
         assert!(m.reveals_secret());
         assert_eq!(
@@ -480,8 +493,11 @@ mod oauth {
 
     #[test]
     fn oauthbearer_rfc7628_encoding_and_error() {
-        let mut m = OAuthBearer::new("user@example.com", "vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==")
-            .with_host_port("server.example.com", 143);
+        let mut m = OAuthBearer::new(
+            "user@example.com",
+            "vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==",
+        )
+        .with_host_port("server.example.com", 143);
         assert_eq!(m.name(), "OAUTHBEARER");
         assert_eq!(
             m.initial_response().unwrap().unwrap(),
@@ -535,12 +551,27 @@ mod choose {
     fn strongest_first_and_no_plaintext_password() {
         let a = AutoLogin::default();
         let all = caps("IMAP4REV1 AUTH=PLAIN AUTH=LOGIN AUTH=SCRAM-SHA-1 AUTH=SCRAM-SHA-256 AUTH=SCRAM-SHA-256-PLUS AUTH=SCRAM-SHA-1-PLUS");
-        assert_eq!(a.choose(&all, true, true).unwrap(), LoginMethod::ScramSha256Plus);
-        assert_eq!(a.choose(&all, true, false).unwrap(), LoginMethod::ScramSha256);
-        assert_eq!(a.choose(&all, false, false).unwrap(), LoginMethod::ScramSha256);
+        assert_eq!(
+            a.choose(&all, true, true).unwrap(),
+            LoginMethod::ScramSha256Plus
+        );
+        assert_eq!(
+            a.choose(&all, true, false).unwrap(),
+            LoginMethod::ScramSha256
+        );
+        assert_eq!(
+            a.choose(&all, false, false).unwrap(),
+            LoginMethod::ScramSha256
+        );
         let sha1 = caps("IMAP4REV1 AUTH=SCRAM-SHA-1-PLUS AUTH=SCRAM-SHA-1 AUTH=PLAIN");
-        assert_eq!(a.choose(&sha1, true, true).unwrap(), LoginMethod::ScramSha1Plus);
-        assert_eq!(a.choose(&sha1, true, false).unwrap(), LoginMethod::ScramSha1);
+        assert_eq!(
+            a.choose(&sha1, true, true).unwrap(),
+            LoginMethod::ScramSha1Plus
+        );
+        assert_eq!(
+            a.choose(&sha1, true, false).unwrap(),
+            LoginMethod::ScramSha1
+        );
         let plain = caps("IMAP4REV1 AUTH=PLAIN AUTH=LOGIN");
         assert_eq!(a.choose(&plain, true, true).unwrap(), LoginMethod::Plain);
         let e = a.choose(&plain, false, false).unwrap_err();
@@ -549,19 +580,30 @@ mod choose {
         let login = caps("IMAP4REV1 AUTH=LOGIN");
         assert_eq!(a.choose(&login, true, false).unwrap(), LoginMethod::Login);
         let none = caps("IMAP4REV1");
-        assert_eq!(a.choose(&none, true, false).unwrap(), LoginMethod::LoginCommand);
+        assert_eq!(
+            a.choose(&none, true, false).unwrap(),
+            LoginMethod::LoginCommand
+        );
         assert!(a.choose(&none, false, false).is_err());
         let disabled = caps("IMAP4REV1 LOGINDISABLED");
         assert!(a.choose(&disabled, true, false).is_err());
         // CRAM-MD5 is never picked.
-        assert!(a.choose(&caps("IMAP4REV1 AUTH=CRAM-MD5"), false, false).is_err());
+        assert!(a
+            .choose(&caps("IMAP4REV1 AUTH=CRAM-MD5"), false, false)
+            .is_err());
 
         let danger = AutoLogin {
             danger_allow_plaintext_password: true,
             ..AutoLogin::default()
         };
-        assert_eq!(danger.choose(&plain, false, false).unwrap(), LoginMethod::Plain);
-        assert_eq!(danger.choose(&none, false, false).unwrap(), LoginMethod::LoginCommand);
+        assert_eq!(
+            danger.choose(&plain, false, false).unwrap(),
+            LoginMethod::Plain
+        );
+        assert_eq!(
+            danger.choose(&none, false, false).unwrap(),
+            LoginMethod::LoginCommand
+        );
         assert!(LoginMethod::LoginCommand.reveals_password());
         assert!(!LoginMethod::ScramSha1.reveals_password());
     }
@@ -596,13 +638,17 @@ mod choose {
                 "LOGIN"
             ]
         );
-        assert!(a.mechanism(LoginMethod::LoginCommand, "u", &s, None).is_none());
+        assert!(a
+            .mechanism(LoginMethod::LoginCommand, "u", &s, None)
+            .is_none());
         // With channel binding available, a non-PLUS SCRAM says "y".
         let mut m = a
             .mechanism(LoginMethod::ScramSha256, "u", &s, Some(vec![1; 32]))
             .unwrap();
         assert!(m.initial_response().unwrap().unwrap().starts_with(b"y,,"));
-        let mut m = a.mechanism(LoginMethod::ScramSha256, "u", &s, None).unwrap();
+        let mut m = a
+            .mechanism(LoginMethod::ScramSha256, "u", &s, None)
+            .unwrap();
         assert!(m.initial_response().unwrap().unwrap().starts_with(b"n,,"));
     }
 }
@@ -622,7 +668,11 @@ mod hostile {
             Box::new(Scram::sha1("u", "p").with_iteration_limits(1, 2)),
             Box::new(Scram::sha256("u", "p").with_iteration_limits(1, 2)),
             Box::new(Scram::sha256_plus("u", "p", vec![7; 32]).with_iteration_limits(1, 2)),
-            Box::new(Scram::sha1("u", "p").with_nonce("abc").with_iteration_limits(1, 2)),
+            Box::new(
+                Scram::sha1("u", "p")
+                    .with_nonce("abc")
+                    .with_iteration_limits(1, 2),
+            ),
         ]
     }
 
