@@ -334,7 +334,12 @@ impl Session {
             .as_ref()
             .filter(|r| r.id == id)
             .and_then(|r| r.mechanism.clone());
-        let out = self.complete_typed(pending, outcome)?;
+        let out = self.complete_typed(pending, outcome);
+        if self.sasl.as_ref().is_some_and(|r| r.id == id) {
+            // Ended without a verdict (a transport error).
+            self.sasl = None;
+        }
+        let out = out?;
         self.set_state(State::Auth);
         let capabilities_updated = match capabilities_in(&out) {
             Some(line) => self.set_capabilities(&[Data::Line(line)]).is_ok(),

@@ -3,6 +3,8 @@
 //! choices, and scripted servers for what Dovecot never does (a wrong SCRAM
 //! signature, an OAuth error, an aborted exchange, SASL-IR refused).
 
+mod support;
+
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
@@ -633,6 +635,148 @@ fn scripted_sasl_ir_refused_and_not_offered() {
     assert_eq!(m.capabilities(), ["IMAP4REV1", "IDLE"]);
     drop(m);
     fake.finish().unwrap();
+}
+
+// ===== SCRAM-SHA-256-PLUS against a scripted TLS server =====================
+
+/// HMAC-SHA-256.
+fn hmac256(key: &[u8], data: &[u8]) -> Vec<u8> {
+    use hmac::{Hmac, Mac};
+    let mut m = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key).unwrap();
+    m.update(data);
+    m.finalize().into_bytes().to_vec()
+}
+
+/// The server side of SCRAM-SHA-256-PLUS (RFC 5802 §3 computed
+/// independently of the client library) on a TLS connection: checks that
+/// the client bound the exchange to this TLS channel and its proof, then
+/// proves it knows the password. Returns what the client's `c=` said.
+fn scram_plus_server(p: &mut support::Peer, password: &str) -> Result<String, String> {
+    let e = |e: io::Error| e.to_string();
+    let exporter = p.tls_exporter().ok_or("no exporter")?;
+    let (tag, rest) = p.command().map_err(e)?.ok_or("EOF")?;
+    let ir = rest
+        .strip_prefix("AUTHENTICATE SCRAM-SHA-256-PLUS ")
+        .ok_or(format!("unexpected {rest:?}"))?;
+    let client_first = String::from_utf8(B64.decode(ir).map_err(|e| e.to_string())?).unwrap();
+    let gs2 = "p=tls-exporter,,";
+    let bare = client_first
+        .strip_prefix(gs2)
+        .ok_or(format!("no channel binding: {client_first:?}"))?;
+    let nonce = bare.split_once(",r=").ok_or("no nonce")?.1;
+    let salt = b"0123456789abcdef";
+    let server_first = format!("r={nonce}SeRvEr,s={},i=4096", B64.encode(salt));
+    p.send(format!("+ {}\r\n", B64.encode(&server_first)))
+        .map_err(e)?;
+    let line = p.line().map_err(e)?.ok_or("EOF")?;
+    let client_final = String::from_utf8(
+        B64.decode(String::from_utf8_lossy(&line).trim_end())
+            .map_err(|e| e.to_string())?,
+    )
+    .unwrap();
+    let (without_proof, proof) = client_final.rsplit_once(",p=").ok_or("no proof")?;
+    let c = without_proof
+        .strip_prefix("c=")
+        .and_then(|r| r.split(',').next())
+        .ok_or("no c=")?
+        .to_string();
+    let mut input = gs2.as_bytes().to_vec();
+    input.extend_from_slice(&exporter);
+    if c != B64.encode(&input) {
+        p.send(format!(
+            "+ {}\r\n",
+            B64.encode("e=channel-bindings-dont-match")
+        ))
+        .map_err(e)?;
+        p.line().map_err(e)?;
+        p.send(format!("{tag} NO [AUTHENTICATIONFAILED] channel binding\r\n"))
+            .map_err(e)?;
+        return Ok(c);
+    }
+    let auth_message = format!("{bare},{server_first},{without_proof}");
+    let mut salted = [0u8; 32];
+    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password.as_bytes(), salt, 4096, &mut salted);
+    let client_key = hmac256(&salted, b"Client Key");
+    let stored_key = <sha2::Sha256 as sha2::Digest>::digest(&client_key);
+    let signature = hmac256(&stored_key, auth_message.as_bytes());
+    let expected: Vec<u8> = client_key
+        .iter()
+        .zip(&signature)
+        .map(|(k, s)| k ^ s)
+        .collect();
+    if B64.decode(proof).map_err(|e| e.to_string())? != expected {
+        return Err("wrong client proof".into());
+    }
+    let server_signature = hmac256(&hmac256(&salted, b"Server Key"), auth_message.as_bytes());
+    p.send(format!(
+        "+ {}\r\n",
+        B64.encode(format!("v={}", B64.encode(server_signature)))
+    ))
+    .map_err(e)?;
+    let ack = p.line().map_err(e)?.ok_or("EOF")?;
+    if ack != b"\r\n" {
+        return Err(format!("expected an empty response, got {ack:?}"));
+    }
+    p.send(format!("{tag} OK [CAPABILITY IMAP4rev1 IDLE] Logged in\r\n"))
+        .map_err(e)?;
+    Ok(c)
+}
+
+fn plus_server(pki: &support::Pki) -> support::Server<Result<String, String>> {
+    let config = pki.server_config();
+    support::serve(move |p| {
+        p.start_tls(config).map_err(|e| e.to_string())?;
+        p.greet(
+            "* OK fake\r\n",
+            "IMAP4rev1 SASL-IR AUTH=SCRAM-SHA-256-PLUS AUTH=SCRAM-SHA-256 AUTH=PLAIN",
+        )
+        .map_err(|e| e.to_string())?;
+        scram_plus_server(p, "pencil")
+    })
+}
+
+#[test]
+fn scram_sha256_plus_binds_to_the_tls_channel() {
+    let pki = support::Pki::new();
+    let tls = TlsOptions::new().ca_file(&pki.ca_file);
+
+    // login_auto picks -PLUS when the server offers it over TLS 1.3.
+    let server = plus_server(&pki);
+    let mut m = Imap4::connect_ssl_with("localhost", server.port(), tls.clone()).unwrap();
+    assert_eq!(
+        m.typed().login_auto("user", "pencil").unwrap(),
+        LoginMethod::ScramSha256Plus
+    );
+    assert_eq!(m.state(), State::Auth);
+    assert_eq!(m.capabilities(), ["IMAP4REV1", "IDLE"]);
+    drop(m);
+    server.finish().result.unwrap();
+
+    // The same with a mechanism built by hand from the driver's exporter.
+    let server = plus_server(&pki);
+    let mut m = Imap4::connect_ssl_with("localhost", server.port(), tls.clone()).unwrap();
+    let cb = m.tls_exporter().unwrap();
+    let mut s = Scram::sha256_plus("user", "pencil", cb);
+    m.typed().authenticate(&mut s).unwrap();
+    assert!(s.is_verified());
+    drop(m);
+    server.finish().result.unwrap();
+
+    // Bound to another channel (a man in the middle's): the server says so.
+    let server = plus_server(&pki);
+    let mut m = Imap4::connect_ssl_with("localhost", server.port(), tls).unwrap();
+    let mut s = Scram::sha256_plus("user", "pencil", vec![0; 32]);
+    let e = m.typed().authenticate(&mut s).unwrap_err();
+    let a = e.auth_failure().unwrap();
+    assert_eq!(
+        a.sasl,
+        Some(SaslError::Scram(
+            imap4::sasl::ScramServerError::ChannelBindingsDontMatch
+        ))
+    );
+    assert_eq!(a.status.as_deref(), Some("NO"));
+    drop(m);
+    server.finish().result.unwrap();
 }
 
 // ===== the async driver ===================================================

@@ -480,6 +480,18 @@ impl Peer {
         Ok(())
     }
 
+    /// The RFC 9266 `tls-exporter` channel binding of the TLS session.
+    pub fn tls_exporter(&self) -> Option<Vec<u8>> {
+        match &self.link {
+            Link::Tls(s) => s
+                .conn
+                .export_keying_material([0u8; 32], b"EXPORTER-Channel-Binding", None)
+                .ok()
+                .map(|k| k.to_vec()),
+            _ => None,
+        }
+    }
+
     /// The client certificates presented during the handshake.
     pub fn client_certificates(&self) -> Option<Vec<CertificateDer<'static>>> {
         match &self.link {
