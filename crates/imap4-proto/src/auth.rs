@@ -690,4 +690,38 @@ mod tests {
         assert!(a.capabilities_updated);
         assert_eq!(s.state(), State::Auth);
     }
+
+    #[test]
+    fn id_command() {
+        let mut s = greeted("IMAP4rev1 ID");
+        let p = s
+            .typed_id(Some(&[("name", Some("imap4")), ("os", None)]))
+            .unwrap();
+        assert_eq!(
+            &s.take_output().unwrap()[..],
+            b"T1 ID (\"name\" \"imap4\" \"os\" NIL)\r\n"
+        );
+        s.receive(b"* ID (\"name\" \"Dovecot\" \"support-url\" NIL)\r\nT1 OK done\r\n");
+        let Poll::Done(t) = s.poll(&p).unwrap() else {
+            panic!()
+        };
+        let out = s.complete_typed(p, Ok(t)).unwrap();
+        assert_eq!(
+            out.server_id(),
+            [
+                ("name".to_string(), Some("Dovecot".to_string())),
+                ("support-url".to_string(), None)
+            ]
+        );
+        let p = s.typed_id(None).unwrap();
+        assert_eq!(&s.take_output().unwrap()[..], b"T2 ID NIL\r\n");
+        s.receive(b"* ID NIL\r\nT2 OK done\r\n");
+        let Poll::Done(t) = s.poll(&p).unwrap() else {
+            panic!()
+        };
+        assert!(s.complete_typed(p, Ok(t)).unwrap().server_id().is_empty());
+        let mut s = greeted("IMAP4rev1");
+        assert!(s.typed_id(None).is_err());
+        assert!(s.take_output().is_none());
+    }
 }

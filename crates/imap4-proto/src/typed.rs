@@ -495,6 +495,42 @@ impl Session {
         self.typed(name, TypedKind::Close, &[State::Selected], |_, _| Ok(()))
     }
 
+    /// ID (RFC 2971): the client's parameters (name, value or NIL), or
+    /// `ID NIL` for `None`. Refused, with nothing sent, when the server
+    /// does not advertise ID.
+    pub fn typed_id(
+        &mut self,
+        params: Option<&[(&str, Option<&str>)]>,
+    ) -> Result<Pending, SessionError> {
+        if !self.has_capability("ID") {
+            return Err(SessionError::Usage("Server does not support ID".into()));
+        }
+        self.typed(
+            "ID",
+            TypedKind::Plain,
+            &[State::NonAuth, State::Auth, State::Selected],
+            |_, c| {
+                match params {
+                    None => {
+                        c.raw(b"NIL")?;
+                    }
+                    Some(params) => {
+                        c.open_list();
+                        for (k, v) in params {
+                            c.string(k.as_bytes())?;
+                            match v {
+                                Some(v) => c.string(v.as_bytes())?,
+                                None => c.raw(b"NIL")?,
+                            };
+                        }
+                        c.close_list();
+                    }
+                }
+                Ok(())
+            },
+        )
+    }
+
     /// NOOP (to collect unsolicited updates).
     pub fn typed_noop(&mut self) -> Result<Pending, SessionError> {
         self.typed(
@@ -663,6 +699,23 @@ impl TypedOutcome {
             }),
             _ => None,
         })
+    }
+
+    /// ID results: the server's parameters (empty for `ID NIL`).
+    pub fn server_id(&self) -> Vec<(String, Option<String>)> {
+        self.untagged()
+            .filter_map(|d| match d {
+                Untagged::Id(params) => Some(params.unwrap_or_default()),
+                _ => None,
+            })
+            .flatten()
+            .map(|(k, v)| {
+                (
+                    k.to_str_lossy().into_owned(),
+                    v.map(|v| v.to_str_lossy().into_owned()),
+                )
+            })
+            .collect()
     }
 
     /// EXPUNGE results: the expunged sequence numbers, in order.

@@ -241,6 +241,17 @@ macro_rules! typed_commands {
             Ok(self.m.run_typed(|s| s.typed_noop())$($await)*?.into_fetches())
         }
 
+        /// ID (RFC 2971): tells the server about the client (`None` sends
+        /// `ID NIL`, revealing nothing) and returns what the server says
+        /// about itself (empty for NIL). An error, with nothing sent, if
+        /// the server does not advertise ID.
+        pub $($async)* fn id(
+            &mut self,
+            params: Option<&[(&str, Option<&str>)]>,
+        ) -> Result<Vec<(String, Option<String>)>, Error> {
+            Ok(self.m.run_typed(|s| s.typed_id(params))$($await)*?.server_id())
+        }
+
         /// AUTHENTICATE with a SASL mechanism (see [`crate::sasl`]): its
         /// initial response goes on the command line when the server
         /// offers SASL-IR; challenges are answered by the mechanism, and

@@ -334,6 +334,25 @@ fn require_tls_stops_every_mechanism() {
     assert!(!String::from_utf8_lossy(&sent.lock().unwrap()).contains("AUTHENTICATE"));
 }
 
+#[test]
+fn id_before_and_after_login() {
+    let d = Dovecot::start().unwrap();
+    let mut m = Imap4::connect_with(d.host(), d.port(), config()).unwrap();
+    let id = m
+        .typed()
+        .id(Some(&[("name", Some("imap4")), ("version", Some("0.1"))]))
+        .unwrap();
+    assert!(
+        id.iter()
+            .any(|(k, v)| k == "name" && v.as_deref() == Some("Dovecot")),
+        "{id:?}"
+    );
+    m.typed().login_auto("alice", d.password()).unwrap();
+    let id = m.typed().id(None).unwrap();
+    assert!(id.iter().any(|(k, _)| k == "name"), "{id:?}");
+    m.logout().unwrap();
+}
+
 // ===== scripted servers ===================================================
 
 const NONCE: &str = "rOprNGfwEbeRWgbNEkqO";
@@ -689,8 +708,10 @@ fn scram_plus_server(p: &mut support::Peer, password: &str) -> Result<String, St
         ))
         .map_err(e)?;
         p.line().map_err(e)?;
-        p.send(format!("{tag} NO [AUTHENTICATIONFAILED] channel binding\r\n"))
-            .map_err(e)?;
+        p.send(format!(
+            "{tag} NO [AUTHENTICATIONFAILED] channel binding\r\n"
+        ))
+        .map_err(e)?;
         return Ok(c);
     }
     let auth_message = format!("{bare},{server_first},{without_proof}");
@@ -717,8 +738,10 @@ fn scram_plus_server(p: &mut support::Peer, password: &str) -> Result<String, St
     if ack != b"\r\n" {
         return Err(format!("expected an empty response, got {ack:?}"));
     }
-    p.send(format!("{tag} OK [CAPABILITY IMAP4rev1 IDLE] Logged in\r\n"))
-        .map_err(e)?;
+    p.send(format!(
+        "{tag} OK [CAPABILITY IMAP4rev1 IDLE] Logged in\r\n"
+    ))
+    .map_err(e)?;
     Ok(c)
 }
 
