@@ -109,6 +109,63 @@ fn make() -> io::Result<Material> {
     result
 }
 
+/// Mints a client certificate (EC P-256, `CN=<common_name>`, clientAuth)
+/// signed by the CA in `dir` (`ca.pem`, `ca.key`); writes
+/// `client-<common_name>.pem` and `client-<common_name>.key` there and
+/// returns their paths.
+pub(crate) fn mint_client_cert(dir: &Path, common_name: &str) -> io::Result<(PathBuf, PathBuf)> {
+    let cert = format!("client-{common_name}.pem");
+    let key = format!("client-{common_name}.key");
+    let csr = format!("client-{common_name}.csr");
+    let ext = format!("client-{common_name}.ext");
+    let subj = format!("/CN={common_name}");
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &csr,
+            "-subj",
+            &subj,
+        ],
+    )?;
+    std::fs::write(
+        dir.join(&ext),
+        "basicConstraints=critical,CA:FALSE\n\
+         keyUsage=critical,digitalSignature\n\
+         extendedKeyUsage=clientAuth\n",
+    )?;
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "3650",
+            "-sha256",
+            "-extfile",
+            &ext,
+            "-out",
+            &cert,
+        ],
+    )?;
+    Ok((dir.join(cert), dir.join(key)))
+}
+
 /// The process-wide CA + leaf, generated on first use.
 pub(crate) fn material() -> io::Result<&'static Material> {
     static MATERIAL: OnceLock<Result<Material, String>> = OnceLock::new();

@@ -908,3 +908,54 @@ mod async_driver {
             .unwrap();
     }
 }
+
+// ===== EXTERNAL with a TLS client certificate ==============================
+
+#[test]
+fn external_with_a_client_certificate() {
+    use imap4::sasl::External;
+    let d = Dovecot::builder().client_cert_auth(true).start().unwrap();
+    let (cert, key) = d.client_cert("alice").unwrap();
+    let tls = TlsOptions::new()
+        .ca_file(d.ca_file())
+        .client_cert(&cert, &key);
+    let mut m = Imap4::connect_ssl_with("localhost", d.tls_port(), tls.clone()).unwrap();
+    assert!(
+        m.capabilities().iter().any(|c| c == "AUTH=EXTERNAL"),
+        "{:?}",
+        m.capabilities()
+    );
+    let a = m
+        .typed()
+        .authenticate(&mut External::new())
+        .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
+    assert_eq!(a.mechanism.as_deref(), Some("EXTERNAL"));
+    assert_eq!(m.state(), State::Auth);
+    m.typed().select("INBOX").unwrap();
+    m.logout().unwrap();
+
+    // Acting as the certificate's own identity, explicitly.
+    let mut m = Imap4::connect_ssl_with("localhost", d.tls_port(), tls).unwrap();
+    m.typed()
+        .authenticate(&mut External::with_authzid("alice"))
+        .unwrap();
+    m.logout().unwrap();
+
+    // Without a certificate: refused by the server, typed error.
+    let tls = TlsOptions::new().ca_file(d.ca_file());
+    let mut m = Imap4::connect_ssl_with("localhost", d.tls_port(), tls).unwrap();
+    let e = m.typed().authenticate(&mut External::new()).unwrap_err();
+    let f = e.auth_failure().unwrap();
+    assert_eq!(f.mechanism.as_deref(), Some("EXTERNAL"));
+    assert_eq!(f.status.as_deref(), Some("NO"));
+    // Passwords still work on that instance.
+    m.typed().login_auto("alice", d.password()).unwrap();
+
+    // A certificate for a user the server does not know.
+    let (cert, key) = d.client_cert("mallory").unwrap();
+    let tls = TlsOptions::new()
+        .ca_file(d.ca_file())
+        .client_cert(&cert, &key);
+    let mut m = Imap4::connect_ssl_with("localhost", d.tls_port(), tls).unwrap();
+    assert!(m.typed().authenticate(&mut External::new()).is_err());
+}
