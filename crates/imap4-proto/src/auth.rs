@@ -724,4 +724,61 @@ mod tests {
         assert!(s.typed_id(None).is_err());
         assert!(s.take_output().is_none());
     }
+
+    mod hostile {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn server_line() -> impl Strategy<Value = Vec<u8>> {
+            prop_oneof![
+                proptest::collection::vec(any::<u8>(), 0..80).prop_map(|b| {
+                    let mut l = b"+ ".to_vec();
+                    l.extend_from_slice(B64.encode(b).as_bytes());
+                    l
+                }),
+                "r=rOprNGfwEbeRWgbNEkqO[a-z]{0,4},s=QSXCR\\+Q6sek8bf92,i=[0-9]{1,2}"
+                    .prop_map(|c| format!("+ {}", B64.encode(c)).into_bytes()),
+                "v=[A-Za-z0-9+/]{0,44}={0,2}"
+                    .prop_map(|c| format!("+ {}", B64.encode(c)).into_bytes()),
+                proptest::collection::vec(any::<u8>(), 0..40),
+                Just(b"+ ".to_vec()),
+                Just(b"* OK noise".to_vec()),
+            ]
+        }
+
+        proptest! {
+            /// Whatever the server sends, nothing panics, and a SCRAM login
+            /// succeeds only if the server proved it knows the password.
+            #[test]
+            fn no_unverified_scram_success(
+                lines in proptest::collection::vec(server_line(), 0..6),
+                end in prop_oneof![Just("OK"), Just("NO"), Just("BAD")],
+                sasl_ir in any::<bool>(),
+            ) {
+                let mut s = greeted(if sasl_ir { "IMAP4rev1 SASL-IR" } else { "IMAP4rev1" });
+                let mut m = scram().with_iteration_limits(1, 99);
+                let Ok(p) = s.sasl_authenticate(&mut m) else { return Ok(()) };
+                for l in &lines {
+                    s.receive(l);
+                    s.receive(b"\r\n");
+                }
+                s.receive(format!("T1 {end} done\r\n").as_bytes());
+                let outcome = loop {
+                    s.take_output();
+                    match s.poll_sasl(&p, &mut m) {
+                        Ok(Poll::Done(t)) => break Ok(t),
+                        Ok(Poll::NeedInput) => break Err(s.receive_eof()),
+                        Ok(Poll::Challenge(_)) => panic!("challenge returned"),
+                        Err(e) => break Err(e),
+                    }
+                };
+                if s.complete_sasl(p, outcome).is_ok() {
+                    prop_assert!(m.is_verified());
+                    prop_assert_eq!(s.state(), State::Auth);
+                } else {
+                    prop_assert_ne!(s.state(), State::Auth);
+                }
+            }
+        }
+    }
 }
