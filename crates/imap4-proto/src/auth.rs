@@ -763,14 +763,12 @@ mod tests {
                     s.receive(b"\r\n");
                 }
                 s.receive(format!("T1 {end} done\r\n").as_bytes());
-                let outcome = loop {
-                    s.take_output();
-                    match s.poll_sasl(&p, &mut m) {
-                        Ok(Poll::Done(t)) => break Ok(t),
-                        Ok(Poll::NeedInput) => break Err(s.receive_eof()),
-                        Ok(Poll::Challenge(_)) => panic!("challenge returned"),
-                        Err(e) => break Err(e),
-                    }
+                s.take_output();
+                let outcome = match s.poll_sasl(&p, &mut m) {
+                    Ok(Poll::Done(t)) => Ok(t),
+                    Ok(Poll::NeedInput) => Err(s.receive_eof()),
+                    Ok(Poll::Challenge(_)) => panic!("challenge returned"),
+                    Err(e) => Err(e),
                 };
                 if s.complete_sasl(p, outcome).is_ok() {
                     prop_assert!(m.is_verified());
