@@ -112,9 +112,7 @@ impl Ranges {
     }
 
     fn len(&self) -> u64 {
-        self.numeric()
-            .map(|(a, b)| u64::from(b - a) + 1)
-            .sum()
+        self.numeric().map(|(a, b)| u64::from(b - a) + 1).sum()
     }
 
     fn iter(&self) -> impl Iterator<Item = u32> + '_ {
@@ -544,8 +542,8 @@ impl SearchKey {
     pub fn is_ascii(&self) -> bool {
         use SearchKey::*;
         match self {
-            Keyword(s) | Unkeyword(s) | From(s) | To(s) | Cc(s) | Bcc(s) | Subject(s)
-            | Body(s) | Text(s) => s.is_ascii(),
+            Keyword(s) | Unkeyword(s) | From(s) | To(s) | Cc(s) | Bcc(s) | Subject(s) | Body(s)
+            | Text(s) => s.is_ascii(),
             Header(h, s) => h.is_ascii() && s.is_ascii(),
             Not(k) => k.is_ascii(),
             Or(a, b) => a.is_ascii() && b.is_ascii(),

@@ -52,7 +52,11 @@ pub fn is_atom_char(b: u8) -> bool {
 
 /// Checks a tag: `1*<ASTRING-CHAR except "+">`.
 pub fn check_tag(tag: &[u8]) -> Result<(), EncodeError> {
-    if tag.is_empty() || !tag.iter().all(|&b| (is_atom_char(b) || b == b']') && b != b'+') {
+    if tag.is_empty()
+        || !tag
+            .iter()
+            .all(|&b| (is_atom_char(b) || b == b']') && b != b'+')
+    {
         return Err(EncodeError::InvalidTag(
             String::from_utf8_lossy(tag).into_owned(),
         ));
@@ -163,7 +167,10 @@ impl CommandBuilder {
         if set.is_empty() {
             return Err(EncodeError::EmptySet);
         }
-        if !set.bytes().all(|b| b.is_ascii_digit() || b":,*".contains(&b)) {
+        if !set
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b":,*".contains(&b))
+        {
             return Err(EncodeError::InvalidArgument(format!(
                 "invalid sequence set {set:?}"
             )));
@@ -480,7 +487,19 @@ mod tests {
     #[test]
     fn tags_and_command_names_are_checked() {
         let m = LiteralMode::default();
-        for name in ["X{5}", "A\r\nB", "A\nB", "", "UID  FETCH", " X", "X ", "A\0", "X(", "X\"", "X%"] {
+        for name in [
+            "X{5}",
+            "A\r\nB",
+            "A\nB",
+            "",
+            "UID  FETCH",
+            " X",
+            "X ",
+            "A\0",
+            "X(",
+            "X\"",
+            "X%",
+        ] {
             assert_eq!(
                 CommandBuilder::new(b"T1", name, m).err(),
                 Some(EncodeError::InvalidCommand(name.to_string())),
@@ -489,7 +508,10 @@ mod tests {
         }
         for tag in [&b""[..], b"T\r\n", b"T+", b"T 1", b"T{1}", b"T\0"] {
             assert!(
-                matches!(CommandBuilder::new(tag, "NOOP", m), Err(EncodeError::InvalidTag(_))),
+                matches!(
+                    CommandBuilder::new(tag, "NOOP", m),
+                    Err(EncodeError::InvalidTag(_))
+                ),
                 "{tag:?}"
             );
         }

@@ -309,7 +309,8 @@ impl Framer {
                             if size > limit {
                                 return Err(FrameError::LiteralTooLarge { size, limit });
                             }
-                            if (self.pos as u64).saturating_add(size) > self.limits.max_response_len {
+                            if (self.pos as u64).saturating_add(size) > self.limits.max_response_len
+                            {
                                 return Err(FrameError::ResponseTooLarge {
                                     limit: self.limits.max_response_len,
                                 });

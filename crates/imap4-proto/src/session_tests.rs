@@ -273,7 +273,13 @@ mod hardening {
         s.receive(&b"* 1 FETCH (FLAGS (\\Seen \\Answered))\r\n".repeat(3));
         let e = s.poll(&p).unwrap_err();
         assert!(
-            matches!(e, SessionError::LimitExceeded { limit: "max_collected_bytes", .. }),
+            matches!(
+                e,
+                SessionError::LimitExceeded {
+                    limit: "max_collected_bytes",
+                    ..
+                }
+            ),
             "{e:?}"
         );
     }
@@ -432,7 +438,12 @@ mod hardening {
             p,
             b"* LIST () \"/\" \"&-\"\r\n* LIST () \"/\" \"caf\xc3\xa9 & co\"\r\nT0 OK\r\n",
         );
-        let names: Vec<String> = out.mailboxes().unwrap().into_iter().map(|m| m.name).collect();
+        let names: Vec<String> = out
+            .mailboxes()
+            .unwrap()
+            .into_iter()
+            .map(|m| m.name)
+            .collect();
         assert_eq!(names, ["&-", "café & co"]);
     }
 
@@ -471,7 +482,10 @@ mod hardening {
         s.receive(b"* BYE \x1b[2J\x07gone\r\n");
         let e = s.poll(&p).unwrap_err();
         let shown = e.to_string();
-        assert!(!shown.contains('\x1b') && !shown.contains('\x07'), "{shown}");
+        assert!(
+            !shown.contains('\x1b') && !shown.contains('\x07'),
+            "{shown}"
+        );
         assert!(shown.contains("\\x1b[2J\\x07gone"), "{shown}");
 
         let mut s = selected();
@@ -480,6 +494,9 @@ mod hardening {
         s.receive(b"T0 NO \x1b]0;pwned\x07\r\n");
         let t = run(&mut s, &p).unwrap();
         let shown = s.complete_typed(p, Ok(t)).unwrap_err().to_string();
-        assert!(!shown.contains('\x1b') && !shown.contains('\x07'), "{shown}");
+        assert!(
+            !shown.contains('\x1b') && !shown.contains('\x07'),
+            "{shown}"
+        );
     }
 }

@@ -213,7 +213,10 @@ impl Session {
                 )));
             }
             c.string(mailbox.as_bytes())?;
-        } else if mailbox.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'&') {
+        } else if mailbox
+            .bytes()
+            .all(|b| (0x20..0x7f).contains(&b) && b != b'&')
+        {
             c.string(mailbox.as_bytes())?;
         } else {
             c.string(utf7::encode(mailbox).as_bytes())?;
@@ -604,18 +607,21 @@ impl TypedOutcome {
         let mut out = Vec::new();
         for (frame, d) in self.frames.iter().zip(self.checked_all()?) {
             match d {
-                Some(Untagged::Search { numbers, .. }) => out.extend(numbers.iter().map(|&n| (n, n))),
+                Some(Untagged::Search { numbers, .. }) => {
+                    out.extend(numbers.iter().map(|&n| (n, n)))
+                }
                 Some(Untagged::ESearch(e)) => {
                     if let Some(all) = e.all {
-                        let set: SeqSet = all.to_str_lossy().parse().map_err(|_| {
-                            SessionError::Unparsable {
-                                error: parse::ParseError {
-                                    offset: 0,
-                                    expected: "a sequence set after ALL",
-                                },
-                                raw: frame.clone(),
-                            }
-                        })?;
+                        let set: SeqSet =
+                            all.to_str_lossy()
+                                .parse()
+                                .map_err(|_| SessionError::Unparsable {
+                                    error: parse::ParseError {
+                                        offset: 0,
+                                        expected: "a sequence set after ALL",
+                                    },
+                                    raw: frame.clone(),
+                                })?;
                         out.extend(set.numeric_ranges());
                     }
                 }

@@ -471,7 +471,9 @@ impl Typed<'_> {
     ) -> Result<u64, Error> {
         let mut body = crate::typed::PartialBody::new(uid, section, chunk);
         while let Some((set, attrs)) = body.next_request().map_err(crate::typed::partial_error)? {
-            let fetches = self.uid_fetch_capped(&set, &attrs, u64::from(chunk.max(1))).await?;
+            let fetches = self
+                .uid_fetch_capped(&set, &attrs, u64::from(chunk.max(1)))
+                .await?;
             let data = body.accept(&fetches).map_err(crate::typed::partial_error)?;
             out.write_all(&data).await.map_err(Error::io)?;
         }

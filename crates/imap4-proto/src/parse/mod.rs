@@ -36,8 +36,8 @@ mod mailbox;
 pub mod types;
 pub mod utf7;
 
-pub use types::*;
 pub use mailbox::decode_mailbox_name;
+pub use types::*;
 
 pub(crate) use cursor::find_quoted_special;
 use cursor::{Cursor, Upper};
