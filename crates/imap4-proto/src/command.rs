@@ -80,6 +80,41 @@ impl Ranges {
         Ranges(v)
     }
 
+    /// Ranges `(first, last)` of numbers, sorted and merged where they
+    /// overlap or touch: never expanded into numbers.
+    fn from_ranges(ranges: impl IntoIterator<Item = (u32, u32)>) -> Ranges {
+        let mut r: Vec<(u32, u32)> = ranges
+            .into_iter()
+            .filter_map(|(a, b)| {
+                let (lo, hi) = (a.min(b), a.max(b));
+                (hi > 0).then_some((lo.max(1), hi))
+            })
+            .collect();
+        r.sort_unstable();
+        let mut v: Vec<(Bound, Bound)> = Vec::with_capacity(r.len());
+        for (lo, hi) in r {
+            match v.last_mut() {
+                Some((_, Bound::Num(end))) if lo <= end.saturating_add(1) => {
+                    *end = (*end).max(hi);
+                }
+                _ => v.push((Bound::Num(lo), Bound::Num(hi))),
+            }
+        }
+        Ranges(v)
+    }
+
+    /// The numeric ranges (ranges with `*` have no known end: left out).
+    fn numeric(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        self.0.iter().filter_map(|&(a, b)| match (a, b) {
+            (Bound::Num(a), Bound::Num(b)) => Some((a.min(b), a.max(b))),
+            _ => None,
+        })
+    }
+
+    fn len(&self) -> u64 {
+        self.numeric().map(|(a, b)| u64::from(b - a) + 1).sum()
+    }
+
     fn iter(&self) -> impl Iterator<Item = u32> + '_ {
         self.0.iter().flat_map(|&(a, b)| match (a, b) {
             (Bound::Num(a), Bound::Num(b)) => a.min(b)..=a.max(b),
@@ -144,10 +179,48 @@ macro_rules! set_type {
                 $name(Ranges::from_numbers(nums))
             }
 
+            /// A set holding these ranges `(first, last)` (inclusive, in
+            /// any order), merged where they overlap. Nothing is expanded:
+            /// `(1, u32::MAX)` costs one range.
+            pub fn from_ranges(ranges: impl IntoIterator<Item = (u32, u32)>) -> Self {
+                $name(Ranges::from_ranges(ranges))
+            }
+
             /// Whether the set is empty (only possible when built from no
-            /// numbers).
+            /// numbers). An empty set cannot be sent: commands given one
+            /// fail to encode (the typed API answers them without asking
+            /// the server).
             pub fn is_empty(&self) -> bool {
                 self.0 .0.is_empty()
+            }
+
+            /// How many numbers the set holds, counted range by range
+            /// without expanding it (ranges ending in `*` count nothing;
+            /// overlapping ranges of a set parsed from a string count
+            /// twice).
+            pub fn len(&self) -> u64 {
+                self.0.len()
+            }
+
+            /// The ranges of known numbers as `(first, last)`, inclusive
+            /// (ranges with `*` left out).
+            pub fn numeric_ranges(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+                self.0.numeric()
+            }
+
+            /// The union of two sets (ranges merged, nothing expanded;
+            /// ranges with `*` are kept as they are).
+            pub fn union(&self, other: &Self) -> Self {
+                let stars = self
+                    .0
+                     .0
+                    .iter()
+                    .chain(other.0 .0.iter())
+                    .filter(|(a, b)| *a == Bound::Star || *b == Bound::Star)
+                    .copied();
+                let mut r = Ranges::from_ranges(self.0.numeric().chain(other.0.numeric()));
+                r.0.extend(stars);
+                $name(r)
             }
 
             /// The numbers of the set (ranges ending in `*` contribute
@@ -328,13 +401,55 @@ pub struct Date {
     pub day: u8,
 }
 
+impl Date {
+    /// A date, checked: year 1–9999, month 1–12, a day that exists in that
+    /// month (leap years included).
+    pub fn new(year: u16, month: u8, day: u8) -> Result<Date, InvalidDate> {
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+        let days = match month {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if leap => 29,
+            2 => 28,
+            _ => 0,
+        };
+        if !(1..=9999).contains(&year) || day == 0 || day > days {
+            return Err(InvalidDate { year, month, day });
+        }
+        Ok(Date { year, month, day })
+    }
+
+    /// Whether the fields make a real date (see [`Date::new`]).
+    pub fn is_valid(&self) -> bool {
+        Date::new(self.year, self.month, self.day).is_ok()
+    }
+}
+
+/// A [`Date`] that does not exist (month 13, 30 February, year 0…).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("invalid date: year {year}, month {month}, day {day}")]
+pub struct InvalidDate {
+    /// The year given.
+    pub year: u16,
+    /// The month given.
+    pub month: u8,
+    /// The day given.
+    pub day: u8,
+}
+
+/// RFC 3501 `date-text`: `D-Mon-YYYY`, the year always four digits. The
+/// fields are public, so an invalid date can be built; the search encoder
+/// refuses it ([`Date::is_valid`]) rather than send a different date.
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         const MONTHS: [&str; 12] = [
             "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
         ];
-        let m = MONTHS[usize::from(self.month.clamp(1, 12) - 1)];
-        write!(f, "{}-{}-{}", self.day.clamp(1, 31), m, self.year)
+        let m = MONTHS
+            .get(usize::from(self.month).wrapping_sub(1))
+            .copied()
+            .unwrap_or("???");
+        write!(f, "{}-{}-{:04}", self.day, m, self.year)
     }
 }
 
@@ -422,6 +537,21 @@ pub enum SearchKey {
 }
 
 impl SearchKey {
+    /// Whether every string in the key is ASCII (otherwise the search goes
+    /// out with `CHARSET UTF-8`, unless UTF-8 mode is on).
+    pub fn is_ascii(&self) -> bool {
+        use SearchKey::*;
+        match self {
+            Keyword(s) | Unkeyword(s) | From(s) | To(s) | Cc(s) | Bcc(s) | Subject(s) | Body(s)
+            | Text(s) => s.is_ascii(),
+            Header(h, s) => h.is_ascii() && s.is_ascii(),
+            Not(k) => k.is_ascii(),
+            Or(a, b) => a.is_ascii() && b.is_ascii(),
+            And(keys) => keys.iter().all(SearchKey::is_ascii),
+            _ => true,
+        }
+    }
+
     pub(crate) fn encode(&self, c: &mut CommandBuilder) -> Result<(), EncodeError> {
         use SearchKey::*;
         let word = |c: &mut CommandBuilder, w: &str| c.raw(w.as_bytes()).map(|_| ());
@@ -439,6 +569,9 @@ impl SearchKey {
             Ok(())
         };
         let date = |c: &mut CommandBuilder, w: &str, d: &Date| -> Result<(), EncodeError> {
+            if !d.is_valid() {
+                return Err(EncodeError::InvalidArgument(format!("{d:?} is not a date")));
+            }
             c.raw(w.as_bytes())?;
             c.raw(d.to_string().as_bytes())?;
             Ok(())
@@ -482,8 +615,11 @@ impl SearchKey {
             Larger(n) => word(c, &format!("LARGER {n}")),
             Smaller(n) => word(c, &format!("SMALLER {n}")),
             ModSeq(n) => word(c, &format!("MODSEQ {n}")),
-            Uid(set) => word(c, &format!("UID {set}")),
-            Seq(set) => word(c, &set.to_string()),
+            Uid(set) => {
+                c.raw(b"UID")?;
+                c.set(&set.to_string()).map(|_| ())
+            }
+            Seq(set) => c.set(&set.to_string()).map(|_| ()),
             Not(k) => {
                 c.raw(b"NOT")?;
                 k.encode(c)
@@ -578,7 +714,7 @@ mod tests {
     use crate::encode::{Fragment, LiteralMode};
 
     fn line(f: impl FnOnce(&mut CommandBuilder)) -> String {
-        let mut c = CommandBuilder::new(b"A1", "X", LiteralMode::default());
+        let mut c = CommandBuilder::new(b"A1", "X", LiteralMode::default()).unwrap();
         f(&mut c);
         let frags = c.finish();
         frags
@@ -627,7 +763,7 @@ mod tests {
             l,
             "A1 X (FROM \"Bob \\\"the\\\" Builder\" NOT SEEN OR SUBJECT {4}\r\n<a\r\nb> LARGER 10 SINCE 1-Feb-2024)\r\n"
         );
-        let mut c = CommandBuilder::new(b"A1", "X", LiteralMode::default());
+        let mut c = CommandBuilder::new(b"A1", "X", LiteralMode::default()).unwrap();
         assert!(SearchKey::Keyword("a b".into()).encode(&mut c).is_err());
     }
 
@@ -652,7 +788,7 @@ mod tests {
             l,
             "A1 X (UID ENVELOPE BODY.PEEK[HEADER.FIELDS (SUBJECT)]<0.100>)\r\n"
         );
-        let mut c = CommandBuilder::new(b"A1", "X", LiteralMode::default());
+        let mut c = CommandBuilder::new(b"A1", "X", LiteralMode::default()).unwrap();
         let evil = FetchAttr::Section {
             section: "]\r\nA2 DELETE INBOX".into(),
             peek: false,
@@ -667,7 +803,7 @@ mod tests {
             line(|c| flag_list(c, &["\\Seen", "$Junk"]).unwrap()),
             "A1 X (\\Seen $Junk)\r\n"
         );
-        let mut c = CommandBuilder::new(b"A1", "X", LiteralMode::default());
+        let mut c = CommandBuilder::new(b"A1", "X", LiteralMode::default()).unwrap();
         assert!(flag_list(&mut c, &["\\Seen)"]).is_err());
         assert!(flag_list(&mut c, &["a b"]).is_err());
     }

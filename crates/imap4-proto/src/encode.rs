@@ -11,7 +11,7 @@
 //! ```
 //! use imap4_proto::encode::{CommandBuilder, Fragment, LiteralMode};
 //!
-//! let mut cmd = CommandBuilder::new(b"A1", "CREATE", LiteralMode::default());
+//! let mut cmd = CommandBuilder::new(b"A1", "CREATE", LiteralMode::default()).unwrap();
 //! cmd.imaplib_arg("My Folder").unwrap();
 //! let frags = cmd.finish();
 //! assert_eq!(frags, vec![Fragment::Line(b"A1 CREATE \"My Folder\"\r\n".to_vec())]);
@@ -29,6 +29,52 @@ pub enum EncodeError {
     /// An argument that must go out verbatim holds CR or LF.
     #[error("argument contains CR or LF and cannot be sent as an atom")]
     LineBreak,
+    /// A tag is not an IMAP tag (`1*<ASTRING-CHAR except "+">`).
+    #[error("invalid tag {0:?}: letters, digits and punctuation other than ()\"{{%*\\+ only")]
+    InvalidTag(String),
+    /// A command name is not one or more atoms separated by single spaces
+    /// (`X{5}` would announce a literal the client never sends).
+    #[error("invalid command name {0:?}: atoms separated by single spaces only")]
+    InvalidCommand(String),
+    /// A sequence set or UID set with no numbers.
+    #[error("empty sequence set: the command needs at least one number")]
+    EmptySet,
+    /// Another argument that cannot be sent as it is.
+    #[error("{0}")]
+    InvalidArgument(String),
+}
+
+/// RFC 3501 `ATOM-CHAR`: any CHAR except atom-specials (`(){ %*"\]`,
+/// controls and space).
+pub fn is_atom_char(b: u8) -> bool {
+    b.is_ascii_graphic() && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b']')
+}
+
+/// Checks a tag: `1*<ASTRING-CHAR except "+">`.
+pub fn check_tag(tag: &[u8]) -> Result<(), EncodeError> {
+    if tag.is_empty()
+        || !tag
+            .iter()
+            .all(|&b| (is_atom_char(b) || b == b']') && b != b'+')
+    {
+        return Err(EncodeError::InvalidTag(
+            String::from_utf8_lossy(tag).into_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a command name: atoms separated by single spaces (`UID FETCH`).
+pub fn check_command_name(name: &str) -> Result<(), EncodeError> {
+    let ok = !name.is_empty()
+        && name
+            .split(' ')
+            .all(|w| !w.is_empty() && w.bytes().all(is_atom_char));
+    if ok {
+        Ok(())
+    } else {
+        Err(EncodeError::InvalidCommand(name.to_string()))
+    }
 }
 
 /// A piece of an encoded command.
@@ -95,20 +141,41 @@ pub struct CommandBuilder {
 }
 
 impl CommandBuilder {
-    /// Starts `tag name`.
-    pub fn new(tag: &[u8], name: &str, mode: LiteralMode) -> Self {
+    /// Starts `tag name`; both are checked ([`check_tag`],
+    /// [`check_command_name`]), so neither can carry CR, LF, NUL or a
+    /// literal announcement onto the wire.
+    pub fn new(tag: &[u8], name: &str, mode: LiteralMode) -> Result<Self, EncodeError> {
+        check_tag(tag)?;
+        check_command_name(name)?;
         let mut line = Vec::with_capacity(64);
         line.extend_from_slice(tag);
         line.push(b' ');
         line.extend_from_slice(name.as_bytes());
         let trace = String::from_utf8_lossy(&line).into_owned();
-        CommandBuilder {
+        Ok(CommandBuilder {
             frags: Vec::new(),
             line,
             trace,
             mode,
             open: false,
+        })
+    }
+
+    /// Appends a sequence set or UID set in its wire form (`1,3:5,7:*`);
+    /// an empty one is refused ([`EncodeError::EmptySet`]).
+    pub fn set(&mut self, set: &str) -> Result<&mut Self, EncodeError> {
+        if set.is_empty() {
+            return Err(EncodeError::EmptySet);
         }
+        if !set
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b":,*".contains(&b))
+        {
+            return Err(EncodeError::InvalidArgument(format!(
+                "invalid sequence set {set:?}"
+            )));
+        }
+        self.raw(set.as_bytes())
     }
 
     fn space(&mut self) {
@@ -312,7 +379,7 @@ mod tests {
     use super::*;
 
     fn encode(args: &[&str], mode: LiteralMode) -> Result<Vec<Fragment>, EncodeError> {
-        let mut c = CommandBuilder::new(b"T1", "X", mode);
+        let mut c = CommandBuilder::new(b"T1", "X", mode).unwrap();
         for a in args {
             c.imaplib_arg(a)?;
         }
@@ -372,7 +439,7 @@ mod tests {
             literal_minus: true,
             ..LiteralMode::default()
         };
-        let mut c = CommandBuilder::new(b"T1", "APPEND", minus);
+        let mut c = CommandBuilder::new(b"T1", "APPEND", minus).unwrap();
         c.literal(vec![b'x'; 4096]).unwrap();
         c.literal(vec![b'x'; 4097]).unwrap();
         let f = c.finish();
@@ -390,7 +457,7 @@ mod tests {
             encode(&["(\0)"], LiteralMode::default()),
             Err(EncodeError::Nul)
         );
-        let mut c = CommandBuilder::new(b"T1", "X", LiteralMode::default());
+        let mut c = CommandBuilder::new(b"T1", "X", LiteralMode::default()).unwrap();
         assert_eq!(c.raw(b"a\rb").err(), Some(EncodeError::LineBreak));
         assert_eq!(c.literal(&b"\0"[..]).err(), Some(EncodeError::Nul));
     }
@@ -412,7 +479,7 @@ mod tests {
 
     #[test]
     fn secrets_are_redacted_in_traces() {
-        let mut c = CommandBuilder::new(b"T1", "LOGIN", LiteralMode::default());
+        let mut c = CommandBuilder::new(b"T1", "LOGIN", LiteralMode::default()).unwrap();
         c.imaplib_arg("alice").unwrap();
         c.secret_string(b"hunter2").unwrap();
         let (f, trace) = c.finish_traced();
@@ -421,10 +488,53 @@ mod tests {
             vec![Fragment::Line(b"T1 LOGIN alice \"hunter2\"\r\n".to_vec())]
         );
         assert_eq!(trace, "T1 LOGIN alice <redacted>");
-        let mut c = CommandBuilder::new(b"T1", "LOGIN", LiteralMode::default());
+        let mut c = CommandBuilder::new(b"T1", "LOGIN", LiteralMode::default()).unwrap();
         c.secret_string(b"pass\nword").unwrap();
         let (_, trace) = c.finish_traced();
         assert!(!trace.contains("word"), "{trace}");
+    }
+
+    #[test]
+    fn tags_and_command_names_are_checked() {
+        let m = LiteralMode::default();
+        for name in [
+            "X{5}",
+            "A\r\nB",
+            "A\nB",
+            "",
+            "UID  FETCH",
+            " X",
+            "X ",
+            "A\0",
+            "X(",
+            "X\"",
+            "X%",
+        ] {
+            assert_eq!(
+                CommandBuilder::new(b"T1", name, m).err(),
+                Some(EncodeError::InvalidCommand(name.to_string())),
+                "{name:?}"
+            );
+        }
+        for tag in [&b""[..], b"T\r\n", b"T+", b"T 1", b"T{1}", b"T\0"] {
+            assert!(
+                matches!(
+                    CommandBuilder::new(tag, "NOOP", m),
+                    Err(EncodeError::InvalidTag(_))
+                ),
+                "{tag:?}"
+            );
+        }
+        assert!(CommandBuilder::new(b"A1", "UID FETCH", m).is_ok());
+        assert!(CommandBuilder::new(b"A]1", "X-THING", m).is_ok());
+    }
+
+    #[test]
+    fn empty_and_odd_sets_are_refused() {
+        let mut c = CommandBuilder::new(b"T1", "FETCH", LiteralMode::default()).unwrap();
+        assert_eq!(c.set("").err(), Some(EncodeError::EmptySet));
+        assert!(c.set("1 2").is_err());
+        assert!(c.set("1,3:5,7:*").is_ok());
     }
 
     #[test]

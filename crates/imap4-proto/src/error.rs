@@ -5,7 +5,7 @@ use bytes::Bytes;
 use crate::auth::AuthFailed;
 use crate::encode::EncodeError;
 use crate::frame::FrameError;
-use crate::response::python_repr;
+use crate::response::{python_repr, sanitize};
 use crate::state::State;
 
 /// imaplib's three exception classes (exactly these three: match on them
@@ -33,14 +33,37 @@ pub enum SessionError {
     /// A tagged response whose tag matches no command in flight.
     #[error("unexpected tagged response: {}", python_repr(.0))]
     UnexpectedTagged(Bytes),
+    /// A tagged response that started arriving before its command was
+    /// sent: it cannot be the answer to it (a reply piggy-backed on an
+    /// earlier one, as in CVE-2026-42246). The connection is broken.
+    #[error("tagged response arrived before its command was sent: {}", python_repr(.0))]
+    EarlyTagged(Bytes),
+    /// The server made the client hold more than a [`crate::Limits`] field
+    /// allows (named in `limit`).
+    #[error("server exceeded Limits::{limit} ({value})")]
+    LimitExceeded {
+        /// The name of the `Limits` field.
+        limit: &'static str,
+        /// Its value.
+        value: u64,
+    },
+    /// A response a typed result needs could not be parsed (a number too
+    /// large for its field, say); the connection stays usable.
+    #[error("unparsable response from the server ({error}): {}", python_repr(&.raw[..raw.len().min(200)]))]
+    Unparsable {
+        /// Why it could not be parsed.
+        error: crate::parse::ParseError,
+        /// The response as received.
+        raw: Bytes,
+    },
     /// A line that is neither tagged, untagged nor a continuation.
     #[error("unexpected response: {}", python_repr(.0))]
     UnexpectedResponse(Bytes),
     /// The server said BYE.
-    #[error("{0}")]
+    #[error("{}", sanitize(.0))]
     Bye(String),
     /// The connection ended (EOF) or failed earlier.
-    #[error("{0}")]
+    #[error("{}", sanitize(.0))]
     Closed(String),
     /// A command used in a state that does not allow it.
     #[error("command {command} illegal in state {state}, only allowed in states {allowed}")]
@@ -53,10 +76,10 @@ pub enum SessionError {
         allowed: String,
     },
     /// The selected mailbox is read-only (imaplib's `readonly`).
-    #[error("{0}")]
+    #[error("{}", sanitize(.0))]
     ReadOnly(String),
     /// The server answered BAD, or NO where imaplib raises.
-    #[error("{message}")]
+    #[error("{}", sanitize(message))]
     Command {
         /// imaplib's message, e.g. `CREATE command error: BAD [b'...']`.
         message: String,
@@ -66,11 +89,11 @@ pub enum SessionError {
         text: Bytes,
     },
     /// Any other misuse, with imaplib's message.
-    #[error("{0}")]
+    #[error("{}", sanitize(.0))]
     Usage(String),
     /// Another condition imaplib raises `abort` for (e.g. STARTTLS when
     /// the server does not offer it).
-    #[error("{0}")]
+    #[error("{}", sanitize(.0))]
     Abort(String),
     /// Authentication failed: the server refused the credentials, or the
     /// SASL mechanism refused the server (see [`AuthFailed`]).
@@ -93,12 +116,15 @@ impl SessionError {
         match self {
             SessionError::Frame(_)
             | SessionError::UnexpectedTagged(_)
+            | SessionError::EarlyTagged(_)
+            | SessionError::LimitExceeded { .. }
             | SessionError::UnexpectedResponse(_)
             | SessionError::Bye(_)
             | SessionError::Closed(_)
             | SessionError::Abort(_) => ErrorKind::Abort,
             SessionError::ReadOnly(_) => ErrorKind::ReadOnly,
             SessionError::Encode(_)
+            | SessionError::Unparsable { .. }
             | SessionError::IllegalState { .. }
             | SessionError::Command { .. }
             | SessionError::Usage(_) => ErrorKind::Error,

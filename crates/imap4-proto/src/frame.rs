@@ -43,9 +43,17 @@ pub enum Part {
 pub struct Frame {
     parts: Vec<Part>,
     raw: Bytes,
+    offset: u64,
 }
 
 impl Frame {
+    /// Where the response started in the byte stream (bytes fed before
+    /// it, over the framer's life): a response that started before a
+    /// command was written cannot be an answer to it.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
     /// The parts in wire order: `Line, (Literal, Line)*`.
     pub fn parts(&self) -> &[Part] {
         &self.parts
@@ -107,6 +115,13 @@ pub enum FrameError {
         /// The configured limit.
         limit: usize,
     },
+    /// One response (lines and literals together) grew past
+    /// [`Limits::max_response_len`].
+    #[error("response larger than {limit} bytes (Limits::max_response_len)")]
+    ResponseTooLarge {
+        /// The configured limit.
+        limit: u64,
+    },
 }
 
 /// The bytes that matter on a line outside quoted strings.
@@ -146,6 +161,11 @@ pub struct Framer {
     depth: usize,
     in_quote: bool,
     escaped: bool,
+    /// Bytes fed so far, over the framer's life.
+    fed: u64,
+    /// A tighter literal limit while only commands expecting small
+    /// literals are in flight (see [`Framer::set_literal_cap`]).
+    literal_cap: Option<u64>,
 }
 
 impl Framer {
@@ -162,6 +182,28 @@ impl Framer {
             depth: 0,
             in_quote: false,
             escaped: false,
+            fed: 0,
+            literal_cap: None,
+        }
+    }
+
+    /// Bytes fed so far over the framer's life: the stream position just
+    /// past the last byte received.
+    pub fn fed(&self) -> u64 {
+        self.fed
+    }
+
+    /// Lowers the literal limit below [`Limits::max_literal_len`] (`None`
+    /// lifts it again): a literal announced larger than the cap is refused
+    /// as [`FrameError::LiteralTooLarge`] with the cap as its limit.
+    pub fn set_literal_cap(&mut self, cap: Option<u64>) {
+        self.literal_cap = cap;
+    }
+
+    fn literal_limit(&self) -> u64 {
+        match self.literal_cap {
+            Some(cap) => cap.min(self.limits.max_literal_len),
+            None => self.limits.max_literal_len,
         }
     }
 
@@ -178,6 +220,7 @@ impl Framer {
     /// Appends received bytes.
     pub fn feed(&mut self, data: &[u8]) {
         self.buf.extend_from_slice(data);
+        self.fed += data.len() as u64;
     }
 
     /// Number of bytes buffered (scanned or not) that are not yet part of a
@@ -262,10 +305,14 @@ impl Framer {
                                     limit: self.limits.max_literals,
                                 });
                             }
-                            if size > self.limits.max_literal_len {
-                                return Err(FrameError::LiteralTooLarge {
-                                    size,
-                                    limit: self.limits.max_literal_len,
+                            let limit = self.literal_limit();
+                            if size > limit {
+                                return Err(FrameError::LiteralTooLarge { size, limit });
+                            }
+                            if (self.pos as u64).saturating_add(size) > self.limits.max_response_len
+                            {
+                                return Err(FrameError::ResponseTooLarge {
+                                    limit: self.limits.max_response_len,
                                 });
                             }
                             // The literal is one token inside the list; any
@@ -359,12 +406,18 @@ impl Framer {
                 limit: self.limits.max_line_len,
             });
         }
+        if scanned_to as u64 > self.limits.max_response_len {
+            return Err(FrameError::ResponseTooLarge {
+                limit: self.limits.max_response_len,
+            });
+        }
         self.pos = scanned_to;
         Ok(found)
     }
 
     fn emit(&mut self) -> Frame {
         let raw_len = self.pos;
+        let offset = self.fed - self.buf.len() as u64;
         let bytes = self.buf.split_to(raw_len).freeze();
         let parts = self
             .parts
@@ -379,7 +432,11 @@ impl Framer {
             })
             .collect();
         self.reset_frame();
-        Frame { parts, raw: bytes }
+        Frame {
+            parts,
+            raw: bytes,
+            offset,
+        }
     }
 }
 
@@ -515,6 +572,7 @@ mod tests {
     fn announced_literal_below_limit_buffers_only_what_arrives() {
         let limits = Limits {
             max_literal_len: u64::MAX,
+            max_response_len: u64::MAX,
             ..Limits::default()
         };
         let mut f = Framer::new(limits);
@@ -524,6 +582,74 @@ mod tests {
             f.buf.capacity() < 1 << 20,
             "no allocation for the announced size"
         );
+    }
+
+    #[test]
+    fn response_limit_counts_lines_and_literals_together() {
+        let limits = Limits {
+            max_literal_len: 100,
+            max_response_len: 250,
+            ..Limits::default()
+        };
+        // Each literal is under the literal limit; together they are not.
+        let mut f = Framer::new(limits.clone());
+        let mut wire = b"* 1 FETCH (BODY[1] {100}\r\n".to_vec();
+        wire.extend_from_slice(&[b'a'; 100]);
+        wire.extend_from_slice(b" BODY[2] {100}\r\n");
+        wire.extend_from_slice(&[b'b'; 100]);
+        wire.extend_from_slice(b" BODY[3] {100}\r\n");
+        f.feed(&wire);
+        assert_eq!(
+            f.next_frame(),
+            Err(FrameError::ResponseTooLarge { limit: 250 })
+        );
+        // Refused at the announcement: the third literal's bytes never
+        // had to arrive.
+        // A long line after literals counts too.
+        let mut f = Framer::new(limits.clone());
+        let mut wire = b"* 1 FETCH (BODY[1] {100}\r\n".to_vec();
+        wire.extend_from_slice(&[b'a'; 100]);
+        wire.extend_from_slice(&[b'x'; 200]);
+        f.feed(&wire);
+        assert_eq!(
+            f.next_frame(),
+            Err(FrameError::ResponseTooLarge { limit: 250 })
+        );
+        // Within the limit, fine.
+        let mut f = Framer::new(limits);
+        let mut wire = b"* 1 FETCH (BODY[1] {100}\r\n".to_vec();
+        wire.extend_from_slice(&[b'a'; 100]);
+        wire.extend_from_slice(b")\r\n");
+        f.feed(&wire);
+        assert!(f.next_frame().unwrap().is_some());
+    }
+
+    #[test]
+    fn literal_cap_lowers_the_literal_limit() {
+        let mut f = Framer::new(Limits::default());
+        f.set_literal_cap(Some(1024));
+        f.feed(b"* 1 FETCH (BODY[]<0> {150000000}\r\n");
+        assert_eq!(
+            f.next_frame(),
+            Err(FrameError::LiteralTooLarge {
+                size: 150_000_000,
+                limit: 1024
+            })
+        );
+        let mut f = Framer::new(Limits::default());
+        f.set_literal_cap(Some(1024));
+        f.feed(b"* 1 FETCH (BODY[]<0> {3}\r\nabc)\r\n");
+        assert!(f.next_frame().unwrap().is_some());
+    }
+
+    #[test]
+    fn frames_know_their_stream_offset() {
+        let mut f = Framer::new(Limits::default());
+        f.feed(b"* OK a\r\n* 2 EX");
+        f.feed(b"ISTS\r\n");
+        assert_eq!(f.next_frame().unwrap().unwrap().offset(), 0);
+        assert_eq!(f.next_frame().unwrap().unwrap().offset(), 8);
+        assert_eq!(f.fed(), 20);
     }
 
     #[test]

@@ -34,16 +34,33 @@ mod response;
 pub mod sasl;
 mod session;
 mod state;
+mod store;
 pub mod typed;
 
 pub use auth::{AuthFailed, Authenticated};
-pub use response::{python_repr, Data, Response};
+pub use response::{python_repr, sanitize, sanitize_bytes, Data, Response};
 pub use session::{
     Begin, ErrorKind, Pending, Poll, Session, SessionError, State, Tagged, Trace, COMMANDS,
 };
 
 /// Limits that protect a connection from a hostile or broken server.
-/// Every limit is checked before memory is committed.
+/// Every limit is checked before memory is committed, and breaking one
+/// ends the connection with an error that names it.
+///
+/// The defaults fit real mailboxes of a million messages (a
+/// `FETCH 1:* (FLAGS)` of 1,000,000 messages is about 1,000,000 responses
+/// and 40 MB) and messages of up to 256 MiB; lower them for tighter
+/// memory, raise them for larger messages (or stream bodies with the typed
+/// API, which needs neither).
+///
+/// ```
+/// let limits = imap4_proto::Limits {
+///     max_literal_len: 32 << 20,
+///     max_response_len: 32 << 20,
+///     ..imap4_proto::Limits::default()
+/// };
+/// assert_eq!(limits.max_line_len, 1 << 20);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// Longest response line, excluding literal data. Default 1 MiB
@@ -51,12 +68,26 @@ pub struct Limits {
     pub max_line_len: usize,
     /// Largest literal the client will buffer. Default 256 MiB.
     pub max_literal_len: u64,
+    /// Largest single response: its lines and literals together. Default
+    /// 256 MiB (one response is never larger than its largest literal
+    /// needs; 40 literals of 10 MiB in one FETCH are refused).
+    pub max_response_len: u64,
     /// Deepest nesting of parenthesized lists. Default 64.
     pub max_depth: usize,
     /// Most literals in one response. Default 100,000 (a FETCH of many
     /// body sections holds a few dozen); bounds the bookkeeping a server
     /// can make the client keep with endless empty literals.
     pub max_literals: usize,
+    /// Most untagged responses the client holds at once for commands to
+    /// collect: imaplib's `untagged_responses` store plus what a typed
+    /// command gathers. Default 2,000,000 (twice a million-message FETCH).
+    pub max_collected_responses: usize,
+    /// Most bytes (as received) of the untagged responses held at once,
+    /// counted like [`Limits::max_collected_responses`]. Default 1 GiB.
+    pub max_collected_bytes: u64,
+    /// Most continuation requests one AUTHENTICATE may answer. Default 32
+    /// (real mechanisms need one to three).
+    pub max_auth_steps: usize,
 }
 
 impl Default for Limits {
@@ -64,8 +95,12 @@ impl Default for Limits {
         Limits {
             max_line_len: 1 << 20,
             max_literal_len: 256 << 20,
+            max_response_len: 256 << 20,
             max_depth: 64,
             max_literals: 100_000,
+            max_collected_responses: 2_000_000,
+            max_collected_bytes: 1 << 30,
+            max_auth_steps: 32,
         }
     }
 }

@@ -18,6 +18,7 @@ pub use crate::error::{ErrorKind, SessionError};
 use crate::frame::{Frame, Framer, Part};
 use crate::response::{python_repr, Data, Response};
 pub use crate::state::{State, COMMANDS};
+use crate::store::UntaggedStore;
 use crate::Limits;
 
 /// A debug trace line; secrets are already redacted.
@@ -144,6 +145,14 @@ enum Out {
 struct InFlight {
     id: u64,
     tag: Bytes,
+    /// The stream position (bytes received) when the command's first
+    /// bytes were handed out for writing; `None` while it waits to be sent.
+    written_at: Option<u64>,
+    /// The largest literal this command expects (see
+    /// [`Session::set_literal_cap`]).
+    literal_cap: Option<u64>,
+    /// AUTHENTICATE challenges answered so far.
+    auth_steps: usize,
     result: Option<Tagged>,
     /// The tagged response line as received.
     raw: Option<Bytes>,
@@ -161,7 +170,7 @@ pub struct Session {
     tagnum: u64,
     next_id: u64,
     in_flight: Vec<InFlight>,
-    untagged: Vec<(String, Vec<Data>)>,
+    untagged: UntaggedStore,
     state: State,
     capabilities: Vec<String>,
     protocol_version: Option<String>,
@@ -173,6 +182,10 @@ pub struct Session {
     stray_continuation: Option<Bytes>,
     /// Raw untagged responses collected for typed commands.
     pub(crate) capture: Option<Vec<Bytes>>,
+    /// Bytes held in `capture`.
+    capture_bytes: u64,
+    /// Responses processed over the session's life.
+    responses: u64,
     /// The tagged line of the last completed typed command.
     pub(crate) last_tagged_raw: Option<Bytes>,
     extra_commands: Vec<(String, State)>,
@@ -193,7 +206,7 @@ impl Session {
             tagnum: 0,
             next_id: 0,
             in_flight: Vec::new(),
-            untagged: Vec::new(),
+            untagged: UntaggedStore::default(),
             state: State::Logout,
             capabilities: Vec::new(),
             protocol_version: None,
@@ -204,6 +217,8 @@ impl Session {
             pending_challenge: None,
             stray_continuation: None,
             capture: None,
+            capture_bytes: 0,
+            responses: 0,
             last_tagged_raw: None,
             extra_commands: Vec::new(),
             trace: None,
@@ -274,7 +289,14 @@ impl Session {
     /// imaplib's `untagged_responses`: untagged data collected by name, in
     /// order of first arrival.
     pub fn untagged_responses(&self) -> &[(String, Vec<Data>)] {
-        &self.untagged
+        self.untagged.as_slice()
+    }
+
+    /// How many responses the session has processed: a driver that sees
+    /// this change knows the server is making progress (it resets its
+    /// response deadline).
+    pub fn responses_received(&self) -> u64 {
+        self.responses
     }
 
     /// Turns trace collection on or off (see [`Session::drain_trace`]).
@@ -356,9 +378,13 @@ impl Session {
         let mut first: Option<Bytes> = None;
         let mut joined: Option<Vec<u8>> = None;
         while let Some((_, Out::Bytes(_))) = self.out.front() {
-            let Some((_, Out::Bytes(b))) = self.out.pop_front() else {
+            let Some((id, Out::Bytes(b))) = self.out.pop_front() else {
                 break;
             };
+            let fed = self.framer.fed();
+            if let Some(f) = self.in_flight.iter_mut().find(|f| f.id == id) {
+                f.written_at.get_or_insert(fed);
+            }
             match (&mut joined, &first) {
                 (Some(j), _) => j.extend_from_slice(&b),
                 (None, Some(f)) => {
@@ -455,7 +481,7 @@ impl Session {
         authenticate: bool,
         build: impl FnOnce(&mut CommandBuilder) -> Result<(), EncodeError>,
     ) -> Result<Pending, SessionError> {
-        let mut builder = CommandBuilder::new(&self.next_tag(), name, self.literal_mode());
+        let mut builder = CommandBuilder::new(&self.next_tag(), name, self.literal_mode())?;
         build(&mut builder)?;
         self.send_built(name, finish, authenticate, builder)
     }
@@ -486,7 +512,7 @@ impl Session {
         let id = self.next_id;
         self.next_id += 1;
         self.stray_continuation = None;
-        self.trace(|| Trace::Sent(trace));
+        self.trace(|| Trace::Sent(crate::sanitize(&trace).into_owned()));
         for frag in frags {
             match frag {
                 Fragment::Line(l) => self.out.push_back((id, Out::Bytes(Bytes::from(l)))),
@@ -504,6 +530,9 @@ impl Session {
         self.in_flight.push(InFlight {
             id,
             tag: Bytes::from(tag),
+            written_at: None,
+            literal_cap: None,
+            auth_steps: 0,
             result: None,
             raw: None,
             // imaplib expects BYE for any command named LOGOUT (xatom too).
@@ -551,6 +580,9 @@ impl Session {
             self.fail(e);
             self.in_flight.retain(|f| f.id != pending.id);
             self.out.retain(|(id, _)| *id != pending.id);
+        }
+        if matches!(r, Ok(Poll::Done(_)) | Err(_)) {
+            self.update_literal_cap();
         }
         r
     }
@@ -635,6 +667,33 @@ impl Session {
         Ok(())
     }
 
+    /// Limits the literals of the command `pending` to `cap` bytes: while
+    /// only such commands are in flight, a literal announced larger (a
+    /// server answering a 1 MiB partial fetch with 150 MB) is refused
+    /// before any of it is buffered.
+    pub fn set_literal_cap(&mut self, pending: &Pending, cap: u64) {
+        if let Some(f) = self.in_flight.iter_mut().find(|f| f.id == pending.id) {
+            f.literal_cap = Some(cap);
+        }
+        self.update_literal_cap();
+    }
+
+    /// The framer's literal cap: the largest of the in-flight commands'
+    /// caps, none if any of them has none.
+    fn update_literal_cap(&mut self) {
+        let mut cap: Option<u64> = None;
+        for f in &self.in_flight {
+            match f.literal_cap {
+                None => {
+                    cap = None;
+                    break;
+                }
+                Some(c) => cap = Some(cap.map_or(c, |m: u64| m.max(c))),
+            }
+        }
+        self.framer.set_literal_cap(cap);
+    }
+
     /// Forgets everything learned before a STARTTLS handshake: capabilities
     /// and untagged data.
     pub(crate) fn forget_pre_tls(&mut self) {
@@ -644,7 +703,7 @@ impl Session {
     }
 
     fn check_bye(&self) -> Result<(), SessionError> {
-        if let Some((_, v)) = self.untagged.iter().find(|(n, _)| n == "BYE") {
+        if let Some(v) = self.untagged.get("BYE") {
             if let Some(last) = v.last() {
                 let text = match last {
                     Data::Line(b) => String::from_utf8_lossy(b).into_owned(),
@@ -658,13 +717,15 @@ impl Session {
 
     /// imaplib's `_get_response` for one framed response.
     fn process(&mut self, frame: Frame) -> Result<(), SessionError> {
+        self.responses += 1;
+        let offset = frame.offset();
         let raw = frame.raw().clone();
         let parts = frame.into_parts();
         if self.trace.is_some() {
             let shown = parts
                 .iter()
                 .map(|p| match p {
-                    Part::Line(l) => String::from_utf8_lossy(l).into_owned(),
+                    Part::Line(l) => crate::sanitize_bytes(l),
                     Part::Literal(b) => format!("<{} bytes>", b.len()),
                 })
                 .collect::<Vec<_>>()
@@ -683,6 +744,12 @@ impl Session {
             let Some(f) = self.in_flight.iter_mut().find(|f| f.tag == tag) else {
                 return Err(SessionError::UnexpectedTagged(line));
             };
+            // A reply that started arriving before its command went out
+            // (piggy-backed on an earlier reply) was not sent in answer to
+            // it: an attack, or a server out of step. Never match it.
+            if f.written_at.is_none_or(|w| offset < w) {
+                return Err(SessionError::EarlyTagged(line));
+            }
             f.result = Some((typ.clone(), vec![Data::Line(dat.clone())]));
             f.raw = Some(raw);
             self.response_code(&typ, &dat);
@@ -693,13 +760,14 @@ impl Session {
             if line.first() == Some(&b'+') {
                 let data = line.strip_prefix(b"+ ").map(|_| line.slice(2..));
                 self.continuation = data.clone();
-                self.on_continuation(data.unwrap_or_default(), line);
-                return Ok(());
+                return self.on_continuation(data.unwrap_or_default(), line);
             }
             return Err(SessionError::UnexpectedResponse(line));
         };
         if let Some(capture) = self.capture.as_mut() {
+            self.capture_bytes += raw.len() as u64;
             capture.push(raw);
+            self.check_collected()?;
             if !matches!(typ.as_str(), "OK" | "NO" | "BAD" | "BYE" | "PREAUTH") {
                 // Typed commands take their data from the capture; keeping
                 // it in imaplib's store too would hold it forever.
@@ -716,16 +784,52 @@ impl Session {
         }
         self.append_untagged(&typ, Data::Line(dat.clone()));
         self.response_code(&typ, &dat);
+        self.check_collected()
+    }
+
+    /// The collection limits: what the store and a typed command's
+    /// capture hold together.
+    fn check_collected(&self) -> Result<(), SessionError> {
+        let limits = self.framer.limits();
+        let count = self.untagged.count() + self.capture.as_ref().map_or(0, Vec::len);
+        if count > limits.max_collected_responses {
+            return Err(SessionError::LimitExceeded {
+                limit: "max_collected_responses",
+                value: limits.max_collected_responses as u64,
+            });
+        }
+        if self.untagged.bytes() + self.capture_bytes > limits.max_collected_bytes {
+            return Err(SessionError::LimitExceeded {
+                limit: "max_collected_bytes",
+                value: limits.max_collected_bytes,
+            });
+        }
         Ok(())
     }
 
-    fn on_continuation(&mut self, data: Bytes, line: Bytes) {
+    /// Takes what a typed command captured.
+    pub(crate) fn take_capture(&mut self) -> Vec<Bytes> {
+        self.capture_bytes = 0;
+        self.capture.take().unwrap_or_default()
+    }
+
+    fn on_continuation(&mut self, data: Bytes, line: Bytes) -> Result<(), SessionError> {
         match self.out.front() {
             Some((_, Out::WaitContinuation)) => {
                 self.out.pop_front();
             }
             Some((id, Out::Authenticate)) => {
                 let id = *id;
+                let max = self.framer.limits().max_auth_steps;
+                if let Some(f) = self.in_flight.iter_mut().find(|f| f.id == id) {
+                    f.auth_steps += 1;
+                    if f.auth_steps > max {
+                        return Err(SessionError::LimitExceeded {
+                            limit: "max_auth_steps",
+                            value: max as u64,
+                        });
+                    }
+                }
                 match B64.decode(&data[..]) {
                     Ok(decoded) => self.pending_challenge = Some((id, decoded)),
                     Err(_) => {
@@ -741,6 +845,7 @@ impl Session {
             // except in answer to STARTTLS (see `poll`).
             _ => self.stray_continuation = Some(line),
         }
+        Ok(())
     }
 
     /// Matches `<prefix><digits> <TYPE>[ <data>]`; returns the tag length
@@ -784,30 +889,23 @@ impl Session {
     // ----- untagged store ---------------------------------------------------
 
     fn append_untagged(&mut self, typ: &str, dat: Data) {
-        match self.untagged.iter_mut().find(|(n, _)| n == typ) {
-            Some((_, v)) => v.push(dat),
-            None => self.untagged.push((typ.to_string(), vec![dat])),
-        }
+        self.untagged.append(typ, dat);
     }
 
     pub(crate) fn contains_untagged(&self, name: &str) -> bool {
-        self.untagged.iter().any(|(n, _)| n == name)
+        self.untagged.contains(name)
     }
 
     pub(crate) fn get_untagged(&self, name: &str) -> Option<&Vec<Data>> {
-        self.untagged
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v)
+        self.untagged.get(name)
     }
 
     pub(crate) fn take_untagged(&mut self, name: &str) -> Option<Vec<Data>> {
-        let i = self.untagged.iter().position(|(n, _)| n == name)?;
-        Some(self.untagged.remove(i).1)
+        self.untagged.take(name)
     }
 
     fn remove_untagged(&mut self, name: &str) {
-        self.untagged.retain(|(n, _)| n != name);
+        self.untagged.take(name);
     }
 
     pub(crate) fn clear_untagged(&mut self) {

@@ -128,3 +128,375 @@ mod trace {
         assert_eq!(&s.take_output().unwrap()[..], b"T1 NOOP\r\n");
     }
 }
+
+/// Hostile-server classes: each test fails on the code before the fix.
+mod hardening {
+    use super::super::*;
+    use crate::command::{FetchAttr, SearchKey, UidSet};
+    use crate::typed::SetArg;
+
+    fn greeted_with(limits: Limits) -> Session {
+        let mut s = Session::new(limits, "T");
+        s.receive(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hi\r\n");
+        assert!(s.read_greeting().unwrap());
+        s
+    }
+
+    fn greeted() -> Session {
+        greeted_with(Limits::default())
+    }
+
+    fn selected() -> Session {
+        let mut s = greeted();
+        s.set_state(State::Selected);
+        s
+    }
+
+    /// Polls until done or error.
+    fn run(s: &mut Session, p: &Pending) -> Result<Tagged, SessionError> {
+        loop {
+            match s.poll(p)? {
+                Poll::Done(t) => return Ok(t),
+                Poll::NeedInput => panic!("needs input"),
+                Poll::Challenge(_) => {
+                    s.answer_challenge(p, Some(b"x"));
+                    s.take_output();
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_tagged_reply_piggy_backed_on_an_earlier_one_is_refused() {
+        let mut s = greeted();
+        let a = s.noop().unwrap().pending().unwrap();
+        assert_eq!(&s.take_output().unwrap()[..], b"T0 NOOP\r\n");
+        // The reply to T0 carries a forged reply for the next command.
+        s.receive(b"T0 OK done\r\nT1 OK [READ-WRITE] forged\r\n");
+        let t = run(&mut s, &a).unwrap();
+        s.complete(a, Ok(t)).unwrap();
+        let b = s.noop().unwrap().pending().unwrap();
+        assert_eq!(&s.take_output().unwrap()[..], b"T1 NOOP\r\n");
+        let e = run(&mut s, &b).unwrap_err();
+        assert!(matches!(e, SessionError::EarlyTagged(_)), "{e:?}");
+        assert_eq!(e.kind(), ErrorKind::Abort);
+        assert!(s.is_broken(), "the connection cannot be trusted any more");
+    }
+
+    #[test]
+    fn a_tagged_reply_for_a_command_not_yet_written_is_refused() {
+        let mut s = greeted();
+        let a = s.noop().unwrap().pending().unwrap();
+        // Nothing was taken for writing: T0 has not gone out.
+        s.receive(b"T0 OK early\r\n");
+        assert!(matches!(
+            s.poll(&a).unwrap_err(),
+            SessionError::EarlyTagged(_)
+        ));
+    }
+
+    #[test]
+    fn a_reply_after_the_write_matches_even_in_the_same_read() {
+        let mut s = greeted();
+        let a = s.noop().unwrap().pending().unwrap();
+        s.take_output();
+        s.receive(b"* 1 EXISTS\r\nT0 OK fine\r\n");
+        assert!(run(&mut s, &a).is_ok());
+    }
+
+    #[test]
+    fn many_distinct_untagged_names_are_kept_in_order() {
+        let mut s = greeted();
+        let p = s.noop().unwrap().pending().unwrap();
+        s.take_output();
+        // Names of letters only: X-AAAA, X-AAAB, …
+        let name = |mut i: usize| {
+            let mut n = String::from("X-");
+            for _ in 0..4 {
+                n.push(char::from(b'A' + (i % 26) as u8));
+                i /= 26;
+            }
+            n
+        };
+        let mut wire = Vec::new();
+        for i in 0..60_000 {
+            wire.extend_from_slice(format!("* {} data\r\n", name(i)).as_bytes());
+        }
+        wire.extend_from_slice(format!("* {} again\r\nT0 OK\r\n", name(7)).as_bytes());
+        s.receive(&wire);
+        run(&mut s, &p).unwrap();
+        let store: Vec<_> = s
+            .untagged_responses()
+            .iter()
+            .filter(|(n, _)| n.starts_with("X-"))
+            .collect();
+        assert_eq!(store.len(), 60_000);
+        assert_eq!(store[7].0, name(7));
+        assert_eq!(store[7].1.len(), 2);
+        assert_eq!(store[59_999].0, name(59_999));
+    }
+
+    #[test]
+    fn untagged_responses_collected_are_bounded() {
+        let limits = Limits {
+            max_collected_responses: 10,
+            ..Limits::default()
+        };
+        let mut s = greeted_with(limits);
+        let p = s.noop().unwrap().pending().unwrap();
+        s.take_output();
+        s.receive(&b"* 1 EXISTS\r\n".repeat(11));
+        let e = s.poll(&p).unwrap_err();
+        assert_eq!(
+            e,
+            SessionError::LimitExceeded {
+                limit: "max_collected_responses",
+                value: 10
+            }
+        );
+        assert!(e.to_string().contains("Limits::max_collected_responses"));
+        assert!(s.is_broken());
+    }
+
+    #[test]
+    fn bytes_collected_are_bounded_for_typed_commands_too() {
+        let limits = Limits {
+            max_collected_bytes: 100,
+            ..Limits::default()
+        };
+        let mut s = greeted_with(limits);
+        s.set_state(State::Selected);
+        let p = s
+            .typed_fetch(SetArg::Uid(&UidSet::all()), &[FetchAttr::Flags])
+            .unwrap();
+        s.take_output();
+        s.receive(&b"* 1 FETCH (FLAGS (\\Seen \\Answered))\r\n".repeat(3));
+        let e = s.poll(&p).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                SessionError::LimitExceeded {
+                    limit: "max_collected_bytes",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn collection_limits_count_what_is_held_not_what_was_seen() {
+        // 30 responses over three commands, 10 at a time, with a limit of
+        // 15: what a command takes is no longer counted.
+        let limits = Limits {
+            max_collected_responses: 15,
+            ..Limits::default()
+        };
+        let mut s = greeted_with(limits);
+        s.set_state(State::Selected);
+        for i in 0..3 {
+            let p = s.search(None, &["ALL"]).unwrap().pending().unwrap();
+            s.take_output();
+            s.receive(&b"* SEARCH 1\r\n".repeat(10));
+            s.receive(format!("T{i} OK\r\n").as_bytes());
+            let t = run(&mut s, &p).unwrap();
+            let r = s.complete(p, Ok(t)).unwrap();
+            assert_eq!(r.data.len(), 10);
+        }
+    }
+
+    #[test]
+    fn authenticate_cannot_go_on_forever() {
+        let limits = Limits {
+            max_auth_steps: 3,
+            ..Limits::default()
+        };
+        let mut s = greeted_with(limits);
+        let p = s.authenticate("X-ENDLESS").unwrap().pending().unwrap();
+        s.take_output();
+        s.receive(&b"+ YQ==\r\n".repeat(4));
+        let e = run(&mut s, &p).unwrap_err();
+        assert_eq!(
+            e,
+            SessionError::LimitExceeded {
+                limit: "max_auth_steps",
+                value: 3
+            }
+        );
+    }
+
+    #[test]
+    fn a_capped_fetch_refuses_a_larger_literal_before_reading_it() {
+        let mut s = selected();
+        let p = s
+            .typed_fetch(SetArg::Uid(&UidSet::single(1)), &[FetchAttr::Uid])
+            .unwrap();
+        s.set_literal_cap(&p, 1 << 20);
+        s.take_output();
+        s.receive(b"* 1 FETCH (UID 1 BODY[]<0> {150000000}\r\n");
+        let e = s.poll(&p).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                SessionError::Frame(crate::frame::FrameError::LiteralTooLarge {
+                    size: 150_000_000,
+                    limit: 1048576
+                })
+            ),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn the_cap_is_lifted_when_the_capped_command_is_done() {
+        let mut s = selected();
+        let p = s
+            .typed_fetch(SetArg::Uid(&UidSet::single(1)), &[FetchAttr::Uid])
+            .unwrap();
+        s.set_literal_cap(&p, 4);
+        s.take_output();
+        s.receive(b"* 1 FETCH (UID 1 BODY[]<0> {4}\r\nabcd)\r\nT0 OK\r\n");
+        let t = run(&mut s, &p).unwrap();
+        s.complete_typed(p, Ok(t)).unwrap();
+        let q = s
+            .typed_fetch(SetArg::Uid(&UidSet::single(1)), &[FetchAttr::Uid])
+            .unwrap();
+        s.take_output();
+        s.receive(b"* 1 FETCH (UID 1 BODY[] {10}\r\n0123456789)\r\nT1 OK\r\n");
+        assert!(run(&mut s, &q).is_ok());
+    }
+
+    fn typed_outcome(s: &mut Session, p: Pending, reply: &[u8]) -> crate::typed::TypedOutcome {
+        s.take_output();
+        s.receive(reply);
+        let t = run(s, &p).unwrap();
+        s.complete_typed(p, Ok(t)).unwrap()
+    }
+
+    #[test]
+    fn a_number_too_large_is_an_error_not_zero() {
+        let mut s = greeted();
+        s.set_state(State::Auth);
+        let p = s.typed_select("INBOX", false).unwrap();
+        let out = typed_outcome(
+            &mut s,
+            p,
+            b"* 18446744073709551616 EXISTS\r\n* 0 RECENT\r\nT0 OK [READ-WRITE] done\r\n",
+        );
+        let e = out.selected(false).unwrap_err();
+        assert!(matches!(e, SessionError::Unparsable { .. }), "{e:?}");
+        assert_eq!(e.kind(), ErrorKind::Error);
+        let mut s = greeted();
+        s.set_state(State::Auth);
+        let p = s.typed_status("INBOX", &[]).unwrap();
+        let out = typed_outcome(
+            &mut s,
+            p,
+            b"* STATUS INBOX (MESSAGES 4294967296)\r\nT0 OK\r\n",
+        );
+        assert!(matches!(out.status(), Err(SessionError::Unparsable { .. })));
+    }
+
+    #[test]
+    fn a_server_range_is_never_expanded() {
+        let mut s = selected();
+        let p = s.typed_search(true, &SearchKey::All).unwrap();
+        let out = typed_outcome(
+            &mut s,
+            p,
+            b"* ESEARCH (TAG \"T0\") UID ALL 1:4294967295\r\nT0 OK\r\n",
+        );
+        let ranges = out.search_ranges().unwrap();
+        assert_eq!(ranges, [(1, u32::MAX)]);
+        let set = UidSet::from_ranges(ranges);
+        assert_eq!(set.len(), u64::from(u32::MAX));
+        assert!(set.contains(4_000_000_000));
+        assert_eq!(set.to_string(), "1:4294967295");
+    }
+
+    #[test]
+    fn charset_is_decided_from_the_strings_not_their_debug_text() {
+        let mut s = selected();
+        let _p = s
+            .typed_search(false, &SearchKey::Cc("\u{30e}".into()))
+            .unwrap();
+        let out = s.take_output().unwrap();
+        assert!(
+            out.starts_with(b"T0 SEARCH CHARSET UTF-8 CC {2}\r\n"),
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn utf8_mode_names_keep_their_ampersand() {
+        let mut s = greeted();
+        s.set_state(State::Auth);
+        s.set_utf8();
+        let p = s.typed_list("", "*").unwrap();
+        let out = typed_outcome(
+            &mut s,
+            p,
+            b"* LIST () \"/\" \"&-\"\r\n* LIST () \"/\" \"caf\xc3\xa9 & co\"\r\nT0 OK\r\n",
+        );
+        let names: Vec<String> = out
+            .mailboxes()
+            .unwrap()
+            .into_iter()
+            .map(|m| m.name)
+            .collect();
+        assert_eq!(names, ["&-", "café & co"]);
+    }
+
+    #[test]
+    fn control_characters_in_mailbox_names_never_go_out_raw() {
+        let mut s = greeted();
+        s.set_state(State::Auth);
+        let _p = s.typed_list("", "a\x1bb\x07").unwrap();
+        let out = s.take_output().unwrap();
+        assert!(!out.iter().any(|&b| b == 0x1b || b == 0x07), "{out:?}");
+        assert_eq!(&out[..], b"T0 LIST \"\" \"a&ABs-b&AAc-\"\r\n");
+        // In UTF-8 mode they are refused.
+        s.set_utf8();
+        assert!(s.typed_list("", "a\x1b").is_err());
+    }
+
+    #[test]
+    fn xatom_names_cannot_announce_literals_or_break_lines() {
+        let mut s = greeted();
+        for name in ["X{5}", "X\r\nA1 LOGOUT", "X Y{3}"] {
+            assert!(s.xatom(name, &[]).is_err(), "{name:?}");
+        }
+        assert!(s.take_output().is_none(), "nothing was queued");
+        let bad = Session::new(Limits::default(), "T\r\n");
+        let mut bad = bad;
+        bad.receive(b"* OK hi\r\n");
+        bad.read_greeting().unwrap();
+        assert!(bad.noop().is_err(), "a tag prefix with CRLF is refused");
+    }
+
+    #[test]
+    fn server_text_in_errors_has_no_control_bytes() {
+        let mut s = greeted();
+        let p = s.noop().unwrap().pending().unwrap();
+        s.take_output();
+        s.receive(b"* BYE \x1b[2J\x07gone\r\n");
+        let e = s.poll(&p).unwrap_err();
+        let shown = e.to_string();
+        assert!(
+            !shown.contains('\x1b') && !shown.contains('\x07'),
+            "{shown}"
+        );
+        assert!(shown.contains("\\x1b[2J\\x07gone"), "{shown}");
+
+        let mut s = selected();
+        let p = s.typed_noop().unwrap();
+        s.take_output();
+        s.receive(b"T0 NO \x1b]0;pwned\x07\r\n");
+        let t = run(&mut s, &p).unwrap();
+        let shown = s.complete_typed(p, Ok(t)).unwrap_err().to_string();
+        assert!(
+            !shown.contains('\x1b') && !shown.contains('\x07'),
+            "{shown}"
+        );
+    }
+}

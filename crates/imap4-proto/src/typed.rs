@@ -36,9 +36,32 @@ pub struct TypedOutcome {
     /// The untagged responses, raw and complete (parse each with
     /// [`crate::parse::parse_response`]).
     pub frames: Vec<Bytes>,
+    /// Whether UTF-8 mode was on (mailbox names are UTF-8, not modified
+    /// UTF-7).
+    pub utf8: bool,
 }
 
 impl TypedOutcome {
+    /// Every untagged response, typed; the first one that cannot be parsed
+    /// is an error ([`SessionError::Unparsable`]) instead of being skipped,
+    /// so that a number too large for its field never reads as 0.
+    pub fn checked(&self) -> Result<Vec<Untagged<'_>>, SessionError> {
+        let mut out = Vec::with_capacity(self.frames.len());
+        for f in &self.frames {
+            match parse::parse_response(f) {
+                Ok(Parsed::Data(d)) => out.push(d),
+                Ok(_) => {}
+                Err(error) => {
+                    return Err(SessionError::Unparsable {
+                        error,
+                        raw: f.clone(),
+                    })
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The response code of the tagged response, if any.
     pub fn code(&self) -> Option<Code<'_>> {
         match parse::parse_response(&self.tagged) {
@@ -180,14 +203,24 @@ pub struct UidMapping {
     pub destination: UidSet,
 }
 
-fn to_u32(v: Option<u64>) -> Option<u32> {
-    v.and_then(|v| u32::try_from(v).ok())
-}
-
 impl Session {
     /// Encodes a mailbox name: modified UTF-7, or UTF-8 in UTF-8 mode.
+    ///
+    /// Control characters are never sent raw: modified UTF-7 encodes them,
+    /// and in UTF-8 mode (where names are Net-Unicode, RFC 6855) they are
+    /// refused.
     fn mailbox_arg(&self, c: &mut CommandBuilder, mailbox: &str) -> Result<(), EncodeError> {
-        if self.utf8_enabled() || mailbox.is_ascii() && !mailbox.contains('&') {
+        if self.utf8_enabled() {
+            if mailbox.chars().any(char::is_control) {
+                return Err(EncodeError::InvalidArgument(format!(
+                    "mailbox name {mailbox:?} holds control characters"
+                )));
+            }
+            c.string(mailbox.as_bytes())?;
+        } else if mailbox
+            .bytes()
+            .all(|b| (0x20..0x7f).contains(&b) && b != b'&')
+        {
             c.string(mailbox.as_bytes())?;
         } else {
             c.string(utf7::encode(mailbox).as_bytes())?;
@@ -230,7 +263,7 @@ impl Session {
                     .join(", "),
             });
         }
-        let mut c = CommandBuilder::new(&self.next_tag(), name, self.literal_mode());
+        let mut c = CommandBuilder::new(&self.next_tag(), name, self.literal_mode())?;
         build(self, &mut c)?;
         let pending = self.send_built(name, Finish::Typed(kind), authenticate, c)?;
         if self.capture.is_none() {
@@ -246,7 +279,7 @@ impl Session {
         pending: Pending,
         outcome: Result<Tagged, SessionError>,
     ) -> Result<TypedOutcome, SessionError> {
-        let frames = self.capture.take().unwrap_or_default();
+        let frames = self.take_capture();
         if self.typed_in_flight() {
             // Later pipelined typed commands keep capturing.
             self.capture = Some(Vec::new());
@@ -289,7 +322,11 @@ impl Session {
         while tagged.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
             tagged.truncate(tagged.len() - 1);
         }
-        Ok(TypedOutcome { tagged, frames })
+        Ok(TypedOutcome {
+            tagged,
+            frames,
+            utf8: self.utf8_enabled(),
+        })
     }
 
     // ----- typed commands ------------------------------------------------------
@@ -315,7 +352,7 @@ impl Session {
     ) -> Result<Pending, SessionError> {
         let (name, set_text) = set.command("FETCH");
         self.typed(&name, TypedKind::Plain, &[State::Selected], |_, c| {
-            c.raw(set_text.as_bytes())?;
+            c.set(&set_text)?;
             fetch_attrs(c, attrs)
         })
     }
@@ -324,7 +361,7 @@ impl Session {
     /// with `CHARSET UTF-8` when they are not ASCII).
     pub fn typed_search(&mut self, uid: bool, key: &SearchKey) -> Result<Pending, SessionError> {
         let name = if uid { "UID SEARCH" } else { "SEARCH" };
-        let needs_charset = format!("{key:?}").bytes().any(|b| b >= 0x80) && !self.utf8_enabled();
+        let needs_charset = !key.is_ascii() && !self.utf8_enabled();
         self.typed(name, TypedKind::Plain, &[State::Selected], |_, c| {
             if needs_charset {
                 c.raw(b"CHARSET UTF-8")?;
@@ -353,7 +390,7 @@ impl Session {
             item.to_string()
         };
         self.typed(&name, TypedKind::Plain, &[State::Selected], |_, c| {
-            c.raw(set_text.as_bytes())?;
+            c.set(&set_text)?;
             c.raw(item.as_bytes())?;
             flag_list(c, flags)
         })
@@ -368,7 +405,7 @@ impl Session {
     ) -> Result<Pending, SessionError> {
         let (name, set_text) = set.command(if move_ { "MOVE" } else { "COPY" });
         self.typed(&name, TypedKind::Plain, &[State::Selected], |s, c| {
-            c.raw(set_text.as_bytes())?;
+            c.set(&set_text)?;
             s.mailbox_arg(c, mailbox)
         })
     }
@@ -481,7 +518,7 @@ impl Session {
                     TypedKind::Plain,
                     &[State::Selected],
                     |_, c| {
-                        c.raw(text.as_bytes())?;
+                        c.set(&text)?;
                         Ok(())
                     },
                 )
@@ -589,14 +626,14 @@ impl SetArg<'_> {
 
 impl TypedOutcome {
     /// SELECT/EXAMINE results.
-    pub fn selected(&self, readonly_requested: bool) -> SelectedMailbox {
+    pub fn selected(&self, readonly_requested: bool) -> Result<SelectedMailbox, SessionError> {
         let mut m = SelectedMailbox {
             read_only: readonly_requested,
             ..SelectedMailbox::default()
         };
         let flag_strings =
             |f: &[parse::Flag<'_>]| f.iter().map(|f| f.0.to_str_lossy().into_owned()).collect();
-        for d in self.untagged() {
+        for d in self.checked()? {
             match d {
                 Untagged::Exists(n) => m.exists = n,
                 Untagged::Recent(n) => m.recent = n,
@@ -616,32 +653,64 @@ impl TypedOutcome {
                 _ => {}
             }
         }
-        m
+        Ok(m)
     }
 
-    /// SEARCH results (also ESEARCH ALL).
-    pub fn search_numbers(&self) -> Vec<u32> {
+    /// SEARCH results (also ESEARCH ALL) as ranges `(first, last)`, never
+    /// expanded: `ALL 1:4294967295` is one range. Build a set with
+    /// [`SeqSet::from_ranges`] or [`UidSet::from_ranges`].
+    pub fn search_ranges(&self) -> Result<Vec<(u32, u32)>, SessionError> {
         let mut out = Vec::new();
-        for d in self.untagged() {
+        for (frame, d) in self.frames.iter().zip(self.checked_all()?) {
             match d {
-                Untagged::Search { numbers, .. } => out.extend(numbers),
-                Untagged::ESearch(e) => {
-                    if let Some(all) = e.all.and_then(|a| a.to_str_lossy().parse::<SeqSet>().ok()) {
-                        out.extend(all.iter());
+                Some(Untagged::Search { numbers, .. }) => {
+                    out.extend(numbers.iter().map(|&n| (n, n)))
+                }
+                Some(Untagged::ESearch(e)) => {
+                    if let Some(all) = e.all {
+                        let set: SeqSet =
+                            all.to_str_lossy()
+                                .parse()
+                                .map_err(|_| SessionError::Unparsable {
+                                    error: parse::ParseError {
+                                        offset: 0,
+                                        expected: "a sequence set after ALL",
+                                    },
+                                    raw: frame.clone(),
+                                })?;
+                        out.extend(set.numeric_ranges());
                     }
                 }
                 _ => {}
             }
         }
-        out
+        Ok(out)
     }
 
-    /// LIST results.
-    pub fn mailboxes(&self) -> Vec<MailboxInfo> {
-        self.untagged()
+    /// Each frame parsed (`None` for status responses), or the first error.
+    fn checked_all(&self) -> Result<Vec<Option<Untagged<'_>>>, SessionError> {
+        self.frames
+            .iter()
+            .map(|f| match parse::parse_response(f) {
+                Ok(Parsed::Data(d)) => Ok(Some(d)),
+                Ok(_) => Ok(None),
+                Err(error) => Err(SessionError::Unparsable {
+                    error,
+                    raw: f.clone(),
+                }),
+            })
+            .collect()
+    }
+
+    /// LIST results (names decoded as the session's UTF-8 mode says).
+    pub fn mailboxes(&self) -> Result<Vec<MailboxInfo>, SessionError> {
+        Ok(self
+            .checked()?
+            .into_iter()
             .filter_map(|d| match d {
                 Untagged::List(l) => Some(MailboxInfo {
-                    name: l.mailbox.name.into_owned(),
+                    name: parse::decode_mailbox_name(l.mailbox.raw.as_bytes(), self.utf8)
+                        .into_owned(),
                     raw_name: l.mailbox.raw.as_bytes().to_vec(),
                     delimiter: l.delimiter.map(char::from),
                     attributes: l
@@ -652,32 +721,44 @@ impl TypedOutcome {
                 }),
                 _ => None,
             })
-            .collect()
+            .collect())
     }
 
-    /// STATUS results.
-    pub fn status(&self) -> MailboxStatus {
+    /// STATUS results; a value too large for its field is an error.
+    pub fn status(&self) -> Result<MailboxStatus, SessionError> {
         let mut st = MailboxStatus::default();
-        for d in self.untagged() {
-            if let Untagged::Status { mailbox, items } = d {
-                st.mailbox = mailbox.name.into_owned();
-                for i in items {
-                    match i.name.to_str_lossy().to_ascii_uppercase().as_str() {
-                        "MESSAGES" => st.messages = to_u32(i.value),
-                        "RECENT" => st.recent = to_u32(i.value),
-                        "UIDNEXT" => st.uid_next = to_u32(i.value),
-                        "UIDVALIDITY" => st.uid_validity = to_u32(i.value),
-                        "UNSEEN" => st.unseen = to_u32(i.value),
-                        "HIGHESTMODSEQ" => st.highest_modseq = i.value,
-                        "SIZE" => st.size = i.value,
-                        other => st
-                            .other
-                            .push((other.to_string(), i.raw.to_str_lossy().into_owned())),
-                    }
+        for (frame, d) in self.frames.iter().zip(self.checked_all()?) {
+            let Some(Untagged::Status { mailbox, items }) = d else {
+                continue;
+            };
+            let too_large = || SessionError::Unparsable {
+                error: parse::ParseError {
+                    offset: 0,
+                    expected: "a STATUS value that fits in 32 bits",
+                },
+                raw: frame.clone(),
+            };
+            let small = |v: Option<u64>| match v {
+                None => Ok(None),
+                Some(v) => u32::try_from(v).map(Some).map_err(|_| too_large()),
+            };
+            st.mailbox = parse::decode_mailbox_name(mailbox.raw.as_bytes(), self.utf8).into_owned();
+            for i in items {
+                match i.name.to_str_lossy().to_ascii_uppercase().as_str() {
+                    "MESSAGES" => st.messages = small(i.value)?,
+                    "RECENT" => st.recent = small(i.value)?,
+                    "UIDNEXT" => st.uid_next = small(i.value)?,
+                    "UIDVALIDITY" => st.uid_validity = small(i.value)?,
+                    "UNSEEN" => st.unseen = small(i.value)?,
+                    "HIGHESTMODSEQ" => st.highest_modseq = i.value,
+                    "SIZE" => st.size = i.value,
+                    other => st
+                        .other
+                        .push((other.to_string(), i.raw.to_str_lossy().into_owned())),
                 }
             }
         }
-        st
+        Ok(st)
     }
 
     /// APPENDUID or COPYUID, if the server sent one (UIDPLUS).
@@ -719,13 +800,15 @@ impl TypedOutcome {
     }
 
     /// EXPUNGE results: the expunged sequence numbers, in order.
-    pub fn expunged(&self) -> Vec<u32> {
-        self.untagged()
+    pub fn expunged(&self) -> Result<Vec<u32>, SessionError> {
+        Ok(self
+            .checked()?
+            .into_iter()
             .filter_map(|d| match d {
                 Untagged::Expunge(n) => Some(n),
                 _ => None,
             })
-            .collect()
+            .collect())
     }
 
     /// The tagged status (OK here, since failures are errors).

@@ -508,43 +508,31 @@ fn check_item(want: &Item, got: &FetchItem<'_>) -> Result<(), String> {
 
 /// A random THREAD forest and its RFC 5256 wire form.
 fn thread_tree() -> impl Strategy<Value = Thread> {
-    let leaf = (1u32..1000).prop_map(|id| Thread {
-        id,
+    let chain = prop::collection::vec(1u32..1000, 1..4);
+    let leaf = chain.clone().prop_map(|messages| Thread {
+        messages,
         children: vec![],
     });
-    leaf.prop_recursive(5, 40, 3, |inner| {
-        (0u32..1000, prop::collection::vec(inner, 1..4)).prop_map(|(id, children)| {
-            // id 0 is a dummy parent: it needs two children to be one.
-            if id == 0 && children.len() < 2 {
-                Thread { id: 1, children }
-            } else {
-                Thread { id, children }
-            }
-        })
+    leaf.prop_recursive(5, 40, 3, move |inner| {
+        (
+            prop::collection::vec(1u32..1000, 0..3),
+            prop::collection::vec(inner, 2..4),
+        )
+            .prop_map(|(messages, children)| Thread { messages, children })
     })
 }
 
 /// The inside of one `( … )` for `t`.
 fn ser_inner(t: &Thread, out: &mut String) {
-    if t.id != 0 {
-        out.push_str(&t.id.to_string());
+    let ids: Vec<String> = t.messages.iter().map(u32::to_string).collect();
+    out.push_str(&ids.join(" "));
+    if !t.messages.is_empty() && !t.children.is_empty() {
+        out.push(' ');
     }
-    match t.children.as_slice() {
-        [] => {}
-        [only] if t.id != 0 && only.id != 0 => {
-            out.push(' ');
-            ser_inner(only, out);
-        }
-        children => {
-            if t.id != 0 {
-                out.push(' ');
-            }
-            for c in children {
-                out.push('(');
-                ser_inner(c, out);
-                out.push(')');
-            }
-        }
+    for c in &t.children {
+        out.push('(');
+        ser_inner(c, out);
+        out.push(')');
     }
 }
 

@@ -31,7 +31,7 @@ use std::time::Duration;
 
 use imap4_proto::parse::{
     parse_response, BodyExtension, BodyFields, BodySpecific, BodyStructure, ByteStr, Code, Fetch,
-    FetchItem, ListItem, Response, Status, StatusKind, Thread, Untagged,
+    FetchItem, ListItem, Response, Status, StatusKind, Untagged,
 };
 
 // ---------------------------------------------------------------------------
@@ -1194,29 +1194,26 @@ fn dovecot_search_esearch_sort_thread() {
             panic!()
         };
         // (1 2 (3 9)(6 (18)(27)))
-        let root = t.iter().find(|n| n.id == 1).unwrap();
-        assert_eq!(root.children.len(), 1);
-        let two = &root.children[0];
-        assert_eq!(two.id, 2);
-        let ids: Vec<u32> = two.children.iter().map(|c| c.id).collect();
-        assert_eq!(ids, [3, 6]);
-        assert_eq!(two.children[0].children[0].id, 9);
-        let under6: Vec<u32> = two.children[1].children.iter().map(|c| c.id).collect();
-        assert_eq!(under6, [18, 27]);
+        let root = t.iter().find(|n| n.messages.first() == Some(&1)).unwrap();
+        assert_eq!(root.messages, [1, 2]);
+        let heads: Vec<&[u32]> = root.children.iter().map(|c| &c.messages[..]).collect();
+        assert_eq!(heads, [&[3, 9][..], &[6][..]]);
+        let under6: Vec<&[u32]> = root.children[1]
+            .children
+            .iter()
+            .map(|c| &c.messages[..])
+            .collect();
+        assert_eq!(under6, [&[18][..], &[27][..]]);
         // Every message appears once.
-        fn count(t: &[Thread]) -> usize {
-            t.iter()
-                .map(|n| usize::from(n.id != 0) + count(&n.children))
-                .sum()
-        }
-        assert_eq!(count(t), 34);
+        let count: usize = t.iter().map(|n| n.all_messages().len()).sum();
+        assert_eq!(count, 34);
     });
     with_fixture("thread-orderedsubject", |rs| {
         let Some(Untagged::Thread(t)) = data(rs).next() else {
             panic!()
         };
-        let root = t.iter().find(|n| n.id == 1).unwrap();
-        assert_eq!(root.children.len(), 6);
+        let root = t.iter().find(|n| n.messages.first() == Some(&1)).unwrap();
+        assert_eq!(root.messages.len() + root.children.len(), 7);
     });
 }
 

@@ -74,7 +74,7 @@ fn status_list_and_thread_serialize() {
     );
     assert_eq!(
         v(b"* THREAD (1 2)\r\n"),
-        json!({ "Data": { "Thread": [{ "id": 1, "children": [{ "id": 2, "children": [] }] }] } })
+        json!({ "Data": { "Thread": [{ "messages": [1, 2], "children": [] }] } })
     );
     assert_eq!(
         v(b"+ go\r\n"),

@@ -612,7 +612,7 @@ proptest! {
 
     #[test]
     fn imaplib_arg_refuses_nul_iff_present(arg in arg_strategy(), mode in mode_strategy()) {
-        let mut c = CommandBuilder::new(b"T1", "X", mode);
+        let mut c = CommandBuilder::new(b"T1", "X", mode).unwrap();
         let r = c.imaplib_arg(&arg).map(|_| ());
         if arg.contains('\0') {
             prop_assert_eq!(r, Err(EncodeError::Nul));
@@ -624,7 +624,7 @@ proptest! {
     #[test]
     fn imaplib_arg_round_trips(args in vec(arg_strategy(), 1..4), mode in mode_strategy()) {
         let args: Vec<String> = args.into_iter().filter(|a| !a.contains('\0')).collect();
-        let mut c = CommandBuilder::new(b"T1", "X", mode);
+        let mut c = CommandBuilder::new(b"T1", "X", mode).unwrap();
         for a in &args {
             c.imaplib_arg(a).expect("no NUL, so it encodes");
         }
@@ -866,6 +866,7 @@ fn generous() -> Limits {
         max_literal_len: 1 << 20,
         max_depth: usize::MAX,
         max_literals: usize::MAX,
+        ..Limits::default()
     }
 }
 

@@ -34,7 +34,10 @@
 //! command line such as `a1 LOGIN ...`) makes that first word the remembered
 //! tag; single-word lines (`DONE`, a SASL response, `*`) leave it alone. In
 //! [`Step::Send`] and [`Step::SendSplit`], `{tag}` is replaced by the
-//! remembered tag; in [`Step::Expect`] and [`Step::ExpectPrefix`], `{tag}`
+//! remembered tag and `{next_tag}` by the tag the client will use next
+//! (the remembered tag with its trailing number plus one: the reply a
+//! hostile server piggy-backs on an earlier one); in [`Step::Expect`] and
+//! [`Step::ExpectPrefix`], `{tag}`
 //! stands for the first word of the line being checked.
 //!
 //! ## End of the script
@@ -89,6 +92,15 @@ pub enum Step {
     /// Keep the connection open and silent until [`FakeServer::finish`] is
     /// called or the server is dropped.
     Hang,
+    /// Write these bytes one at a time, `interval` apart (a server that
+    /// trickles a response to defeat per-read timeouts); stops quietly
+    /// when the client closes.
+    Trickle {
+        /// The bytes (`{tag}` substituted).
+        bytes: Vec<u8>,
+        /// The pause between two bytes.
+        interval: Duration,
+    },
     /// Start TLS as the server: the client's handshake and all following
     /// steps go through TLS with this certificate chain (leaf first) and
     /// private key. Uses the `openssl s_server` command as the TLS engine
@@ -349,6 +361,7 @@ fn describe(step: &Step) -> String {
         Step::ExpectEof => "ExpectEof".into(),
         Step::Close => "Close".into(),
         Step::Hang => "Hang".into(),
+        Step::Trickle { bytes, interval } => format!("Trickle {} every {interval:?}", show(bytes)),
         Step::StartTls { .. } => "StartTls".into(),
     }
 }
@@ -382,6 +395,18 @@ impl Conn {
                 let bytes = self.with_tag(bytes)?;
                 for b in bytes {
                     self.write(&[b])?;
+                }
+                Ok(())
+            }
+            Step::Trickle { bytes, interval } => {
+                let bytes = self.with_tag(bytes)?;
+                for b in bytes {
+                    if self.shared.stopped() || self.write(&[b]).is_err() {
+                        return Ok(());
+                    }
+                    // Pacing, not synchronization: the client is meant to
+                    // give up long before the bytes run out.
+                    std::thread::sleep(*interval);
                 }
                 Ok(())
             }
@@ -489,11 +514,21 @@ impl Conn {
     }
 
     fn with_tag(&self, bytes: &[u8]) -> Result<Vec<u8>, String> {
-        if !contains(bytes, b"{tag}") {
+        if !contains(bytes, b"{tag}") && !contains(bytes, b"{next_tag}") {
             return Ok(bytes.to_vec());
         }
         match &self.tag {
-            Some(tag) => Ok(replace(bytes, b"{tag}", tag)),
+            Some(tag) => {
+                let digits = tag.iter().rev().take_while(|b| b.is_ascii_digit()).count();
+                let (prefix, num) = tag.split_at(tag.len() - digits);
+                let next = std::str::from_utf8(num)
+                    .ok()
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .map(|n| [prefix, (n + 1).to_string().as_bytes()].concat())
+                    .unwrap_or_else(|| tag.clone());
+                let b = replace(bytes, b"{next_tag}", &next);
+                Ok(replace(&b, b"{tag}", tag))
+            }
             None => Err("{tag} used before any tagged client line was read".into()),
         }
     }

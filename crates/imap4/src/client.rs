@@ -61,22 +61,54 @@ pub fn debug() -> u32 {
     DEBUG.load(Ordering::Relaxed)
 }
 
+/// The default [`Config::connect_timeout`]: 30 seconds.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The default [`Config::write_timeout`]: 60 seconds.
+pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(60);
+/// The default [`Config::response_timeout`]: 5 minutes.
+pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(300);
+
 /// Connection settings beyond host and port.
-#[derive(Debug, Clone, Default)]
+///
+/// The defaults never hang: a server that does not answer the TCP
+/// connection, the TLS handshake or with a greeting within
+/// [`DEFAULT_CONNECT_TIMEOUT`], that stops reading for
+/// [`DEFAULT_WRITE_TIMEOUT`], or that sends no complete response for
+/// [`DEFAULT_RESPONSE_TIMEOUT`] while a command waits (silent, or
+/// trickling one endless response) ends in a timeout error
+/// ([`Error::is_timeout`]). Each can be changed or turned off (`None`).
+///
+/// ```
+/// use std::time::Duration;
+/// let config = imap4::Config {
+///     response_timeout: Some(Duration::from_secs(30)),
+///     ..imap4::Config::default()
+/// };
+/// assert_eq!(config.connect_timeout, Some(imap4::DEFAULT_CONNECT_TIMEOUT));
+/// ```
+#[derive(Debug, Clone)]
 pub struct Config {
     /// Limits protecting against hostile servers.
     pub limits: Limits,
-    /// Timeout for connecting (`None`: the OS default).
+    /// Timeout for connecting: the TCP connection, the TLS handshake
+    /// (implicit TLS and STARTTLS) and the greeting, each. Default
+    /// [`DEFAULT_CONNECT_TIMEOUT`].
     pub connect_timeout: Option<Duration>,
-    /// Timeout for each read (`None`: wait forever, like imaplib's
-    /// default).
+    /// Timeout for each read (`None`: no per-read limit, as in imaplib;
+    /// [`Config::response_timeout`] still applies).
     pub read_timeout: Option<Duration>,
-    /// Timeout for each write.
+    /// Timeout for each write (a server that stops reading). Default
+    /// [`DEFAULT_WRITE_TIMEOUT`].
     pub write_timeout: Option<Duration>,
     /// Deadline for a whole command, from sending it to its completion
-    /// (`None`: none). Unlike `read_timeout`, a server that trickles bytes
-    /// cannot stretch it.
+    /// (`None`, the default: none). Unlike the other timeouts, nothing
+    /// the server sends stretches it.
     pub command_timeout: Option<Duration>,
+    /// How long a command may wait for the next complete response (the
+    /// clock restarts at each one): a silent server, or one that trickles
+    /// a response byte by byte, times out; a long FETCH that keeps
+    /// answering does not. Default [`DEFAULT_RESPONSE_TIMEOUT`].
+    pub response_timeout: Option<Duration>,
     /// Debug level for this connection (`None`: the process-wide
     /// [`debug()`] at connect time).
     pub debug: Option<u32>,
@@ -85,6 +117,98 @@ pub struct Config {
     /// over a plaintext connection is an error. Referrals are never
     /// followed either way.
     pub require_tls: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            limits: Limits::default(),
+            connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
+            read_timeout: None,
+            write_timeout: Some(DEFAULT_WRITE_TIMEOUT),
+            command_timeout: None,
+            response_timeout: Some(DEFAULT_RESPONSE_TIMEOUT),
+            debug: None,
+            require_tls: false,
+        }
+    }
+}
+
+/// The timeouts a driver enforces, taken from [`Config`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timeouts {
+    pub(crate) connect: Option<Duration>,
+    pub(crate) read: Option<Duration>,
+    pub(crate) write: Option<Duration>,
+    pub(crate) command: Option<Duration>,
+    pub(crate) response: Option<Duration>,
+}
+
+impl Timeouts {
+    pub(crate) fn from_config(c: &Config) -> Self {
+        Timeouts {
+            connect: c.connect_timeout,
+            read: c.read_timeout,
+            write: c.write_timeout,
+            command: c.command_timeout,
+            response: c.response_timeout,
+        }
+    }
+
+    /// The bound on one step of connecting (a TLS handshake, the
+    /// greeting): the connect timeout, within the command timeout.
+    pub(crate) fn connect_phase(&self) -> Option<Duration> {
+        min_timeout(self.connect, self.command)
+    }
+}
+
+/// When the wait for the server must end: a fixed deadline (the command
+/// timeout, or the connect timeout while connecting) and one that moves
+/// each time a complete response arrives (the response timeout). Both
+/// drivers use it; the session's response count tells progress.
+pub(crate) struct Deadline {
+    fixed: Option<Instant>,
+    response: Option<Duration>,
+    progress: Instant,
+    seen: u64,
+}
+
+impl Deadline {
+    /// For a command.
+    pub(crate) fn command(t: &Timeouts, session: &Session) -> Self {
+        let now = Instant::now();
+        Deadline {
+            fixed: t.command.map(|d| now + d),
+            response: t.response,
+            progress: now,
+            seen: session.responses_received(),
+        }
+    }
+
+    /// For a step of connecting (the greeting).
+    pub(crate) fn connect(t: &Timeouts, session: &Session) -> Self {
+        let now = Instant::now();
+        Deadline {
+            fixed: t.connect_phase().map(|d| now + d),
+            response: None,
+            progress: now,
+            seen: session.responses_received(),
+        }
+    }
+
+    /// The instant the next read must finish by (`None`: no limit).
+    pub(crate) fn next(&mut self, session: &Session) -> Option<Instant> {
+        let seen = session.responses_received();
+        if seen != self.seen {
+            self.seen = seen;
+            self.progress = Instant::now();
+        }
+        let moving = self.response.map(|d| self.progress + d);
+        match (self.fixed, moving) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
 }
 
 /// A blocking IMAP4 connection with imaplib's API.
@@ -116,10 +240,10 @@ pub struct Config {
 /// ```
 pub struct Imap4 {
     transport: Box<dyn Transport>,
+    timeouts: Timeouts,
     read_timeout: Option<Duration>,
     /// The read timeout last set on the transport.
     applied_read_timeout: Option<Duration>,
-    command_timeout: Option<Duration>,
     require_tls: bool,
     session: Session,
     buf: Vec<u8>,
@@ -260,9 +384,10 @@ impl Imap4 {
         let conn = TlsTransport::prepare(&tls, host)?;
         let mut stream: Box<dyn Transport> =
             Box::new(connect_tcp(host, port, config.connect_timeout)?);
-        let deadline = config.command_timeout.map(|t| Instant::now() + t);
+        let phase = Timeouts::from_config(&config).connect_phase();
+        let deadline = phase.map(|t| Instant::now() + t);
         stream
-            .set_read_timeout(min_timeout(config.read_timeout, config.command_timeout))
+            .set_read_timeout(min_timeout(config.read_timeout, phase))
             .map_err(Error::io)?;
         stream
             .set_write_timeout(config.write_timeout)
@@ -353,9 +478,9 @@ impl Imap4 {
             .map_err(Error::io)?;
         let mut m = Imap4 {
             transport,
+            timeouts: Timeouts::from_config(&config),
             read_timeout: config.read_timeout,
             applied_read_timeout: config.read_timeout,
-            command_timeout: config.command_timeout,
             require_tls: config.require_tls,
             session: Session::new(config.limits.clone(), prefix),
             buf: vec![0; 64 * 1024],
@@ -372,14 +497,15 @@ impl Imap4 {
     }
 
     fn start(&mut self) -> Result<(), Error> {
-        let deadline = self.command_timeout.map(|t| Instant::now() + t);
+        let mut deadline = Deadline::connect(&self.timeouts, &self.session);
         loop {
             let greeted = self.session.read_greeting();
             self.emit_trace();
             if greeted? {
                 break;
             }
-            self.fill(deadline)?;
+            let until = deadline.next(&self.session);
+            self.fill(until)?;
         }
         if self.require_tls && self.transport.tls().is_none() && self.session.state() == State::Auth
         {
@@ -458,7 +584,7 @@ impl Imap4 {
         pending: &Pending,
         mut auth: Auth<'_>,
     ) -> Result<imap4_proto::Tagged, Stop> {
-        let deadline = self.command_timeout.map(|t| Instant::now() + t);
+        let mut deadline = Deadline::command(&self.timeouts, &self.session);
         loop {
             self.flush().map_err(Stop::Io)?;
             let polled = match &mut auth {
@@ -472,7 +598,8 @@ impl Imap4 {
                     // A continuation may have released held-back output (a
                     // literal): send it before waiting for the server.
                     self.flush().map_err(Stop::Io)?;
-                    self.fill(deadline).map_err(Stop::Io)?;
+                    let until = deadline.next(&self.session);
+                    self.fill(until).map_err(Stop::Io)?;
                 }
                 Poll::Challenge(data) => {
                     let answer = match &mut auth {
@@ -600,8 +727,9 @@ impl Imap4 {
                 return Err(e);
             }
         };
-        let deadline = self.command_timeout.map(|t| Instant::now() + t);
-        let handshake_timeout = min_timeout(self.read_timeout, self.command_timeout);
+        let phase = self.timeouts.connect_phase();
+        let deadline = phase.map(|t| Instant::now() + t);
+        let handshake_timeout = min_timeout(self.read_timeout, phase);
         if let Err(e) = self.apply_read_timeout(handshake_timeout) {
             self.session.fail_transport(&e.to_string());
             return Err(Error::io(e));

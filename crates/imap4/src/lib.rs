@@ -40,7 +40,10 @@ mod transport;
 pub mod typed;
 pub mod util;
 
-pub use client::{debug, set_debug, Config, Imap4, IMAP4_PORT, IMAP4_SSL_PORT};
+pub use client::{
+    debug, set_debug, Config, Imap4, DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT,
+    DEFAULT_WRITE_TIMEOUT, IMAP4_PORT, IMAP4_SSL_PORT,
+};
 pub use error::{Error, ErrorKind};
 pub use imap4_proto::sasl;
 pub use imap4_proto::{AuthFailed, Authenticated, Data, Limits, Response, State};

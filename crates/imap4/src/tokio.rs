@@ -25,6 +25,7 @@ use imap4_proto::{
 
 use crate::client::{
     after_read, debug, emit_trace, min_timeout, random_tag_prefix, transport_failed, Config,
+    Deadline, Timeouts,
 };
 use crate::error::Error;
 use crate::typed::{
@@ -125,9 +126,7 @@ pub struct Imap4 {
     debug: u32,
     host: String,
     require_tls: bool,
-    read_timeout: Option<Duration>,
-    write_timeout: Option<Duration>,
-    command_timeout: Option<Duration>,
+    timeouts: Timeouts,
 }
 
 impl std::fmt::Debug for Imap4 {
@@ -171,8 +170,8 @@ impl Imap4 {
         // Load the options before connecting: bad files fail without I/O.
         tls.config_for(host)?;
         let stream = connect_tcp(host, port, config.connect_timeout).await?;
-        let deadline =
-            min_timeout(config.read_timeout, config.command_timeout).map(|t| Instant::now() + t);
+        let phase = Timeouts::from_config(&config).connect_phase();
+        let deadline = min_timeout(config.read_timeout, phase).map(|t| Instant::now() + t);
         let tls = handshake(Box::new(stream), &tls, host, deadline).await?;
         Imap4::start(tls, config, host).await
     }
@@ -226,9 +225,7 @@ impl Imap4 {
             debug: config.debug.unwrap_or_else(debug),
             host: host.to_string(),
             require_tls: config.require_tls,
-            read_timeout: config.read_timeout,
-            write_timeout: config.write_timeout,
-            command_timeout: config.command_timeout,
+            timeouts: Timeouts::from_config(&config),
         };
         m.session.set_tracing(m.debug > 3);
         if let Err(e) = m.greet().await {
@@ -239,14 +236,15 @@ impl Imap4 {
     }
 
     async fn greet(&mut self) -> Result<(), Error> {
-        let deadline = self.deadline();
+        let mut deadline = Deadline::connect(&self.timeouts, &self.session);
         loop {
             let greeted = self.session.read_greeting();
             emit_trace(&mut self.session, self.debug);
             if greeted? {
                 break;
             }
-            self.fill(deadline).await?;
+            let until = deadline.next(&self.session).map(Instant::from_std);
+            self.fill(until).await?;
         }
         if self.require_tls && self.transport.tls().is_none() && self.session.state() == State::Auth
         {
@@ -259,14 +257,10 @@ impl Imap4 {
         Ok(())
     }
 
-    fn deadline(&self) -> Option<Instant> {
-        self.command_timeout.map(|t| Instant::now() + t)
-    }
-
     // ----- the driver ---------------------------------------------------------
 
     async fn fill(&mut self, deadline: Option<Instant>) -> Result<(), Error> {
-        let per_read = self.read_timeout.map(|t| Instant::now() + t);
+        let per_read = self.timeouts.read.map(|t| Instant::now() + t);
         let until = match (deadline, per_read) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -289,7 +283,7 @@ impl Imap4 {
         let mut wrote = false;
         while let Some(out) = self.session.take_output() {
             let write = self.transport.write_all(&out);
-            let r = match self.write_timeout {
+            let r = match self.timeouts.write {
                 None => write.await,
                 Some(t) => ::tokio::time::timeout(t, write).await.unwrap_or_else(|_| {
                     Err(std::io::Error::new(
@@ -312,7 +306,7 @@ impl Imap4 {
     }
 
     async fn drive(&mut self, pending: &Pending, mut auth: Auth<'_>) -> Result<Tagged, Stop> {
-        let deadline = self.deadline();
+        let mut deadline = Deadline::command(&self.timeouts, &self.session);
         loop {
             self.flush().await.map_err(Stop::Io)?;
             let polled = match &mut auth {
@@ -324,7 +318,8 @@ impl Imap4 {
                 Poll::Done(t) => return Ok(t),
                 Poll::NeedInput => {
                     self.flush().await.map_err(Stop::Io)?;
-                    self.fill(deadline).await.map_err(Stop::Io)?;
+                    let until = deadline.next(&self.session).map(Instant::from_std);
+                    self.fill(until).await.map_err(Stop::Io)?;
                 }
                 Poll::Challenge(data) => {
                     let answer = match &mut auth {
@@ -450,8 +445,8 @@ impl Imap4 {
                 return Err(e);
             }
         };
-        let deadline =
-            min_timeout(self.read_timeout, self.command_timeout).map(|t| Instant::now() + t);
+        let deadline = min_timeout(self.timeouts.read, self.timeouts.connect_phase())
+            .map(|t| Instant::now() + t);
         let inner = std::mem::replace(&mut self.transport, Box::new(ClosedTransport));
         match handshake(inner, &tls, &host, deadline).await {
             Ok(t) => self.transport = t,
@@ -516,7 +511,9 @@ impl Typed<'_> {
     ) -> Result<u64, Error> {
         let mut body = crate::typed::PartialBody::new(uid, section, chunk);
         while let Some((set, attrs)) = body.next_request().map_err(crate::typed::partial_error)? {
-            let fetches = self.uid_fetch(&set, &attrs).await?;
+            let fetches = self
+                .uid_fetch_capped(&set, &attrs, u64::from(chunk.max(1)))
+                .await?;
             let data = body.accept(&fetches).map_err(crate::typed::partial_error)?;
             out.write_all(&data).await.map_err(Error::io)?;
         }

@@ -65,41 +65,68 @@ macro_rules! typed_commands {
         /// SELECT a mailbox (name in UTF-8; encoded as the server needs).
         pub $($async)* fn select(&mut self, mailbox: &str) -> Result<SelectedMailbox, Error> {
             let out = self.m.run_typed(|s| s.typed_select(mailbox, false))$($await)*?;
-            Ok(out.selected(false))
+            Ok(out.selected(false)?)
         }
 
         /// EXAMINE a mailbox (read-only).
         pub $($async)* fn examine(&mut self, mailbox: &str) -> Result<SelectedMailbox, Error> {
             let out = self.m.run_typed(|s| s.typed_select(mailbox, true))$($await)*?;
-            Ok(out.selected(true))
+            Ok(out.selected(true)?)
         }
 
-        /// FETCH by sequence numbers.
+        /// FETCH by sequence numbers (an empty set fetches nothing and
+        /// asks the server nothing).
         pub $($async)* fn fetch(&mut self, set: &SeqSet, attrs: &[FetchAttr]) -> Result<Fetches, Error> {
+            if set.is_empty() {
+                return Ok(Fetches::default());
+            }
             Ok(self
                 .m
                 .run_typed(|s| s.typed_fetch(SetArg::Seq(set), attrs))$($await)*?
                 .into_fetches())
         }
 
-        /// UID FETCH.
+        /// UID FETCH (an empty set fetches nothing and asks the server
+        /// nothing).
         pub $($async)* fn uid_fetch(&mut self, set: &UidSet, attrs: &[FetchAttr]) -> Result<Fetches, Error> {
+            if set.is_empty() {
+                return Ok(Fetches::default());
+            }
             Ok(self
                 .m
                 .run_typed(|s| s.typed_fetch(SetArg::Uid(set), attrs))$($await)*?
                 .into_fetches())
         }
 
-        /// SEARCH: the matching sequence numbers.
-        pub $($async)* fn search(&mut self, key: &SearchKey) -> Result<SeqSet, Error> {
-            let out = self.m.run_typed(|s| s.typed_search(false, key))$($await)*?;
-            Ok(SeqSet::from_numbers(out.search_numbers()))
+        /// UID FETCH whose literals may not exceed `cap` bytes (one chunk
+        /// of a streamed body): a larger one is refused before it is read.
+        pub(crate) $($async)* fn uid_fetch_capped(
+            &mut self,
+            set: &UidSet,
+            attrs: &[FetchAttr],
+            cap: u64,
+        ) -> Result<Fetches, Error> {
+            Ok(self
+                .m
+                .run_typed(|s| {
+                    let p = s.typed_fetch(SetArg::Uid(set), attrs)?;
+                    s.set_literal_cap(&p, cap);
+                    Ok(p)
+                })$($await)*?
+                .into_fetches())
         }
 
-        /// UID SEARCH: the matching UIDs.
+        /// SEARCH: the matching sequence numbers, as a set of ranges (never
+        /// expanded, whatever ranges the server answers with).
+        pub $($async)* fn search(&mut self, key: &SearchKey) -> Result<SeqSet, Error> {
+            let out = self.m.run_typed(|s| s.typed_search(false, key))$($await)*?;
+            Ok(SeqSet::from_ranges(out.search_ranges()?))
+        }
+
+        /// UID SEARCH: the matching UIDs, as a set of ranges.
         pub $($async)* fn uid_search(&mut self, key: &SearchKey) -> Result<UidSet, Error> {
             let out = self.m.run_typed(|s| s.typed_search(true, key))$($await)*?;
-            Ok(UidSet::from_numbers(out.search_numbers()))
+            Ok(UidSet::from_ranges(out.search_ranges()?))
         }
 
         /// UID STORE: change flags; returns the FETCH responses (empty when
@@ -111,6 +138,9 @@ macro_rules! typed_commands {
             flags: &[&str],
             silent: bool,
         ) -> Result<Fetches, Error> {
+            if set.is_empty() {
+                return Ok(Fetches::default());
+            }
             let out = self
                 .m
                 .run_typed(|s| s.typed_store(SetArg::Uid(set), op, flags, silent))$($await)*?;
@@ -125,6 +155,9 @@ macro_rules! typed_commands {
             flags: &[&str],
             silent: bool,
         ) -> Result<Fetches, Error> {
+            if set.is_empty() {
+                return Ok(Fetches::default());
+            }
             let out = self
                 .m
                 .run_typed(|s| s.typed_store(SetArg::Seq(set), op, flags, silent))$($await)*?;
@@ -133,6 +166,9 @@ macro_rules! typed_commands {
 
         /// UID COPY; the UID mapping if the server supports UIDPLUS.
         pub $($async)* fn uid_copy(&mut self, set: &UidSet, mailbox: &str) -> Result<Option<UidMapping>, Error> {
+            if set.is_empty() {
+                return Ok(None);
+            }
             let out = self
                 .m
                 .run_typed(|s| s.typed_copy(SetArg::Uid(set), mailbox, false))$($await)*?;
@@ -141,6 +177,9 @@ macro_rules! typed_commands {
 
         /// UID MOVE (RFC 6851); the UID mapping if the server sends one.
         pub $($async)* fn uid_move(&mut self, set: &UidSet, mailbox: &str) -> Result<Option<UidMapping>, Error> {
+            if set.is_empty() {
+                return Ok(None);
+            }
             let out = self
                 .m
                 .run_typed(|s| s.typed_copy(SetArg::Uid(set), mailbox, true))$($await)*?;
@@ -152,7 +191,7 @@ macro_rules! typed_commands {
             Ok(self
                 .m
                 .run_typed(|s| s.typed_list(reference, pattern))$($await)*?
-                .mailboxes())
+                .mailboxes()?)
         }
 
         /// STATUS of a mailbox.
@@ -160,7 +199,7 @@ macro_rules! typed_commands {
             Ok(self
                 .m
                 .run_typed(|s| s.typed_status(mailbox, attrs))$($await)*?
-                .status())
+                .status()?)
         }
 
         /// CREATE a mailbox.
@@ -215,12 +254,15 @@ macro_rules! typed_commands {
 
         /// EXPUNGE: the expunged sequence numbers.
         pub $($async)* fn expunge(&mut self) -> Result<Vec<u32>, Error> {
-            Ok(self.m.run_typed(|s| s.typed_expunge(None))$($await)*?.expunged())
+            Ok(self.m.run_typed(|s| s.typed_expunge(None))$($await)*?.expunged()?)
         }
 
         /// UID EXPUNGE (UIDPLUS): expunge only these UIDs.
         pub $($async)* fn uid_expunge(&mut self, set: &UidSet) -> Result<Vec<u32>, Error> {
-            Ok(self.m.run_typed(|s| s.typed_expunge(Some(set)))$($await)*?.expunged())
+            if set.is_empty() {
+                return Ok(Vec::new());
+            }
+            Ok(self.m.run_typed(|s| s.typed_expunge(Some(set)))$($await)*?.expunged()?)
         }
 
         /// CLOSE (expunging) the selected mailbox.
@@ -363,7 +405,7 @@ impl<'a> Typed<'a> {
     ) -> Result<u64, Error> {
         let mut body = PartialBody::new(uid, section, chunk);
         while let Some((set, attrs)) = body.next_request().map_err(partial_error)? {
-            let fetches = self.uid_fetch(&set, &attrs)?;
+            let fetches = self.uid_fetch_capped(&set, &attrs, u64::from(chunk.max(1)))?;
             let data = body.accept(&fetches).map_err(partial_error)?;
             out.write_all(&data).map_err(Error::io)?;
         }

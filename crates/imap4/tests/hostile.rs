@@ -86,17 +86,57 @@ struct Log {
 
 struct Scripted {
     script: Vec<u8>,
+    /// Commands written, and where the reply to the next one starts.
+    held: Option<(usize, usize)>,
     pos: usize,
     chunk: usize,
     end: End,
     log: Arc<Mutex<Log>>,
 }
 
+/// Positions in `b` where a line starts with `T<digits> ` (a tagged line).
+fn tagged_line_starts(b: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    (0..b.len()).filter(move |&i| {
+        (i == 0 || b[i - 1] == b'\n') && b[i] == b'T' && {
+            let digits = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+            digits > 0 && b.get(i + 1 + digits) == Some(&b' ')
+        }
+    })
+}
+
+impl Scripted {
+    /// Where the script may be served up to now. Like a real server, the
+    /// script answers a command only once the client has written it: with
+    /// `w` commands written, it serves up to the start of its `w+1`-th
+    /// tagged line. (The client refuses a reply that arrives before its
+    /// command was written.)
+    fn servable(&mut self) -> usize {
+        let written = tagged_line_starts(&self.log.lock().unwrap().written).count();
+        match self.held {
+            Some((w, at)) if w == written => at,
+            _ => {
+                let at = tagged_line_starts(&self.script)
+                    .nth(written)
+                    .unwrap_or(self.script.len());
+                self.held = Some((written, at));
+                at
+            }
+        }
+    }
+}
+
 impl Read for Scripted {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let want = buf.len().min(self.chunk);
+        let servable = self.servable();
+        if self.pos < self.script.len() && self.pos >= servable {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "scripted: the reply waits for a command the client has not written",
+            ));
+        }
         let n = if self.pos < self.script.len() {
-            let n = want.min(self.script.len() - self.pos);
+            let n = want.min(servable - self.pos);
             buf[..n].copy_from_slice(&self.script[self.pos..self.pos + n]);
             self.pos += n;
             n
@@ -140,6 +180,7 @@ fn open(
     let log = Arc::new(Mutex::new(Log::default()));
     let t = Scripted {
         script: script.to_vec(),
+        held: None,
         pos: 0,
         chunk: chunk.max(1),
         end,
@@ -240,6 +281,8 @@ fn limits(line: usize, literal: u64, depth: usize) -> Config {
         limits: Limits {
             max_line_len: line,
             max_literal_len: literal,
+            // These tests are about the three limits above.
+            max_response_len: u64::MAX,
             max_depth: depth,
             ..Limits::default()
         },

@@ -97,7 +97,7 @@ async fn typed_commands_run_on_the_async_driver() {
         .run_typed(|s| s.typed_select("INBOX", false))
         .await
         .unwrap();
-    assert_eq!(out.selected(false).exists, 3);
+    assert_eq!(out.selected(false).unwrap().exists, 3);
     let set = imap4::typed::UidSet::all();
     let attrs = [
         imap4::typed::FetchAttr::Uid,

@@ -374,12 +374,23 @@ impl<'a> Cursor<'a> {
     /// Skips one value of any shape (atom with brackets, string, literal,
     /// list), returning its raw bytes. Used to keep unknown items raw.
     pub(crate) fn skip_value(&mut self) -> Result<&'a [u8], ParseError> {
+        let depth = self.depth;
+        let r = self.skip_value_inner();
+        if r.as_ref().is_err_and(|e| !e.is_depth_limit()) {
+            // Lists opened by the value that failed are not open any more:
+            // error recovery goes on at the depth the value started at.
+            self.depth = depth;
+        }
+        r
+    }
+
+    fn skip_value_inner(&mut self) -> Result<&'a [u8], ParseError> {
         let start = self.pos;
         match self.peek() {
             Some(b'(') => {
                 self.open()?;
                 while self.list_continues() {
-                    self.skip_value()?;
+                    self.skip_value_inner()?;
                 }
                 self.close()?;
             }

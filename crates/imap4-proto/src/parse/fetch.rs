@@ -12,6 +12,9 @@ pub(crate) fn fetch<'a>(c: &mut Cursor<'a>, seq: u32) -> Result<Fetch<'a>, Parse
         let start = c.save();
         match item(c) {
             Ok(i) => items.push(i),
+            // Beyond the depth limit is an error, whatever re-reading the
+            // item as a raw value would make of it.
+            Err(e) if e.is_depth_limit() => return Err(e),
             Err(e) => {
                 // Keep an odd item raw rather than lose the response.
                 c.restore(start);
@@ -361,6 +364,7 @@ pub(crate) fn body<'a>(c: &mut Cursor<'a>) -> Result<BodyStructure<'a>, ParseErr
     let start = c.save();
     match body_strict(c) {
         Ok(b) => Ok(b),
+        Err(e) if e.is_depth_limit() => Err(e),
         Err(e) => {
             c.restore(start);
             match empty_multipart(c) {

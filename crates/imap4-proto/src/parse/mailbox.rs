@@ -238,39 +238,25 @@ fn threads(c: &mut Cursor<'_>) -> Result<Vec<Thread>, ParseError> {
     Ok(roots)
 }
 
-/// One `( … )` thread: a chain of messages; a nested list starts branches
-/// under the last message of the chain.
+/// One `( … )` thread: a chain of messages, then the branches under its
+/// last message. The tree is as deep as the lists nest (bounded by the
+/// depth limit), never as deep as a chain is long.
 fn thread(c: &mut Cursor<'_>) -> Result<Thread, ParseError> {
     c.open()?;
-    let mut chain: Vec<u32> = Vec::new();
-    let mut branches: Vec<Thread> = Vec::new();
+    let mut messages: Vec<u32> = Vec::new();
+    let mut children: Vec<Thread> = Vec::new();
     while c.list_continues() {
         if c.peek() == Some(b'(') {
-            branches.push(thread(c)?);
+            children.push(thread(c)?);
+        } else if children.is_empty() {
+            messages.push(c.number()?);
         } else {
-            chain.push(c.number()?);
+            // RFC 5256: branches come last in a thread.
+            return Err(c.err("'(' or ')' after a branch"));
         }
     }
     c.close()?;
-    // Build from the bottom up: the last message of the chain gets the
-    // branches as children (a chain without messages is a dummy parent).
-    let mut node = match chain.pop() {
-        Some(id) => Thread {
-            id,
-            children: branches,
-        },
-        None => Thread {
-            id: 0,
-            children: branches,
-        },
-    };
-    while let Some(id) = chain.pop() {
-        node = Thread {
-            id,
-            children: vec![node],
-        };
-    }
-    Ok(node)
+    Ok(Thread { messages, children })
 }
 
 fn namespaces<'a>(c: &mut Cursor<'a>) -> Result<Vec<Namespace<'a>>, ParseError> {
@@ -323,6 +309,20 @@ pub(crate) fn decode_mailbox(raw: ByteStr<'_>) -> Mailbox<'_> {
         Cow::Owned(v) => Cow::Owned(decode_name(v).into_owned()),
     };
     Mailbox { raw, name }
+}
+
+/// Decodes a mailbox name as the server sent it. With `utf8` (after
+/// `ENABLE UTF8=ACCEPT`, RFC 6855) names are UTF-8 and `&` is just `&`;
+/// otherwise they are modified UTF-7 (falling back to UTF-8, then to a
+/// lossy decoding). `INBOX` in any case is `INBOX`.
+pub fn decode_mailbox_name(raw: &[u8], utf8: bool) -> Cow<'_, str> {
+    if utf8 {
+        if raw.eq_ignore_ascii_case(b"INBOX") {
+            return Cow::Borrowed("INBOX");
+        }
+        return String::from_utf8_lossy(raw);
+    }
+    decode_name(raw)
 }
 
 /// `INBOX` in any case is `INBOX`; otherwise modified UTF-7, falling back

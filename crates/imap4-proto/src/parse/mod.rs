@@ -36,6 +36,7 @@ mod mailbox;
 pub mod types;
 pub mod utf7;
 
+pub use mailbox::decode_mailbox_name;
 pub use types::*;
 
 pub(crate) use cursor::find_quoted_special;
@@ -157,6 +158,7 @@ fn resp_text<'a>(c: &mut Cursor<'a>) -> Result<(Option<Code<'a>>, ByteStr<'a>), 
         let save = c.save();
         match code(c) {
             Ok(code) => Some(code),
+            Err(e) if e.is_depth_limit() => return Err(e),
             Err(_) => {
                 // An unparsable code stays in the text.
                 c.restore(save);
@@ -467,9 +469,30 @@ mod tests {
             panic!()
         };
         assert_eq!(t.len(), 2);
-        assert_eq!(t[1].id, 3);
-        assert_eq!(t[1].children[0].id, 6);
-        assert_eq!(t[1].children[0].children.len(), 2);
-        assert_eq!(t[1].children[0].children[1].children[0].id, 7);
+        assert_eq!(t[0].messages, [2]);
+        assert_eq!(t[1].messages, [3, 6]);
+        assert_eq!(t[1].children.len(), 2);
+        assert_eq!(t[1].children[0].messages, [4, 23]);
+        assert_eq!(t[1].children[1].messages, [44, 7, 96]);
+        assert_eq!(t[1].all_messages(), [3, 6, 4, 23, 44, 7, 96]);
+    }
+
+    #[test]
+    fn long_thread_chain_is_flat() {
+        // A 500,000-message chain used to become a tree 500,000 deep and
+        // overflow the stack when dropped, cloned, compared or printed.
+        let mut input = b"* THREAD (".to_vec();
+        for _ in 0..500_000 {
+            input.extend_from_slice(b"1 ");
+        }
+        input.extend_from_slice(b")\r\n");
+        let Untagged::Thread(t) = data(&input) else {
+            panic!()
+        };
+        assert_eq!(t[0].messages.len(), 500_000);
+        assert!(t[0].children.is_empty());
+        let copy = t.clone();
+        assert_eq!(copy, t);
+        assert!(format!("{t:?}").len() > 500_000);
     }
 }

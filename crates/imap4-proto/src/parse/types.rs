@@ -403,15 +403,34 @@ pub struct ESearch<'a> {
     pub other: Vec<(ByteStr<'a>, ByteStr<'a>)>,
 }
 
-/// A THREAD node: a message and the threads under it. A node without a
-/// message (`id` 0) stands for a missing parent.
+/// A THREAD node (RFC 5256): a chain of messages, each the parent of the
+/// next, and the branches under the chain's last message. A chain without
+/// messages stands for a missing parent. `(3 6 (4 23)(44 7 96))` is
+/// `messages [3, 6]` with two children, `[4, 23]` and `[44, 7, 96]`.
+///
+/// A long chain is a vector, not nested nodes, so the tree is only as deep
+/// as the server's lists nest (bounded by `Limits::max_depth`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(Serialize))]
 pub struct Thread {
-    /// The message number or UID (0 for a dummy parent).
-    pub id: u32,
-    /// Replies.
+    /// The chain: message numbers or UIDs, each the parent of the next
+    /// (empty for a missing parent).
+    pub messages: Vec<u32>,
+    /// The threads under the last message of the chain.
     pub children: Vec<Thread>,
+}
+
+impl Thread {
+    /// Every message in this thread, depth first, in the server's order.
+    pub fn all_messages(&self) -> Vec<u32> {
+        let mut out = Vec::new();
+        let mut stack = vec![self];
+        while let Some(t) = stack.pop() {
+            out.extend_from_slice(&t.messages);
+            stack.extend(t.children.iter().rev());
+        }
+        out
+    }
 }
 
 /// A namespace description.
