@@ -35,6 +35,7 @@
 
 mod capture;
 mod floor;
+mod hostile;
 
 use std::fmt::Write as _;
 use std::io::{self, Write as _};
@@ -62,6 +63,11 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("client") => client(&args[1..]),
+        Some("hostile") => hostile::run(),
+        Some("hostile-client") => match (args.get(1), args.get(2).and_then(|p| p.parse().ok())) {
+            (Some(case), Some(port)) => hostile::client(case, port),
+            _ => Err("usage: imap4-bench hostile-client CASE PORT".into()),
+        },
         Some("serve") => serve(&args[1..]),
         Some("capture-fixtures") => match args.get(1) {
             Some(dir) => capture::run(Path::new(dir)).map_err(Error::from),
@@ -84,6 +90,7 @@ fn usage() -> &'static str {
      \x20      imap4-bench client imap4|imap4-imaplib|floor envelope|bodies HOST PORT\n\
      \x20      imap4-bench serve [--messages N]   (for profiling a client by hand)\n\
      \x20      imap4-bench capture-fixtures DIR\n\
+     \x20      imap4-bench hostile   (client peak RSS per hostile-server class)\n\
      Set IMAP4_BENCH_PYTHON to choose the Python interpreter (default python3)."
 }
 

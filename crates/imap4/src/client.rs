@@ -139,6 +139,8 @@ impl Default for Config {
 pub(crate) struct Timeouts {
     pub(crate) connect: Option<Duration>,
     pub(crate) read: Option<Duration>,
+    /// Used by the async driver (the blocking one sets it on the socket).
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) write: Option<Duration>,
     pub(crate) command: Option<Duration>,
     pub(crate) response: Option<Duration>,
@@ -241,7 +243,6 @@ impl Deadline {
 pub struct Imap4 {
     transport: Box<dyn Transport>,
     timeouts: Timeouts,
-    read_timeout: Option<Duration>,
     /// The read timeout last set on the transport.
     applied_read_timeout: Option<Duration>,
     require_tls: bool,
@@ -479,7 +480,6 @@ impl Imap4 {
         let mut m = Imap4 {
             transport,
             timeouts: Timeouts::from_config(&config),
-            read_timeout: config.read_timeout,
             applied_read_timeout: config.read_timeout,
             require_tls: config.require_tls,
             session: Session::new(config.limits.clone(), prefix),
@@ -533,7 +533,7 @@ impl Imap4 {
     fn fill(&mut self, deadline: Option<Instant>) -> Result<(), Error> {
         // Each read may wait at most until the command's deadline.
         let wanted = match deadline {
-            None => self.read_timeout,
+            None => self.timeouts.read,
             Some(deadline) => {
                 let left = deadline.saturating_duration_since(Instant::now());
                 if left.is_zero() {
@@ -543,7 +543,7 @@ impl Imap4 {
                         "command timed out",
                     )));
                 }
-                min_timeout(self.read_timeout, Some(left))
+                min_timeout(self.timeouts.read, Some(left))
             }
         };
         if let Err(e) = self.apply_read_timeout(wanted) {
@@ -729,7 +729,7 @@ impl Imap4 {
         };
         let phase = self.timeouts.connect_phase();
         let deadline = phase.map(|t| Instant::now() + t);
-        let handshake_timeout = min_timeout(self.read_timeout, phase);
+        let handshake_timeout = min_timeout(self.timeouts.read, phase);
         if let Err(e) = self.apply_read_timeout(handshake_timeout) {
             self.session.fail_transport(&e.to_string());
             return Err(Error::io(e));
@@ -757,7 +757,7 @@ impl Imap4 {
     /// Reads `size` bytes from the server (imaplib's `read()`), starting
     /// with any bytes received but not yet processed.
     pub fn read(&mut self, size: usize) -> Result<Vec<u8>, Error> {
-        self.apply_read_timeout(self.read_timeout)
+        self.apply_read_timeout(self.timeouts.read)
             .map_err(Error::io)?;
         let mut out = self.session.take_unprocessed().to_vec();
         while out.len() < size {
@@ -777,7 +777,7 @@ impl Imap4 {
     /// Reads one line, CRLF included (imaplib's `readline()`); a line
     /// longer than the line limit is an error.
     pub fn readline(&mut self) -> Result<Vec<u8>, Error> {
-        self.apply_read_timeout(self.read_timeout)
+        self.apply_read_timeout(self.timeouts.read)
             .map_err(Error::io)?;
         let max = self.session.limits().max_line_len;
         let mut out = self.session.take_unprocessed().to_vec();
