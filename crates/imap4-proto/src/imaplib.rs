@@ -253,6 +253,7 @@ impl Session {
     pub fn select(&mut self, mailbox: &str, readonly: bool) -> R {
         self.clear_untagged();
         self.set_readonly(readonly);
+        self.reset_mailbox(readonly);
         let name = if readonly { "EXAMINE" } else { "SELECT" };
         let finish = Finish::Select {
             mailbox: mailbox.to_string(),

@@ -28,7 +28,9 @@ pub mod command;
 pub mod encode;
 mod error;
 pub mod frame;
+mod idle;
 mod imaplib;
+mod live;
 pub mod parse;
 mod response;
 pub mod sasl;
@@ -38,6 +40,8 @@ mod store;
 pub mod typed;
 
 pub use auth::{AuthFailed, Authenticated};
+pub use idle::{IdleConfig, IdleStep};
+pub use live::{Event, MailboxState};
 pub use response::{python_repr, sanitize, sanitize_bytes, Data, Response};
 pub use session::{
     Begin, ErrorKind, Pending, Poll, Session, SessionError, State, Tagged, Trace, COMMANDS,
@@ -88,6 +92,9 @@ pub struct Limits {
     /// Most continuation requests one AUTHENTICATE may answer. Default 32
     /// (real mechanisms need one to three).
     pub max_auth_steps: usize,
+    /// Most [`Event`]s queued and not yet taken (events are recorded only
+    /// once asked for, and during IDLE). Default 100,000.
+    pub max_events: usize,
 }
 
 impl Default for Limits {
@@ -101,6 +108,7 @@ impl Default for Limits {
             max_collected_responses: 2_000_000,
             max_collected_bytes: 1 << 30,
             max_auth_steps: 32,
+            max_events: 100_000,
         }
     }
 }

@@ -153,6 +153,8 @@ struct InFlight {
     literal_cap: Option<u64>,
     /// AUTHENTICATE challenges answered so far.
     auth_steps: usize,
+    /// FETCH responses answer this command (FETCH, STORE, UID …).
+    fetches: bool,
     result: Option<Tagged>,
     /// The tagged response line as received.
     raw: Option<Bytes>,
@@ -186,6 +188,8 @@ pub struct Session {
     capture_bytes: u64,
     /// Responses processed over the session's life.
     responses: u64,
+    /// The mailbox state and the event queue (see `live.rs`).
+    pub(crate) live: crate::live::Live,
     /// The tagged line of the last completed typed command.
     pub(crate) last_tagged_raw: Option<Bytes>,
     extra_commands: Vec<(String, State)>,
@@ -219,6 +223,7 @@ impl Session {
             capture: None,
             capture_bytes: 0,
             responses: 0,
+            live: crate::live::Live::default(),
             last_tagged_raw: None,
             extra_commands: Vec::new(),
             trace: None,
@@ -533,17 +538,27 @@ impl Session {
             written_at: None,
             literal_cap: None,
             auth_steps: 0,
+            fetches: name.contains("FETCH")
+                || name.contains("STORE")
+                || name == "UID"
+                || name == "PARTIAL",
             result: None,
             raw: None,
             // imaplib expects BYE for any command named LOGOUT (xatom too).
             expect_bye: name == "LOGOUT",
             typed: matches!(finish, Finish::Typed(_)),
         });
+        self.update_literal_cap();
         Ok(Pending {
             id,
             name: name.to_string(),
             finish,
         })
+    }
+
+    /// Queues raw bytes for `pending` (IDLE's `DONE`).
+    pub(crate) fn queue_raw(&mut self, pending: &Pending, bytes: Bytes) {
+        self.out.push_back((pending.id, Out::Bytes(bytes)));
     }
 
     /// Answers the current AUTHENTICATE challenge: `Some(bytes)` is sent
@@ -678,9 +693,11 @@ impl Session {
         self.update_literal_cap();
     }
 
-    /// The framer's literal cap: the largest of the in-flight commands'
-    /// caps, none if any of them has none.
-    fn update_literal_cap(&mut self) {
+    /// After the commands in flight changed: the framer's literal cap
+    /// (the largest of the in-flight commands' caps, none if any of them
+    /// has none), and whether FETCH responses are answers or unilateral.
+    pub(crate) fn update_literal_cap(&mut self) {
+        self.live.fetching = self.in_flight.iter().filter(|f| f.fetches).count();
         let mut cap: Option<u64> = None;
         for f in &self.in_flight {
             match f.literal_cap {
@@ -751,7 +768,8 @@ impl Session {
                 return Err(SessionError::EarlyTagged(line));
             }
             f.result = Some((typ.clone(), vec![Data::Line(dat.clone())]));
-            f.raw = Some(raw);
+            f.raw = Some(raw.clone());
+            self.observe(&typ, &raw)?;
             self.response_code(&typ, &dat);
             return Ok(());
         }
@@ -764,6 +782,11 @@ impl Session {
             }
             return Err(SessionError::UnexpectedResponse(line));
         };
+        self.observe(&typ, &raw)?;
+        if self.live.idling && typ != "BYE" {
+            // During IDLE, data goes to the mailbox state and the events.
+            return Ok(());
+        }
         if let Some(capture) = self.capture.as_mut() {
             self.capture_bytes += raw.len() as u64;
             capture.push(raw);
@@ -842,8 +865,11 @@ impl Session {
                 }
             }
             // A continuation nobody asked for is ignored, as imaplib does,
-            // except in answer to STARTTLS (see `poll`).
-            _ => self.stray_continuation = Some(line),
+            // except in answer to STARTTLS (see `poll`); IDLE waits for it.
+            _ => {
+                self.stray_continuation = Some(line);
+                self.live.idle_continued = true;
+            }
         }
         Ok(())
     }

@@ -500,3 +500,246 @@ mod hardening {
         );
     }
 }
+
+/// The mailbox state, events and IDLE with a fake clock.
+mod live_idle {
+    use super::super::*;
+    use crate::{Event, IdleConfig, IdleStep};
+    use std::time::{Duration, Instant};
+
+    fn preauth(caps: &str) -> Session {
+        preauth_with(Limits::default(), caps)
+    }
+
+    /// Greeted (PREAUTH) and capabilities known: tag A0 is used.
+    fn preauth_with(limits: Limits, caps: &str) -> Session {
+        let mut s = Session::new(limits, "A");
+        s.receive(b"* PREAUTH hi\r\n");
+        assert!(s.read_greeting().unwrap());
+        let p = s.refresh_capabilities().unwrap().pending().unwrap();
+        s.take_output();
+        s.receive(format!("* CAPABILITY IMAP4rev1 {caps}\r\nA0 OK\r\n").as_bytes());
+        let Poll::Done(t) = s.poll(&p).unwrap() else {
+            panic!()
+        };
+        s.complete(p, Ok(t)).unwrap();
+        s
+    }
+
+    fn selected(caps: &str) -> Session {
+        let mut s = preauth(caps);
+        let p = s.select("INBOX", false).unwrap().pending().unwrap();
+        s.take_output();
+        s.receive(
+            b"* 3 EXISTS\r\n* 0 RECENT\r\n* FLAGS (\\Seen)\r\n* OK [UIDVALIDITY 7] v\r\n\
+              * OK [UIDNEXT 4] n\r\nA1 OK [READ-WRITE] done\r\n",
+        );
+        let Poll::Done(t) = s.poll(&p).unwrap() else {
+            panic!()
+        };
+        s.complete(p, Ok(t)).unwrap();
+        s
+    }
+
+    fn out(s: &mut Session) -> String {
+        s.take_output()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    }
+
+    fn wait(s: &mut Session, now: Instant) -> Option<Instant> {
+        match s.idle_poll(now).unwrap() {
+            IdleStep::Wait { until } => until,
+            other => panic!("expected Wait, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_mailbox_state_follows_every_response_whatever_the_command() {
+        let mut s = selected("");
+        let m = s.mailbox_state().unwrap().clone();
+        assert_eq!(
+            (m.exists, m.uid_validity, m.uid_next),
+            (3, Some(7), Some(4))
+        );
+        assert_eq!(m.flags, ["\\Seen"]);
+        // Unilateral data arriving during a SEARCH (imaplib surface).
+        let p = s.search(None, &["ALL"]).unwrap().pending().unwrap();
+        s.take_output();
+        s.receive(b"* 5 EXISTS\r\n* 2 EXPUNGE\r\n* SEARCH 1 2 3 4\r\nA2 OK\r\n");
+        let Poll::Done(t) = s.poll(&p).unwrap() else {
+            panic!()
+        };
+        s.complete(p, Ok(t)).unwrap();
+        assert_eq!(s.mailbox_state().unwrap().exists, 4);
+        // No events unless asked for.
+        assert_eq!(s.pending_events(), 0);
+    }
+
+    #[test]
+    fn idle_delivers_events_and_ends_with_done() {
+        let mut s = selected("IDLE");
+        let t0 = Instant::now();
+        s.idle_start(t0, IdleConfig::default()).unwrap();
+        assert_eq!(out(&mut s), "A2 IDLE\r\n");
+        s.receive(b"+ idling\r\n* 4 EXISTS\r\n* 1 FETCH (FLAGS (\\Seen) UID 9)\r\n* 3 EXPUNGE\r\n");
+        let mut events = Vec::new();
+        while let IdleStep::Event(e) = s.idle_poll(t0).unwrap() {
+            events.push(e);
+        }
+        assert_eq!(
+            events,
+            [
+                Event::Exists(4),
+                Event::Flags {
+                    seq: 1,
+                    uid: Some(9),
+                    flags: vec!["\\Seen".into()],
+                    modseq: None
+                },
+                Event::Expunge(3),
+            ]
+        );
+        assert_eq!(s.mailbox_state().unwrap().exists, 3);
+        // Nothing accumulates in imaplib's store during IDLE.
+        // (SELECT left its one EXISTS there, as imaplib does.)
+        let exists: Vec<_> = s
+            .untagged_responses()
+            .iter()
+            .filter(|(n, _)| n == "EXISTS" || n == "FETCH" || n == "EXPUNGE")
+            .map(|(_, v)| v.len())
+            .collect();
+        assert_eq!(exists, [1]);
+        s.idle_stop(t0);
+        assert_eq!(out(&mut s), "DONE\r\n");
+        s.receive(b"A2 OK idle done\r\n");
+        assert!(matches!(s.idle_poll(t0).unwrap(), IdleStep::Done));
+        assert!(!s.idle_running());
+        // The connection goes on.
+        let _n = s.noop().unwrap().pending().unwrap();
+        assert_eq!(out(&mut s), "A3 NOOP\r\n");
+    }
+
+    #[test]
+    fn done_waits_for_the_servers_continuation() {
+        let mut s = selected("IDLE");
+        let t0 = Instant::now();
+        s.idle_start(t0, IdleConfig::default()).unwrap();
+        out(&mut s);
+        s.idle_stop(t0);
+        assert_eq!(out(&mut s), "", "no DONE before '+'");
+        s.receive(b"+ idling\r\n");
+        wait(&mut s, t0);
+        assert_eq!(out(&mut s), "DONE\r\n");
+    }
+
+    #[test]
+    fn idle_is_reissued_before_the_servers_limit() {
+        let cfg = IdleConfig::default();
+        let mut s = selected("IDLE");
+        let t0 = Instant::now();
+        s.idle_start(t0, cfg).unwrap();
+        out(&mut s);
+        s.receive(b"+ idling\r\n");
+        // The server keeps saying it is there, so no probe; the refresh
+        // comes at 29 minutes.
+        let mut now = t0;
+        for _ in 0..28 {
+            now += Duration::from_secs(60);
+            s.receive(b"* OK Still here\r\n");
+            wait(&mut s, now);
+            assert_eq!(out(&mut s), "");
+        }
+        now += Duration::from_secs(60);
+        s.receive(b"* OK Still here\r\n");
+        wait(&mut s, now);
+        assert_eq!(out(&mut s), "DONE\r\n");
+        s.receive(b"A2 OK done\r\n");
+        wait(&mut s, now);
+        assert_eq!(out(&mut s), "A3 IDLE\r\n");
+    }
+
+    #[test]
+    fn a_silent_server_is_probed_then_declared_dead() {
+        let cfg = IdleConfig::default();
+        let mut s = selected("IDLE");
+        let t0 = Instant::now();
+        s.idle_start(t0, cfg).unwrap();
+        out(&mut s);
+        s.receive(b"+ idling\r\n");
+        assert_eq!(wait(&mut s, t0), Some(t0 + cfg.keepalive));
+        let t1 = t0 + cfg.keepalive;
+        wait(&mut s, t1);
+        assert_eq!(out(&mut s), "DONE\r\n", "the probe starts with DONE");
+        // The server answers DONE: then a NOOP, and IDLE again.
+        s.receive(b"A2 OK done\r\n");
+        wait(&mut s, t1);
+        assert_eq!(out(&mut s), "A3 NOOP\r\n");
+        s.receive(b"A3 OK noop\r\n");
+        wait(&mut s, t1);
+        assert_eq!(out(&mut s), "A4 IDLE\r\n");
+        s.receive(b"+ idling\r\n");
+        assert_eq!(wait(&mut s, t1), Some(t1 + cfg.keepalive));
+        let t2 = t1 + cfg.keepalive;
+        wait(&mut s, t2);
+        assert_eq!(out(&mut s), "DONE\r\n");
+        // Now it stays silent: dead after the probe timeout.
+        let until = wait(&mut s, t2);
+        assert_eq!(until, Some(t2 + cfg.probe_timeout));
+        let e = s.idle_poll(t2 + cfg.probe_timeout).unwrap_err();
+        assert!(e.to_string().contains("connection dead"), "{e}");
+        assert_eq!(e.kind(), ErrorKind::Abort);
+    }
+
+    #[test]
+    fn without_idle_the_same_api_polls_with_noop() {
+        let cfg = IdleConfig::default();
+        let mut s = selected("");
+        let t0 = Instant::now();
+        s.idle_start(t0, cfg).unwrap();
+        assert_eq!(out(&mut s), "", "no IDLE on this server");
+        assert_eq!(wait(&mut s, t0), Some(t0 + cfg.poll_interval));
+        let t1 = t0 + cfg.poll_interval;
+        wait(&mut s, t1);
+        assert_eq!(out(&mut s), "A2 NOOP\r\n");
+        s.receive(b"* 9 EXISTS\r\nA2 OK\r\n");
+        assert!(matches!(
+            s.idle_poll(t1).unwrap(),
+            IdleStep::Event(Event::Exists(9))
+        ));
+        assert_eq!(wait(&mut s, t1), Some(t1 + cfg.poll_interval));
+        s.idle_stop(t1);
+        assert!(matches!(s.idle_poll(t1).unwrap(), IdleStep::Done));
+    }
+
+    #[test]
+    fn the_event_queue_is_bounded() {
+        let limits = Limits {
+            max_events: 5,
+            ..Limits::default()
+        };
+        let mut s = preauth_with(limits, "IDLE");
+        let t0 = Instant::now();
+        s.idle_start(t0, IdleConfig::default()).unwrap();
+        out(&mut s);
+        s.receive(b"+ idling\r\n");
+        for n in 1..=6 {
+            s.receive(format!("* {n} EXISTS\r\n").as_bytes());
+        }
+        // The caller never takes events here (a bug); the queue refuses to
+        // grow past its bound.
+        let mut r = Ok(IdleStep::Done);
+        for _ in 0..10 {
+            r = s.idle_poll(t0);
+            if r.is_err() {
+                break;
+            }
+            // Put the event back: nobody consumes it.
+            if let Ok(IdleStep::Event(e)) = &r {
+                s.live.events.push_front(e.clone());
+            }
+        }
+        let e = r.unwrap_err();
+        assert!(e.to_string().contains("max_events"), "{e}");
+    }
+}

@@ -336,6 +336,7 @@ impl Session {
     pub fn typed_select(&mut self, mailbox: &str, readonly: bool) -> Result<Pending, SessionError> {
         let name = if readonly { "EXAMINE" } else { "SELECT" };
         self.clear_untagged();
+        self.reset_mailbox(readonly);
         self.typed(
             name,
             TypedKind::Select { readonly },

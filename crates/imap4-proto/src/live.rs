@@ -1,0 +1,264 @@
+//! The live mailbox: a state of the selected mailbox kept true by every
+//! response, whatever command is running, and a bounded queue of the
+//! events the server pushes (new mail, expunges, flag changes, alerts…).
+//!
+//! Every untagged response passes through [`Session::observe`] as it is
+//! processed, for the imaplib surface and the typed one alike: EXISTS,
+//! RECENT, EXPUNGE, VANISHED, FLAGS and the codes of status responses
+//! update [`MailboxState`]. Events are recorded once a caller asks for
+//! them ([`Session::enable_events`], and always during IDLE); the queue is
+//! bounded by [`crate::Limits::max_events`], and overflowing it is an
+//! error, never unbounded memory.
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+
+use crate::command::UidSet;
+use crate::parse::{self, Code, Response as Parsed, StatusKind, Untagged};
+use crate::session::{Session, SessionError};
+
+/// What is known of the selected mailbox, kept up to date by every
+/// response the server sends.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct MailboxState {
+    /// Number of messages (EXISTS, less expunged messages).
+    pub exists: u32,
+    /// RECENT.
+    pub recent: u32,
+    /// FLAGS: the flags defined in the mailbox.
+    pub flags: Vec<String>,
+    /// PERMANENTFLAGS.
+    pub permanent_flags: Vec<String>,
+    /// UIDVALIDITY.
+    pub uid_validity: Option<u32>,
+    /// UIDNEXT.
+    pub uid_next: Option<u32>,
+    /// HIGHESTMODSEQ (CONDSTORE), raised by every MODSEQ seen.
+    pub highest_modseq: Option<u64>,
+    /// Whether the mailbox is read-only (`[READ-ONLY]`).
+    pub read_only: bool,
+}
+
+/// Something the server told the client without being asked (or while
+/// answering another command).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// The mailbox now has this many messages (more than before: new mail).
+    Exists(u32),
+    /// RECENT changed.
+    Recent(u32),
+    /// The message with this sequence number was expunged (later numbers
+    /// moved down by one).
+    Expunge(u32),
+    /// These UIDs were expunged (QRESYNC's VANISHED; `earlier` for the
+    /// ones reported on resynchronization).
+    Vanished {
+        /// `(EARLIER)`.
+        earlier: bool,
+        /// The UIDs, never expanded.
+        uids: UidSet,
+    },
+    /// A message's flags changed (a FETCH nobody asked for).
+    Flags {
+        /// The sequence number.
+        seq: u32,
+        /// The UID, if the server sent it.
+        uid: Option<u32>,
+        /// The flags it has now.
+        flags: Vec<String>,
+        /// Its MODSEQ, if the server sent it.
+        modseq: Option<u64>,
+    },
+    /// The mailbox's FLAGS changed.
+    MailboxFlags(Vec<String>),
+    /// UIDVALIDITY changed: every UID the client knew is void.
+    UidValidity(u32),
+    /// `[ALERT]`: text the server wants a person to see (sanitized).
+    Alert(String),
+    /// The server is closing the connection (sanitized text).
+    Bye(String),
+}
+
+fn flag_strings(f: &[parse::Flag<'_>]) -> Vec<String> {
+    f.iter().map(|f| f.0.to_str_lossy().into_owned()).collect()
+}
+
+/// The session's live part: the mailbox state and the event queue.
+#[derive(Debug, Default)]
+pub(crate) struct Live {
+    pub(crate) mailbox: MailboxState,
+    pub(crate) events_on: bool,
+    pub(crate) events: VecDeque<Event>,
+    /// A FETCH or STORE is in flight: FETCH responses answer it, they are
+    /// not unilateral flag changes.
+    pub(crate) fetching: usize,
+    /// IDLE's state, while it runs (see `idle.rs`).
+    pub(crate) idle: Option<crate::idle::IdleRun>,
+    /// IDLE is running: untagged data goes to events, not to imaplib's
+    /// store (a long IDLE must not accumulate anything).
+    pub(crate) idling: bool,
+    /// A continuation request arrived that no command was waiting for
+    /// (IDLE's `+ idling`).
+    pub(crate) idle_continued: bool,
+}
+
+impl Session {
+    /// The selected mailbox as every response so far has left it; `None`
+    /// unless a mailbox is selected.
+    pub fn mailbox_state(&self) -> Option<&MailboxState> {
+        (self.state() == crate::State::Selected).then_some(&self.live.mailbox)
+    }
+
+    /// Starts recording [`Event`]s (IDLE does so by itself). Without it
+    /// nothing is queued, so a program that never reads events never
+    /// pays for them.
+    pub fn enable_events(&mut self) {
+        self.live.events_on = true;
+    }
+
+    /// Takes the oldest queued event.
+    pub fn take_event(&mut self) -> Option<Event> {
+        self.live.events.pop_front()
+    }
+
+    /// How many events are queued.
+    pub fn pending_events(&self) -> usize {
+        self.live.events.len()
+    }
+
+    /// Forgets the mailbox state (a new SELECT or EXAMINE starts).
+    pub(crate) fn reset_mailbox(&mut self, read_only: bool) {
+        self.live.mailbox = MailboxState {
+            read_only,
+            ..MailboxState::default()
+        };
+    }
+
+    fn push_event(&mut self, e: Event) -> Result<(), SessionError> {
+        if !self.live.events_on {
+            return Ok(());
+        }
+        let max = self.limits().max_events;
+        if self.live.events.len() >= max {
+            return Err(SessionError::LimitExceeded {
+                limit: "max_events",
+                value: max as u64,
+            });
+        }
+        self.live.events.push_back(e);
+        Ok(())
+    }
+
+    /// Applies one untagged response (`typ` is its imaplib name) to the
+    /// mailbox state and the event queue.
+    pub(crate) fn observe(&mut self, typ: &str, raw: &Bytes) -> Result<(), SessionError> {
+        let relevant = matches!(
+            typ,
+            "EXISTS" | "RECENT" | "EXPUNGE" | "VANISHED" | "FLAGS" | "OK" | "NO" | "BAD" | "BYE"
+        ) || (typ == "FETCH" && self.live.events_on && self.live.fetching == 0);
+        if !relevant {
+            return Ok(());
+        }
+        let depth = self.limits().max_depth;
+        // What does not parse changes nothing here; the command that
+        // reads it reports it.
+        let Ok(parsed) = parse::parse_response_with_depth(raw, depth) else {
+            return Ok(());
+        };
+        match parsed {
+            Parsed::Data(d) => self.observe_data(d),
+            Parsed::Status(s) => {
+                let text = crate::sanitize(&s.text.to_str_lossy()).into_owned();
+                if s.kind == StatusKind::Bye {
+                    return self.push_event(Event::Bye(text));
+                }
+                match s.code {
+                    Some(code) => self.observe_code(code, text),
+                    None => Ok(()),
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn observe_data(&mut self, d: Untagged<'_>) -> Result<(), SessionError> {
+        let m = &mut self.live.mailbox;
+        match d {
+            Untagged::Exists(n) => {
+                let grew = n > m.exists;
+                m.exists = n;
+                if grew {
+                    return self.push_event(Event::Exists(n));
+                }
+            }
+            Untagged::Recent(n) => {
+                m.recent = n;
+                return self.push_event(Event::Recent(n));
+            }
+            Untagged::Expunge(n) => {
+                m.exists = m.exists.saturating_sub(1);
+                return self.push_event(Event::Expunge(n));
+            }
+            Untagged::Vanished { earlier, uids } => {
+                let Ok(set) = uids.to_str_lossy().parse::<UidSet>() else {
+                    return Ok(());
+                };
+                if !earlier {
+                    // Messages that vanish now leave the mailbox now.
+                    let gone = u32::try_from(set.len()).unwrap_or(u32::MAX);
+                    m.exists = m.exists.saturating_sub(gone);
+                }
+                return self.push_event(Event::Vanished { earlier, uids: set });
+            }
+            Untagged::Flags(f) => {
+                m.flags = flag_strings(&f);
+                let flags = m.flags.clone();
+                return self.push_event(Event::MailboxFlags(flags));
+            }
+            Untagged::Fetch(f) => {
+                let modseq = f.items.iter().find_map(|i| match i {
+                    parse::FetchItem::ModSeq(v) => Some(*v),
+                    _ => None,
+                });
+                if let Some(v) = modseq {
+                    m.highest_modseq = Some(m.highest_modseq.map_or(v, |h| h.max(v)));
+                }
+                if let Some(flags) = f.flags() {
+                    let e = Event::Flags {
+                        seq: f.seq,
+                        uid: f.uid(),
+                        flags: flag_strings(flags),
+                        modseq,
+                    };
+                    return self.push_event(e);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn observe_code(&mut self, code: Code<'_>, text: String) -> Result<(), SessionError> {
+        let m = &mut self.live.mailbox;
+        match code {
+            Code::PermanentFlags(f) => m.permanent_flags = flag_strings(&f),
+            Code::UidNext(v) => m.uid_next = Some(v),
+            Code::HighestModSeq(v) => m.highest_modseq = Some(v),
+            Code::ReadOnly => m.read_only = true,
+            Code::ReadWrite => m.read_only = false,
+            Code::UidValidity(v) => {
+                let changed = m.uid_validity.is_some_and(|old| old != v);
+                m.uid_validity = Some(v);
+                if changed {
+                    return self.push_event(Event::UidValidity(v));
+                }
+            }
+            Code::Alert => return self.push_event(Event::Alert(text)),
+            _ => {}
+        }
+        Ok(())
+    }
+}
