@@ -214,24 +214,46 @@ impl Session {
     /// happened. Errors end IDLE (a dead connection is
     /// [`SessionError::Closed`]).
     pub fn idle_poll(&mut self, now: Instant) -> Result<IdleStep, SessionError> {
+        self.idle_poll_inner(now, true)
+    }
+
+    /// Like [`Session::idle_poll`], but events stay queued (for
+    /// [`Session::take_event`]) instead of being returned: for a driver
+    /// that is only finishing IDLE.
+    pub fn idle_poll_quiet(&mut self, now: Instant) -> Result<IdleStep, SessionError> {
+        self.idle_poll_inner(now, false)
+    }
+
+    fn idle_poll_inner(&mut self, now: Instant, events: bool) -> Result<IdleStep, SessionError> {
         let Some(mut run) = self.live.idle.take() else {
-            return Ok(match self.take_event() {
+            return Ok(match self.take_event().filter(|_| events) {
                 Some(e) => IdleStep::Event(e),
                 None => IdleStep::Done,
             });
         };
-        let r = self.idle_step(&mut run, now);
+        let r = self.idle_step(&mut run, now, events);
         match &r {
-            Ok(IdleStep::Done) | Err(_) => self.live.idling = false,
+            Ok(IdleStep::Done) => self.live.idling = false,
+            Err(e) => {
+                self.live.idling = false;
+                self.fail(e);
+            }
             _ => self.live.idle = Some(run),
         }
         r
     }
 
-    fn idle_step(&mut self, run: &mut IdleRun, now: Instant) -> Result<IdleStep, SessionError> {
+    fn idle_step(
+        &mut self,
+        run: &mut IdleRun,
+        now: Instant,
+        events: bool,
+    ) -> Result<IdleStep, SessionError> {
         loop {
-            if let Some(e) = self.take_event() {
-                return Ok(IdleStep::Event(e));
+            if events {
+                if let Some(e) = self.take_event() {
+                    return Ok(IdleStep::Event(e));
+                }
             }
             let mut finished = None;
             if let Some(p) = &run.pending {
@@ -245,7 +267,7 @@ impl Session {
                     }
                 }
             }
-            if !self.live.events.is_empty() && finished.is_none() {
+            if events && !self.live.events.is_empty() && finished.is_none() {
                 continue;
             }
             if self.responses_received() != run.seen {

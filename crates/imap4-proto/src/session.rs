@@ -358,7 +358,7 @@ impl Session {
         self.out.clear();
     }
 
-    fn fail(&mut self, e: &SessionError) {
+    pub(crate) fn fail(&mut self, e: &SessionError) {
         // A connection-level failure breaks the session; `Abort(_)` is
         // imaplib's abort for conditions that leave it usable.
         if e.kind() == ErrorKind::Abort && !matches!(e, SessionError::Abort(_)) {

@@ -246,7 +246,7 @@ pub struct Imap4 {
     /// The read timeout last set on the transport.
     applied_read_timeout: Option<Duration>,
     require_tls: bool,
-    session: Session,
+    pub(crate) session: Session,
     buf: Vec<u8>,
     debug: u32,
     host: String,
@@ -558,6 +558,32 @@ impl Imap4 {
         after_read(&mut self.session, read, &self.buf)
     }
 
+    /// Waits for bytes until `wake`; the time running out is no error
+    /// (IDLE's timers).
+    fn fill_until(&mut self, wake: Instant) -> Result<(), Error> {
+        let left = wake
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(1));
+        self.apply_read_timeout(Some(left)).map_err(Error::io)?;
+        let read = loop {
+            match self.transport.read(&mut self.buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                r => break r,
+            }
+        };
+        match read {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+                ) =>
+            {
+                Ok(())
+            }
+            r => after_read(&mut self.session, r, &self.buf),
+        }
+    }
+
     fn flush(&mut self) -> Result<(), Error> {
         let mut wrote = false;
         while let Some(out) = self.session.take_output() {
@@ -617,6 +643,7 @@ impl Imap4 {
         begin: impl FnOnce(&mut Session) -> Result<Begin, imap4_proto::SessionError>,
         auth: Option<Authobject<'_>>,
     ) -> Result<Response, Error> {
+        self.end_idle()?;
         let pending = match begin(&mut self.session)? {
             Begin::Done(r) => return Ok(r),
             Begin::Sent(p) => p,
@@ -666,6 +693,7 @@ impl Imap4 {
         &mut self,
         begin: impl FnOnce(&mut Session) -> Result<Pending, imap4_proto::SessionError>,
     ) -> Result<imap4_proto::typed::TypedOutcome, Error> {
+        self.end_idle()?;
         let pending = begin(&mut self.session)?;
         self.execute(pending, Auth::None, Session::complete_typed)
     }
@@ -676,6 +704,7 @@ impl Imap4 {
         &mut self,
         mechanism: &mut dyn Mechanism,
     ) -> Result<Authenticated, Error> {
+        self.end_idle()?;
         let pending = self.session.sasl_authenticate(mechanism)?;
         self.execute(pending, Auth::Mechanism(mechanism), Session::complete_sasl)
     }
@@ -686,6 +715,7 @@ impl Imap4 {
         user: &str,
         password: &Secret,
     ) -> Result<Authenticated, Error> {
+        self.end_idle()?;
         let pending = self.session.typed_login(user, password)?;
         self.execute(pending, Auth::None, Session::complete_sasl)
     }
@@ -825,6 +855,8 @@ impl Imap4 {
     }
 
     crate::methods::session_attributes!();
+
+    crate::idle::live_methods!([] []);
 
     /// The typed, Rust-native API on this same connection: typed
     /// arguments, parsed results, streamed bodies. See [`crate::Typed`].

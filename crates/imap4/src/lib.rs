@@ -31,6 +31,7 @@
 
 mod client;
 mod error;
+pub mod idle;
 mod methods;
 mod stream;
 mod tls;
@@ -45,6 +46,7 @@ pub use client::{
     DEFAULT_WRITE_TIMEOUT, IMAP4_PORT, IMAP4_SSL_PORT,
 };
 pub use error::{Error, ErrorKind};
+pub use idle::{Event, Idle, IdleConfig, MailboxState};
 pub use imap4_proto::sasl;
 pub use imap4_proto::{AuthFailed, Authenticated, Data, Limits, Response, State};
 /// The TLS session type returned by [`Imap4::ssl`].

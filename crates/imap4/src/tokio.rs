@@ -279,6 +279,17 @@ impl Imap4 {
         after_read(&mut self.session, result, &self.buf)
     }
 
+    /// Waits for bytes until `wake`; the time running out is no error
+    /// (IDLE's timers). Cancel-safe: a read that did not finish took
+    /// nothing.
+    async fn fill_until(&mut self, wake: std::time::Instant) -> Result<(), Error> {
+        let read = self.transport.read(&mut self.buf);
+        match timeout_at(Instant::from_std(wake), read).await {
+            Err(_) => Ok(()),
+            Ok(r) => after_read(&mut self.session, r, &self.buf),
+        }
+    }
+
     async fn flush(&mut self) -> Result<(), Error> {
         let mut wrote = false;
         while let Some(out) = self.session.take_output() {
@@ -370,6 +381,7 @@ impl Imap4 {
         begin: impl FnOnce(&mut Session) -> Result<Begin, SessionError>,
         auth: Option<Authobject<'_>>,
     ) -> Result<Response, Error> {
+        self.end_idle().await?;
         let pending = match begin(&mut self.session)? {
             Begin::Done(r) => return Ok(r),
             Begin::Sent(p) => p,
@@ -394,6 +406,7 @@ impl Imap4 {
         &mut self,
         begin: impl FnOnce(&mut Session) -> Result<Pending, SessionError>,
     ) -> Result<TypedOutcome, Error> {
+        self.end_idle().await?;
         let pending = begin(&mut self.session)?;
         self.execute(pending, Auth::None, Session::complete_typed)
             .await
@@ -405,6 +418,7 @@ impl Imap4 {
         &mut self,
         mechanism: &mut dyn Mechanism,
     ) -> Result<Authenticated, Error> {
+        self.end_idle().await?;
         let pending = self.session.sasl_authenticate(mechanism)?;
         self.execute(pending, Auth::Mechanism(mechanism), Session::complete_sasl)
             .await
@@ -416,6 +430,7 @@ impl Imap4 {
         user: &str,
         password: &Secret,
     ) -> Result<Authenticated, Error> {
+        self.end_idle().await?;
         let pending = self.session.typed_login(user, password)?;
         self.execute(pending, Auth::None, Session::complete_sasl)
             .await
@@ -477,6 +492,49 @@ impl Imap4 {
     }
 
     crate::methods::session_attributes!();
+
+    crate::idle::live_methods!([async] [.await]);
+
+    /// Starts IDLE (RFC 2177) with the default [`crate::idle::IdleConfig`];
+    /// on a server without IDLE the same handle polls with NOOP.
+    pub async fn idle(&mut self) -> Result<Idle<'_>, Error> {
+        self.idle_with(crate::idle::IdleConfig::default()).await
+    }
+
+    /// [`Imap4::idle`] with chosen intervals.
+    pub async fn idle_with(&mut self, config: crate::idle::IdleConfig) -> Result<Idle<'_>, Error> {
+        self.end_idle().await?;
+        self.session.idle_start(std::time::Instant::now(), config)?;
+        Ok(Idle { m: self })
+    }
+}
+
+/// A running IDLE on an async connection ([`Imap4::idle`]). Dropping it,
+/// or a cancelled [`Idle::wait`], is safe: the next command on the
+/// connection ends IDLE first.
+#[derive(Debug)]
+pub struct Idle<'a> {
+    m: &'a mut Imap4,
+}
+
+impl Idle<'_> {
+    /// Waits up to `timeout` for the next event; `Ok(None)` when the time
+    /// is up with nothing new.
+    pub async fn wait(&mut self, timeout: Duration) -> Result<Option<crate::idle::Event>, Error> {
+        self.m
+            .idle_next(std::time::Instant::now() + timeout, true)
+            .await
+    }
+
+    /// The mailbox state so far.
+    pub fn mailbox_state(&self) -> Option<&crate::idle::MailboxState> {
+        self.m.mailbox_state()
+    }
+
+    /// Ends IDLE (DONE) and waits for the server's answer.
+    pub async fn done(self) -> Result<(), Error> {
+        self.m.end_idle().await
+    }
 }
 
 /// The typed API on an async connection (borrowed from [`Imap4::typed`]);

@@ -1,0 +1,158 @@
+//! IDLE and the live mailbox state against the test kit's Dovecot, in both
+//! drivers: another connection appends, flags and expunges; the idling
+//! connection sees each as an event.
+
+use std::time::Duration;
+
+use imap4::typed::{StoreOp, UidSet};
+use imap4::{Event, Imap4};
+use imap4_testkit::Dovecot;
+
+const WITHIN: Duration = Duration::from_secs(1);
+
+fn login(d: &Dovecot) -> Imap4 {
+    let mut m = Imap4::connect(d.host(), d.port()).expect("connect");
+    m.login("alice", d.password()).expect("login");
+    m
+}
+
+const MESSAGE: &[u8] = b"From: a@example.org\r\nSubject: new\r\n\r\nhello\r\n";
+
+/// Where the second connection goes.
+#[derive(Clone)]
+struct Server {
+    host: String,
+    port: u16,
+    password: String,
+}
+
+fn server(d: &Dovecot) -> Server {
+    Server {
+        host: d.host().to_string(),
+        port: d.port(),
+        password: d.password().to_string(),
+    }
+}
+
+/// Makes the changes on a second connection, one at a time.
+fn change(d: &Server, step: usize) {
+    let mut other = Imap4::connect(&d.host, d.port).expect("connect");
+    other.login("alice", &d.password).expect("login");
+    other.typed().select("INBOX").unwrap();
+    match step {
+        0 => {
+            other.typed().append("INBOX", &[], None, MESSAGE).unwrap();
+        }
+        1 => {
+            other
+                .typed()
+                .uid_store(&UidSet::single(1), StoreOp::Add, &["\\Flagged"], true)
+                .unwrap();
+        }
+        _ => {
+            other
+                .typed()
+                .uid_store(&UidSet::single(2), StoreOp::Add, &["\\Deleted"], true)
+                .unwrap();
+            other.typed().uid_expunge(&UidSet::single(2)).unwrap();
+        }
+    }
+    other.logout().unwrap();
+}
+
+/// Waits for an event matching `want`, skipping others (RECENT, say).
+macro_rules! expect_event {
+    ($idle:ident, [$($aw:tt)*], $want:pat) => {{
+        let deadline = std::time::Instant::now() + WITHIN;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match $idle.wait(left)$($aw)*.unwrap() {
+                Some(e @ $want) => break e,
+                Some(_) => continue,
+                None => panic!("no {} within {WITHIN:?}", stringify!($want)),
+            }
+        }
+    }};
+}
+
+#[test]
+fn blocking_idle_sees_changes_made_elsewhere() {
+    let d = Dovecot::builder().messages("alice", 5, 1).start().unwrap();
+    let mut m = login(&d);
+    m.typed().select("INBOX").unwrap();
+    assert_eq!(m.mailbox_state().unwrap().exists, 5);
+    let mut idle = m.idle().unwrap();
+    // Nothing happens: the wait ends empty.
+    assert!(idle.wait(Duration::from_millis(100)).unwrap().is_none());
+    change(&server(&d), 0);
+    expect_event!(idle, [], Event::Exists(6));
+    change(&server(&d), 1);
+    let e = expect_event!(idle, [], Event::Flags { .. });
+    let Event::Flags { seq, flags, .. } = e else {
+        unreachable!()
+    };
+    assert_eq!(seq, 1);
+    assert!(flags.iter().any(|f| f == "\\Flagged"), "{flags:?}");
+    change(&server(&d), 2);
+    expect_event!(idle, [], Event::Expunge(2) | Event::Vanished { .. });
+    idle.done().unwrap();
+    // The state is what a fresh SELECT reports.
+    let live = m.mailbox_state().unwrap().clone();
+    assert_eq!(live.exists, 5);
+    let fresh = m.typed().select("INBOX").unwrap();
+    assert_eq!(fresh.exists, live.exists);
+    assert_eq!(fresh.uid_validity, live.uid_validity);
+    m.logout().unwrap();
+}
+
+#[test]
+fn a_dropped_idle_handle_is_ended_by_the_next_command() {
+    let d = Dovecot::builder().messages("alice", 3, 2).start().unwrap();
+    let mut m = login(&d);
+    m.typed().select("INBOX").unwrap();
+    {
+        let mut idle = m.idle().unwrap();
+        assert!(idle.wait(Duration::from_millis(50)).unwrap().is_none());
+    }
+    change(&server(&d), 0);
+    // NOOP first ends IDLE (DONE), then runs; the new message is known.
+    m.noop().unwrap();
+    assert_eq!(m.mailbox_state().unwrap().exists, 4);
+    let r = m.fetch("4", "(FLAGS)").unwrap();
+    assert_eq!(r.typ, "OK");
+    m.logout().unwrap();
+}
+
+#[cfg(feature = "tokio")]
+#[tokio::test]
+async fn tokio_idle_sees_changes_made_elsewhere() {
+    let d = Dovecot::builder().messages("alice", 5, 3).start().unwrap();
+    let mut m = imap4::tokio::Imap4::connect(d.host(), d.port())
+        .await
+        .unwrap();
+    m.login("alice", d.password()).await.unwrap();
+    m.typed().select("INBOX").await.unwrap();
+    let mut idle = m.idle().await.unwrap();
+    assert!(idle
+        .wait(Duration::from_millis(100))
+        .await
+        .unwrap()
+        .is_none());
+    let s = server(&d);
+    let changer = tokio::task::spawn_blocking(move || change(&s, 0));
+    expect_event!(idle, [.await], Event::Exists(6));
+    changer.await.unwrap();
+    // A wait cancelled mid-way (a timeout around it) does not break IDLE.
+    let _ =
+        tokio::time::timeout(Duration::from_millis(20), idle.wait(Duration::from_secs(5))).await;
+    let s = server(&d);
+    tokio::task::spawn_blocking(move || change(&s, 2))
+        .await
+        .unwrap();
+    expect_event!(idle, [.await], Event::Expunge(2) | Event::Vanished { .. });
+    idle.done().await.unwrap();
+    assert_eq!(m.mailbox_state().unwrap().exists, 5);
+    let r = m.fetch("5", "(FLAGS)").await.unwrap();
+    assert_eq!(r.typ, "OK");
+    m.logout().await.unwrap();
+}
