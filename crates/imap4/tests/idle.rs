@@ -156,3 +156,91 @@ async fn tokio_idle_sees_changes_made_elsewhere() {
     assert_eq!(r.typ, "OK");
     m.logout().await.unwrap();
 }
+
+mod scripted {
+    use super::*;
+    use imap4::IdleConfig;
+    use imap4_testkit::fake::{FakeServer, Step};
+
+    fn quick() -> IdleConfig {
+        IdleConfig {
+            keepalive: Duration::from_millis(150),
+            probe_timeout: Duration::from_millis(150),
+            poll_interval: Duration::from_millis(50),
+            ..IdleConfig::default()
+        }
+    }
+
+    fn greet(caps: &str) -> Vec<Step> {
+        vec![
+            Step::send("* PREAUTH hi\r\n"),
+            Step::expect("{tag} CAPABILITY"),
+            Step::send(format!("* CAPABILITY IMAP4rev1 {caps}\r\n{{tag}} OK\r\n")),
+        ]
+    }
+
+    #[test]
+    fn a_server_that_goes_silent_is_found_dead() {
+        let mut script = greet("IDLE");
+        script.extend([
+            Step::expect("{tag} IDLE"),
+            Step::send("+ idling\r\n"),
+            // Silent from here: the keepalive probe's DONE gets no answer.
+            Step::expect("DONE"),
+            Step::Hang,
+        ]);
+        let server = FakeServer::start(script).unwrap();
+        let mut m = Imap4::connect("127.0.0.1", server.port()).unwrap();
+        let mut idle = m.idle_with(quick()).unwrap();
+        let e = idle.wait(Duration::from_secs(5)).unwrap_err();
+        assert!(e.to_string().contains("connection dead"), "{e}");
+        assert!(e.is_abort());
+        drop(idle);
+        assert!(
+            m.noop().unwrap_err().is_abort(),
+            "the connection stays broken"
+        );
+    }
+
+    #[test]
+    fn without_idle_the_handle_polls_with_noop() {
+        let mut script = greet("");
+        script.extend([
+            Step::expect("{tag} NOOP"),
+            Step::send("{tag} OK nothing\r\n"),
+            Step::expect("{tag} NOOP"),
+            Step::send("* 7 EXISTS\r\n{tag} OK\r\n"),
+            Step::expect("{tag} NOOP"),
+            Step::send("{tag} OK\r\n"),
+        ]);
+        let server = FakeServer::start(script).unwrap();
+        let mut m = Imap4::connect("127.0.0.1", server.port()).unwrap();
+        let mut idle = m.idle_with(quick()).unwrap();
+        assert_eq!(
+            idle.wait(Duration::from_secs(5)).unwrap(),
+            Some(Event::Exists(7))
+        );
+        idle.done().unwrap();
+        // The next command goes out as usual.
+        m.noop().unwrap();
+    }
+
+    #[cfg(feature = "tokio")]
+    #[tokio::test]
+    async fn tokio_a_server_that_goes_silent_is_found_dead() {
+        let mut script = greet("IDLE");
+        script.extend([
+            Step::expect("{tag} IDLE"),
+            Step::send("+ idling\r\n"),
+            Step::expect("DONE"),
+            Step::Hang,
+        ]);
+        let server = FakeServer::start(script).unwrap();
+        let mut m = imap4::tokio::Imap4::connect("127.0.0.1", server.port())
+            .await
+            .unwrap();
+        let mut idle = m.idle_with(quick()).await.unwrap();
+        let e = idle.wait(Duration::from_secs(5)).await.unwrap_err();
+        assert!(e.to_string().contains("connection dead"), "{e}");
+    }
+}
