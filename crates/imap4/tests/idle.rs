@@ -195,7 +195,6 @@ mod scripted {
         let e = idle.wait(Duration::from_secs(5)).unwrap_err();
         assert!(e.to_string().contains("connection dead"), "{e}");
         assert!(e.is_abort());
-        drop(idle);
         assert!(
             m.noop().unwrap_err().is_abort(),
             "the connection stays broken"
