@@ -137,6 +137,12 @@ impl Session {
         };
     }
 
+    /// FETCH responses now are news (events on, no FETCH or STORE in
+    /// flight that they could answer).
+    fn unilateral_fetch(&self) -> bool {
+        self.live.events_on && self.live.fetching == 0
+    }
+
     fn push_event(&mut self, e: Event) -> Result<(), SessionError> {
         if !self.live.events_on {
             return Ok(());
@@ -154,11 +160,26 @@ impl Session {
 
     /// Applies one untagged response (`typ` is its imaplib name) to the
     /// mailbox state and the event queue.
-    pub(crate) fn observe(&mut self, typ: &str, raw: &Bytes) -> Result<(), SessionError> {
-        let relevant = matches!(
-            typ,
-            "EXISTS" | "RECENT" | "EXPUNGE" | "VANISHED" | "FLAGS" | "OK" | "NO" | "BAD" | "BYE"
-        ) || (typ == "FETCH" && self.live.events_on && self.live.fetching == 0);
+    ///
+    /// A FETCH is parsed only when it can matter: it is unilateral and
+    /// events are on, or its first line carries a MODSEQ (cheap to check:
+    /// the first line of a body fetch is short, literal data is never
+    /// scanned).
+    pub(crate) fn observe(
+        &mut self,
+        typ: &str,
+        first_line: &[u8],
+        raw: &Bytes,
+    ) -> Result<(), SessionError> {
+        let relevant = match typ {
+            "EXISTS" | "RECENT" | "EXPUNGE" | "VANISHED" | "FLAGS" | "OK" | "NO" | "BAD"
+            | "BYE" => true,
+            "FETCH" => {
+                self.unilateral_fetch()
+                    || first_line.windows(6).any(|w| w.eq_ignore_ascii_case(b"MODSEQ"))
+            }
+            _ => false,
+        };
         if !relevant {
             return Ok(());
         }
@@ -225,6 +246,9 @@ impl Session {
                 });
                 if let Some(v) = modseq {
                     m.highest_modseq = Some(m.highest_modseq.map_or(v, |h| h.max(v)));
+                }
+                if !self.unilateral_fetch() {
+                    return Ok(());
                 }
                 if let Some(flags) = f.flags() {
                     let e = Event::Flags {

@@ -769,7 +769,7 @@ impl Session {
             }
             f.result = Some((typ.clone(), vec![Data::Line(dat.clone())]));
             f.raw = Some(raw.clone());
-            self.observe(&typ, &raw)?;
+            self.observe(&typ, &line, &raw)?;
             self.response_code(&typ, &dat);
             return Ok(());
         }
@@ -782,7 +782,7 @@ impl Session {
             }
             return Err(SessionError::UnexpectedResponse(line));
         };
-        self.observe(&typ, &raw)?;
+        self.observe(&typ, &line, &raw)?;
         if self.live.idling && typ != "BYE" {
             // During IDLE, data goes to the mailbox state and the events.
             return Ok(());
