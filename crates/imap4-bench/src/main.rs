@@ -36,6 +36,7 @@
 mod capture;
 mod floor;
 mod hostile;
+mod pipeline;
 
 use std::fmt::Write as _;
 use std::io::{self, Write as _};
@@ -64,6 +65,7 @@ fn main() {
     let result = match args.first().map(String::as_str) {
         Some("client") => client(&args[1..]),
         Some("hostile") => hostile::run(),
+        Some("pipeline") => pipeline::run(),
         Some("hostile-client") => match (args.get(1), args.get(2).and_then(|p| p.parse().ok())) {
             (Some(case), Some(port)) => hostile::client(case, port),
             _ => Err("usage: imap4-bench hostile-client CASE PORT".into()),
@@ -91,6 +93,7 @@ fn usage() -> &'static str {
      \x20      imap4-bench serve [--messages N]   (for profiling a client by hand)\n\
      \x20      imap4-bench capture-fixtures DIR\n\
      \x20      imap4-bench hostile   (client peak RSS per hostile-server class)\n\
+     \x20      imap4-bench pipeline  (naive, pipelined, batched fetches over 5 ms links)\n\
      Set IMAP4_BENCH_PYTHON to choose the Python interpreter (default python3)."
 }
 

@@ -176,7 +176,9 @@ impl Session {
             | "BYE" => true,
             "FETCH" => {
                 self.unilateral_fetch()
-                    || first_line.windows(6).any(|w| w.eq_ignore_ascii_case(b"MODSEQ"))
+                    || first_line
+                        .windows(6)
+                        .any(|w| w.eq_ignore_ascii_case(b"MODSEQ"))
             }
             _ => false,
         };

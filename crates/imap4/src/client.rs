@@ -698,6 +698,21 @@ impl Imap4 {
         self.execute(pending, Auth::None, Session::complete_typed)
     }
 
+    /// Runs typed commands pipelined: `begin` queues them all, they go
+    /// out in one write, and each is then completed in order. Every queued
+    /// command is driven to its end even when an earlier one fails.
+    pub(crate) fn run_typed_many(
+        &mut self,
+        begin: impl FnOnce(&mut Session) -> Vec<Result<Pending, imap4_proto::SessionError>>,
+    ) -> Result<Vec<Result<imap4_proto::typed::TypedOutcome, Error>>, Error> {
+        self.end_idle()?;
+        let begun = begin(&mut self.session);
+        Ok(begun
+            .into_iter()
+            .map(|p| self.execute(p?, Auth::None, Session::complete_typed))
+            .collect())
+    }
+
     /// AUTHENTICATE with a SASL mechanism, run by the session (see
     /// [`crate::Typed::authenticate`]).
     pub(crate) fn run_sasl(

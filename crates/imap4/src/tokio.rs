@@ -400,6 +400,24 @@ impl Imap4 {
         self.run_with_auth(begin, None).await
     }
 
+    /// Runs typed commands pipelined (see the blocking driver's
+    /// `run_typed_many`).
+    pub(crate) async fn run_typed_many(
+        &mut self,
+        begin: impl FnOnce(&mut Session) -> Vec<Result<Pending, SessionError>>,
+    ) -> Result<Vec<Result<TypedOutcome, Error>>, Error> {
+        self.end_idle().await?;
+        let begun = begin(&mut self.session);
+        let mut out = Vec::with_capacity(begun.len());
+        for p in begun {
+            out.push(match p {
+                Ok(p) => self.execute(p, Auth::None, Session::complete_typed).await,
+                Err(e) => Err(e.into()),
+            });
+        }
+        Ok(out)
+    }
+
     /// Runs a typed command (see [`crate::typed`]) and returns its raw
     /// outcome; the typed result builders of `imap4_proto::typed` apply.
     pub async fn run_typed(

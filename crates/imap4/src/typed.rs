@@ -116,6 +116,49 @@ macro_rules! typed_commands {
                 .into_fetches())
         }
 
+        /// UID FETCH of each set, pipelined: every command is written
+        /// before any answer is read, so N fetches cost one round trip,
+        /// not N. The results come back in the order of `sets` (an empty
+        /// set gives an empty result without a command); the first error
+        /// is returned after every command has completed, so the
+        /// connection stays in step. UID commands are never ambiguous
+        /// under RFC 9051 section 5.5, so any sets may be pipelined.
+        pub $($async)* fn uid_fetch_pipelined(
+            &mut self,
+            sets: &[UidSet],
+            attrs: &[FetchAttr],
+        ) -> Result<Vec<Fetches>, Error> {
+            let outs = self
+                .m
+                .run_typed_many(|s| {
+                    sets.iter()
+                        .filter(|set| !set.is_empty())
+                        .map(|set| s.typed_fetch(SetArg::Uid(set), attrs))
+                        .collect()
+                })$($await)*?;
+            let mut outs = outs.into_iter();
+            let mut results = Vec::with_capacity(sets.len());
+            let mut first_error = None;
+            for set in sets {
+                if set.is_empty() {
+                    results.push(Fetches::default());
+                    continue;
+                }
+                match outs.next() {
+                    Some(Ok(o)) => results.push(o.into_fetches()),
+                    Some(Err(e)) => {
+                        first_error.get_or_insert(e);
+                        results.push(Fetches::default());
+                    }
+                    None => results.push(Fetches::default()),
+                }
+            }
+            match first_error {
+                Some(e) => Err(e),
+                None => Ok(results),
+            }
+        }
+
         /// SEARCH: the matching sequence numbers, as a set of ranges (never
         /// expanded, whatever ranges the server answers with).
         pub $($async)* fn search(&mut self, key: &SearchKey) -> Result<SeqSet, Error> {

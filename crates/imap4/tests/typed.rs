@@ -187,3 +187,34 @@ fn mailboxes_status_append_copy_move_store_expunge() {
     assert_eq!(r.typ, "OK");
     m.logout().unwrap();
 }
+
+#[test]
+fn pipelined_fetches_equal_one_batched_fetch() {
+    let d = Dovecot::builder().messages("alice", 30, 4).start().unwrap();
+    let mut m = login(&d, "alice");
+    m.typed().select("INBOX").unwrap();
+    let attrs = [FetchAttr::Uid, FetchAttr::Flags, FetchAttr::Envelope];
+    let batched = m.typed().uid_fetch(&UidSet::from(1..=30), &attrs).unwrap();
+    let batched: Vec<String> = batched
+        .iter()
+        .map(|f| format!("{:?}", f.unwrap()))
+        .collect();
+    let sets: Vec<UidSet> = (1..=30)
+        .map(UidSet::single)
+        .chain([UidSet::from_numbers([])])
+        .collect();
+    let piped = m.typed().uid_fetch_pipelined(&sets, &attrs).unwrap();
+    assert_eq!(piped.len(), 31);
+    assert_eq!(piped[30].raw_len(), 0, "an empty set asks nothing");
+    let piped: Vec<String> = piped
+        .iter()
+        .flat_map(|f| {
+            f.iter()
+                .map(|f| format!("{:?}", f.unwrap()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(piped, batched);
+    // The connection is in step afterwards.
+    assert_eq!(m.noop().unwrap().typ, "OK");
+}
