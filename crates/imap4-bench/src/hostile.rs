@@ -186,8 +186,18 @@ fn serve(case: &str, stream: TcpStream) -> std::io::Result<()> {
 
 /// The child: connect with the default configuration, run the case, print
 /// the outcome and the peak RSS.
+///
+/// With `IMAP4_HOSTILE_TIGHT=1` in the environment, tighter limits are used
+/// (500,000 collected responses, 32 MiB per response) to show that memory
+/// follows the limits.
 pub fn client(case: &str, port: u16) -> Result<(), Error> {
-    let mut m = Imap4::connect_with("127.0.0.1", port, Config::default())?;
+    let mut config = Config::default();
+    if std::env::var_os("IMAP4_HOSTILE_TIGHT").is_some() {
+        config.limits.max_collected_responses = 500_000;
+        config.limits.max_response_len = 32 << 20;
+        config.limits.max_literal_len = 32 << 20;
+    }
+    let mut m = Imap4::connect_with("127.0.0.1", port, config)?;
     let outcome: Result<String, imap4::Error> = (|| match case {
         "esearch-all-range" => {
             m.typed().select("INBOX")?;
