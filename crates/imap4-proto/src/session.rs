@@ -155,6 +155,11 @@ struct InFlight {
     auth_steps: usize,
     /// FETCH responses answer this command (FETCH, STORE, UID …).
     fetches: bool,
+    /// Its caller stopped waiting (see [`Session::abandon_in_flight`]).
+    abandoned: bool,
+    /// The untagged name whose data this command returns (imaplib's
+    /// `_untagged_response(name)`), if any.
+    collects: Option<String>,
     result: Option<Tagged>,
     /// The tagged response line as received.
     raw: Option<Bytes>,
@@ -188,6 +193,9 @@ pub struct Session {
     capture_bytes: u64,
     /// Responses processed over the session's life.
     responses: u64,
+    /// Abandoned commands are being drained: their untagged data is
+    /// dropped (see [`Session::abandon_in_flight`]).
+    discarding: bool,
     /// The mailbox state and the event queue (see `live.rs`).
     pub(crate) live: crate::live::Live,
     /// The tagged line of the last completed typed command.
@@ -223,6 +231,7 @@ impl Session {
             capture: None,
             capture_bytes: 0,
             responses: 0,
+            discarding: false,
             live: crate::live::Live::default(),
             last_tagged_raw: None,
             extra_commands: Vec::new(),
@@ -538,6 +547,11 @@ impl Session {
             written_at: None,
             literal_cap: None,
             auth_steps: 0,
+            abandoned: false,
+            collects: match &finish {
+                Finish::Untagged(n) => Some(n.clone()),
+                _ => None,
+            },
             fetches: name.contains("FETCH")
                 || name.contains("STORE")
                 || name == "UID"
@@ -564,6 +578,10 @@ impl Session {
     /// Answers the current AUTHENTICATE challenge: `Some(bytes)` is sent
     /// base64-encoded, `None` cancels the exchange (`*`).
     pub fn answer_challenge(&mut self, pending: &Pending, answer: Option<&[u8]>) {
+        self.answer_challenge_for(pending.id, answer);
+    }
+
+    fn answer_challenge_for(&mut self, pending_id: u64, answer: Option<&[u8]>) {
         self.pending_challenge = None;
         let line = match answer {
             Some(a) => {
@@ -578,10 +596,83 @@ impl Session {
         let pos = self
             .out
             .iter()
-            .position(|(id, o)| matches!(o, Out::Authenticate) && *id == pending.id)
+            .position(|(id, o)| matches!(o, Out::Authenticate) && *id == pending_id)
             .unwrap_or(0);
         self.out
-            .insert(pos, (pending.id, Out::Bytes(Bytes::from(line))));
+            .insert(pos, (pending_id, Out::Bytes(Bytes::from(line))));
+    }
+
+    /// Gives up on every command in flight. A driver whose caller stopped
+    /// waiting (an async future dropped at an await point) calls this and
+    /// then [`Session::poll_abandoned`] until it returns `true`: the
+    /// abandoned commands run to their end (an APPEND still sends its
+    /// literal when the server asks; an AUTHENTICATE is cancelled with
+    /// `*` at its next challenge) and what they yield is discarded, so the
+    /// next command starts in step.
+    pub fn abandon_in_flight(&mut self) {
+        let mut collected = Vec::new();
+        for f in &mut self.in_flight {
+            f.abandoned = true;
+            collected.extend(f.collects.take());
+        }
+        // What they gathered so far is theirs: nobody will take it now.
+        for name in collected {
+            self.untagged.take(&name);
+        }
+        self.discarding = self.has_abandoned();
+    }
+
+    /// Whether abandoned commands are still waiting for their end.
+    pub fn has_abandoned(&self) -> bool {
+        self.in_flight.iter().any(|f| f.abandoned)
+    }
+
+    /// Processes responses until every abandoned command has completed
+    /// (`Ok(true)`) or more input is needed (`Ok(false)`; write
+    /// [`Session::take_output`] first).
+    pub fn poll_abandoned(&mut self) -> Result<bool, SessionError> {
+        let r = self.poll_abandoned_inner();
+        if let Err(e) = &r {
+            self.fail(e);
+        }
+        r
+    }
+
+    fn poll_abandoned_inner(&mut self) -> Result<bool, SessionError> {
+        if let Some(why) = &self.broken {
+            return Err(SessionError::Closed(why.clone()));
+        }
+        loop {
+            if let Some((id, _)) = self.pending_challenge {
+                if self.in_flight.iter().any(|f| f.id == id && f.abandoned) {
+                    self.answer_challenge_for(id, None);
+                }
+            }
+            let done: Vec<u64> = self
+                .in_flight
+                .iter()
+                .filter(|f| f.abandoned && f.result.is_some())
+                .map(|f| f.id)
+                .collect();
+            if !done.is_empty() {
+                self.in_flight.retain(|f| !done.contains(&f.id));
+                self.out.retain(|(id, _)| !done.contains(id));
+                self.update_literal_cap();
+            }
+            if !self.has_abandoned() {
+                self.discarding = false;
+                if !self.typed_in_flight() {
+                    self.take_capture();
+                }
+                self.last_tagged_raw = None;
+                return Ok(true);
+            }
+            self.check_bye()?;
+            let Some(frame) = self.framer.next_frame()? else {
+                return Ok(false);
+            };
+            self.process(frame)?;
+        }
     }
 
     // ----- receiving --------------------------------------------------------
@@ -783,8 +874,9 @@ impl Session {
             return Err(SessionError::UnexpectedResponse(line));
         };
         self.observe(&typ, &line, &raw)?;
-        if self.live.idling && typ != "BYE" {
-            // During IDLE, data goes to the mailbox state and the events.
+        if (self.live.idling || self.discarding) && typ != "BYE" {
+            // During IDLE, data goes to the mailbox state and the events;
+            // what abandoned commands yield is dropped.
             return Ok(());
         }
         if let Some(capture) = self.capture.as_mut() {

@@ -127,6 +127,12 @@ pub struct Imap4 {
     host: String,
     require_tls: bool,
     timeouts: Timeouts,
+    /// Output taken from the session but not yet written (a write future
+    /// dropped half-way leaves the rest here, never lost).
+    unwritten: Bytes,
+    /// A command's future is running; still set at the next command means
+    /// that future was dropped (see [`Imap4::settle`]).
+    busy: bool,
 }
 
 impl std::fmt::Debug for Imap4 {
@@ -226,6 +232,8 @@ impl Imap4 {
             host: host.to_string(),
             require_tls: config.require_tls,
             timeouts: Timeouts::from_config(&config),
+            unwritten: Bytes::new(),
+            busy: false,
         };
         m.session.set_tracing(m.debug > 3);
         if let Err(e) = m.greet().await {
@@ -290,10 +298,18 @@ impl Imap4 {
         }
     }
 
+    /// Writes what the session has to send. Cancel-safe: one `write` at a
+    /// time, and what it did not take stays in `unwritten`.
     async fn flush(&mut self) -> Result<(), Error> {
         let mut wrote = false;
-        while let Some(out) = self.session.take_output() {
-            let write = self.transport.write_all(&out);
+        loop {
+            if self.unwritten.is_empty() {
+                match self.session.take_output() {
+                    Some(out) => self.unwritten = out,
+                    None => break,
+                }
+            }
+            let write = self.transport.write(&self.unwritten);
             let r = match self.timeouts.write {
                 None => write.await,
                 Some(t) => ::tokio::time::timeout(t, write).await.unwrap_or_else(|_| {
@@ -303,10 +319,17 @@ impl Imap4 {
                     ))
                 }),
             };
-            if let Err(e) = r {
-                return Err(transport_failed(&mut self.session, e));
+            match r {
+                Ok(0) => {
+                    let e = std::io::Error::new(std::io::ErrorKind::WriteZero, "connection closed");
+                    return Err(transport_failed(&mut self.session, e));
+                }
+                Ok(n) => {
+                    let _ = self.unwritten.split_to(n);
+                    wrote = true;
+                }
+                Err(e) => return Err(transport_failed(&mut self.session, e)),
             }
-            wrote = true;
         }
         if wrote {
             if let Err(e) = self.transport.flush().await {
@@ -353,7 +376,12 @@ impl Imap4 {
             Result<Tagged, SessionError>,
         ) -> Result<T, SessionError>,
     ) -> Result<T, Error> {
-        let outcome = match self.drive(&pending, auth).await {
+        // Cleared below; still set at the next command if this future is
+        // dropped at an await point in between.
+        self.busy = true;
+        let driven = self.drive(&pending, auth).await;
+        self.busy = false;
+        let outcome = match driven {
             Ok(t) => Ok(t),
             Err(Stop::Session(e)) => Err(e),
             Err(Stop::Io(e)) => {
@@ -381,7 +409,7 @@ impl Imap4 {
         begin: impl FnOnce(&mut Session) -> Result<Begin, SessionError>,
         auth: Option<Authobject<'_>>,
     ) -> Result<Response, Error> {
-        self.end_idle().await?;
+        self.settle().await?;
         let pending = match begin(&mut self.session)? {
             Begin::Done(r) => return Ok(r),
             Begin::Sent(p) => p,
@@ -400,13 +428,37 @@ impl Imap4 {
         self.run_with_auth(begin, None).await
     }
 
+    /// Brings the connection back in step before a command: commands
+    /// whose futures were dropped are run to their end and what they yield
+    /// is discarded ([`Session::abandon_in_flight`]); a running IDLE is
+    /// ended. Itself cancel-safe: a dropped `settle` resumes at the next
+    /// command.
+    async fn settle(&mut self) -> Result<(), Error> {
+        if self.busy || self.session.has_abandoned() {
+            self.busy = false;
+            self.session.abandon_in_flight();
+            let mut deadline = Deadline::command(&self.timeouts, &self.session);
+            loop {
+                self.flush().await?;
+                if self.session.poll_abandoned()? {
+                    break;
+                }
+                self.flush().await?;
+                let until = deadline.next(&self.session).map(Instant::from_std);
+                self.fill(until).await?;
+            }
+            emit_trace(&mut self.session, self.debug);
+        }
+        self.end_idle().await
+    }
+
     /// Runs typed commands pipelined (see the blocking driver's
     /// `run_typed_many`).
     pub(crate) async fn run_typed_many(
         &mut self,
         begin: impl FnOnce(&mut Session) -> Vec<Result<Pending, SessionError>>,
     ) -> Result<Vec<Result<TypedOutcome, Error>>, Error> {
-        self.end_idle().await?;
+        self.settle().await?;
         let begun = begin(&mut self.session);
         let mut out = Vec::with_capacity(begun.len());
         for p in begun {
@@ -424,7 +476,7 @@ impl Imap4 {
         &mut self,
         begin: impl FnOnce(&mut Session) -> Result<Pending, SessionError>,
     ) -> Result<TypedOutcome, Error> {
-        self.end_idle().await?;
+        self.settle().await?;
         let pending = begin(&mut self.session)?;
         self.execute(pending, Auth::None, Session::complete_typed)
             .await
@@ -436,7 +488,7 @@ impl Imap4 {
         &mut self,
         mechanism: &mut dyn Mechanism,
     ) -> Result<Authenticated, Error> {
-        self.end_idle().await?;
+        self.settle().await?;
         let pending = self.session.sasl_authenticate(mechanism)?;
         self.execute(pending, Auth::Mechanism(mechanism), Session::complete_sasl)
             .await
@@ -448,7 +500,7 @@ impl Imap4 {
         user: &str,
         password: &Secret,
     ) -> Result<Authenticated, Error> {
-        self.end_idle().await?;
+        self.settle().await?;
         let pending = self.session.typed_login(user, password)?;
         self.execute(pending, Auth::None, Session::complete_sasl)
             .await
@@ -521,7 +573,7 @@ impl Imap4 {
 
     /// [`Imap4::idle`] with chosen intervals.
     pub async fn idle_with(&mut self, config: crate::idle::IdleConfig) -> Result<Idle<'_>, Error> {
-        self.end_idle().await?;
+        self.settle().await?;
         self.session.idle_start(std::time::Instant::now(), config)?;
         Ok(Idle { m: self })
     }
