@@ -320,11 +320,14 @@ pub(crate) fn connect_tcp(
 ) -> Result<TcpStream, Error> {
     let host = if host.is_empty() { "localhost" } else { host };
     let stream = match timeout {
-        None => TcpStream::connect((host, port)).map_err(Error::io)?,
+        None => TcpStream::connect((host, port)).map_err(|e| Error::connect(host, port, e))?,
         Some(t) => {
             let mut last = None;
             let mut found = None;
-            for addr in (host, port).to_socket_addrs().map_err(Error::io)? {
+            let addrs = (host, port)
+                .to_socket_addrs()
+                .map_err(|e| Error::connect(host, port, e))?;
+            for addr in addrs {
                 match TcpStream::connect_timeout(&addr, t) {
                     Ok(s) => {
                         found = Some(s);
@@ -336,9 +339,13 @@ pub(crate) fn connect_tcp(
             match found {
                 Some(s) => s,
                 None => {
-                    return Err(Error::io(last.unwrap_or_else(|| {
-                        io::Error::new(io::ErrorKind::NotFound, "no address for host")
-                    })))
+                    return Err(Error::connect(
+                        host,
+                        port,
+                        last.unwrap_or_else(|| {
+                            io::Error::new(io::ErrorKind::NotFound, "no address for host")
+                        }),
+                    ))
                 }
             }
         }

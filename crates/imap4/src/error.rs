@@ -57,6 +57,23 @@ impl Error {
         }
     }
 
+    /// A failure to reach `host:port` (resolving or connecting): the
+    /// message names both, e.g. `socket error: cannot connect to
+    /// imap.example.org:993: Connection refused (os error 111)`.
+    pub(crate) fn connect(host: &str, port: u16, e: io::Error) -> Self {
+        let mut err = Error::io(e);
+        let what = if err.is_timeout() {
+            "timed out".to_string()
+        } else {
+            match &err.inner.source {
+                Some(Source::Io(e)) => e.to_string(),
+                _ => String::new(),
+            }
+        };
+        err.inner.message = format!("socket error: cannot connect to {host}:{port}: {what}");
+        err
+    }
+
     /// Prefixes the message with imaplib's `command: NAME => `.
     pub(crate) fn in_command(mut self, name: &str) -> Self {
         self.inner.message = format!("command: {name} => {}", self.inner.message);

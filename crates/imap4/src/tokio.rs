@@ -81,12 +81,18 @@ fn timed_out(what: &str) -> Error {
 async fn connect_tcp(host: &str, port: u16, timeout: Option<Duration>) -> Result<TcpStream, Error> {
     let host = if host.is_empty() { "localhost" } else { host };
     let connect = TcpStream::connect((host, port));
+    let failed = |e| Error::connect(host, port, e);
     let stream = match timeout {
-        None => connect.await.map_err(Error::io)?,
+        None => connect.await.map_err(failed)?,
         Some(t) => ::tokio::time::timeout(t, connect)
             .await
-            .map_err(|_| timed_out("connect timed out"))?
-            .map_err(Error::io)?,
+            .map_err(|_| {
+                failed(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "connect timed out",
+                ))
+            })?
+            .map_err(failed)?,
     };
     let _ = stream.set_nodelay(true);
     Ok(stream)

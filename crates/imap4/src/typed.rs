@@ -37,8 +37,8 @@ pub use imap4_proto::command::{
     Bound, Date, FetchAttr, InvalidSet, SearchKey, SeqSet, StatusAttr, StoreOp, UidSet,
 };
 pub use imap4_proto::parse::{
-    Address, BodyStructure, Envelope, Fetch, FetchItem, Flag, ParseError,
-    Response as ParsedResponse, Untagged,
+    Address, BodySpecific, BodyStructure, ByteStr, Envelope, Fetch, FetchItem, Flag, ParseError,
+    Response as ParsedResponse, Thread, Untagged,
 };
 pub use imap4_proto::typed::{
     Fetches, MailboxInfo, MailboxStatus, MailboxVerb, PartialBody, PartialBodyError,

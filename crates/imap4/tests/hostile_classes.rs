@@ -475,3 +475,20 @@ fn the_default_configuration_has_every_timeout_that_prevents_a_hang() {
     // An empty set is answered without asking the server.
     assert!(UidSet::from_numbers([]).is_empty());
 }
+
+#[test]
+fn a_refused_connection_names_the_host_and_port() {
+    // A port nobody listens on any more.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let e = imap4::Imap4::connect("127.0.0.1", port).unwrap_err();
+    assert!(e.is_abort());
+    assert!(
+        e.to_string()
+            .starts_with(&format!("socket error: cannot connect to 127.0.0.1:{port}: ")),
+        "{e}"
+    );
+}
