@@ -922,6 +922,20 @@ impl Session {
         Ok(())
     }
 
+    /// Takes the responses captured so far for the typed command in flight
+    /// (the rest keeps being captured): a driver streaming a FETCH hands
+    /// them out as they arrive, so memory holds one batch of reads, not
+    /// the whole result.
+    pub fn drain_captured(&mut self) -> Vec<Bytes> {
+        match self.capture.as_mut() {
+            Some(c) if !c.is_empty() => {
+                self.capture_bytes = 0;
+                std::mem::take(c)
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// Takes what a typed command captured.
     pub(crate) fn take_capture(&mut self) -> Vec<Bytes> {
         self.capture_bytes = 0;

@@ -38,6 +38,9 @@ pub(crate) enum Auth<'a> {
     Callback(Authobject<'a>),
     /// A SASL mechanism, driven by the session.
     Mechanism(&'a mut dyn Mechanism),
+    /// A typed command whose responses are handed out as they arrive
+    /// (streaming), not collected.
+    Each(&'a mut (dyn FnMut(bytes::Bytes) + Send)),
 }
 
 /// Why driving a command stopped: the protocol, or the transport.
@@ -624,6 +627,11 @@ impl Imap4 {
                 Auth::Mechanism(m) => self.session.poll_sasl(pending, &mut **m),
                 _ => self.session.poll(pending),
             };
+            if let Auth::Each(each) = &mut auth {
+                for frame in self.session.drain_captured() {
+                    each(frame);
+                }
+            }
             self.emit_trace();
             match polled.map_err(Stop::Session)? {
                 Poll::Done(t) => return Ok(t),
@@ -718,6 +726,17 @@ impl Imap4 {
             .into_iter()
             .map(|p| self.execute(p?, Auth::None, Session::complete_typed))
             .collect())
+    }
+
+    /// Runs a typed command whose responses go to `each` as they arrive.
+    pub(crate) fn run_typed_each(
+        &mut self,
+        begin: impl FnOnce(&mut Session) -> Result<Pending, imap4_proto::SessionError>,
+        each: &mut (dyn FnMut(bytes::Bytes) + Send),
+    ) -> Result<imap4_proto::typed::TypedOutcome, Error> {
+        self.end_idle()?;
+        let pending = begin(&mut self.session)?;
+        self.execute(pending, Auth::Each(each), Session::complete_typed)
     }
 
     /// AUTHENTICATE with a SASL mechanism, run by the session (see

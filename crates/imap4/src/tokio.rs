@@ -63,6 +63,9 @@ enum Auth<'a> {
     Callback(Authobject<'a>),
     /// A SASL mechanism, driven by the session.
     Mechanism(&'a mut dyn Mechanism),
+    /// A typed command whose responses are handed out as they arrive
+    /// (streaming), not collected.
+    Each(&'a mut (dyn FnMut(Bytes) + Send)),
 }
 
 /// Why driving a command stopped: the protocol, or the transport.
@@ -353,6 +356,11 @@ impl Imap4 {
                 Auth::Mechanism(m) => self.session.poll_sasl(pending, &mut **m),
                 _ => self.session.poll(pending),
             };
+            if let Auth::Each(each) = &mut auth {
+                for frame in self.session.drain_captured() {
+                    each(frame);
+                }
+            }
             emit_trace(&mut self.session, self.debug);
             match polled.map_err(Stop::Session)? {
                 Poll::Done(t) => return Ok(t),
@@ -456,6 +464,18 @@ impl Imap4 {
             emit_trace(&mut self.session, self.debug);
         }
         self.end_idle().await
+    }
+
+    /// Runs a typed command whose responses go to `each` as they arrive.
+    pub(crate) async fn run_typed_each(
+        &mut self,
+        begin: impl FnOnce(&mut Session) -> Result<Pending, SessionError>,
+        each: &mut (dyn FnMut(Bytes) + Send),
+    ) -> Result<TypedOutcome, Error> {
+        self.settle().await?;
+        let pending = begin(&mut self.session)?;
+        self.execute(pending, Auth::Each(each), Session::complete_typed)
+            .await
     }
 
     /// Runs typed commands pipelined (see the blocking driver's

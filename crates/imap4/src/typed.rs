@@ -116,6 +116,41 @@ macro_rules! typed_commands {
                 .into_fetches())
         }
 
+        /// UID FETCH, streamed: each FETCH response is parsed and handed
+        /// to `each` as it arrives, then dropped, so memory stays at about
+        /// one read's worth of responses whatever the number of messages
+        /// (a million ENVELOPEs cost no more than a thousand). Returns how
+        /// many FETCH responses were seen; one that cannot be parsed is an
+        /// error once the command has completed.
+        pub $($async)* fn uid_fetch_each(
+            &mut self,
+            set: &UidSet,
+            attrs: &[FetchAttr],
+            mut each: impl FnMut($crate::typed::Fetch<'_>) + Send,
+        ) -> Result<u64, Error> {
+            if set.is_empty() {
+                return Ok(0);
+            }
+            let mut count = 0u64;
+            let mut bad: Option<imap4_proto::SessionError> = None;
+            let mut sink = |frame: bytes::Bytes| match imap4_proto::parse::parse_response(&frame) {
+                Ok($crate::typed::ParsedResponse::Data($crate::typed::Untagged::Fetch(f))) => {
+                    count += 1;
+                    each(f);
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    bad.get_or_insert(imap4_proto::SessionError::Unparsable { error, raw: frame.clone() });
+                }
+            };
+            self.m
+                .run_typed_each(|s| s.typed_fetch(SetArg::Uid(set), attrs), &mut sink)$($await)*?;
+            match bad {
+                Some(e) => Err(e.into()),
+                None => Ok(count),
+            }
+        }
+
         /// UID FETCH of each set, pipelined: every command is written
         /// before any answer is read, so N fetches cost one round trip,
         /// not N. The results come back in the order of `sets` (an empty

@@ -487,8 +487,9 @@ fn a_refused_connection_names_the_host_and_port() {
     let e = imap4::Imap4::connect("127.0.0.1", port).unwrap_err();
     assert!(e.is_abort());
     assert!(
-        e.to_string()
-            .starts_with(&format!("socket error: cannot connect to 127.0.0.1:{port}: ")),
+        e.to_string().starts_with(&format!(
+            "socket error: cannot connect to 127.0.0.1:{port}: "
+        )),
         "{e}"
     );
 }

@@ -190,3 +190,29 @@ async fn timeouts_and_truncation_abort() {
         "the connection is finished"
     );
 }
+
+#[tokio::test]
+async fn streamed_fetch_on_the_async_driver() {
+    let d = imap4_testkit::Dovecot::builder()
+        .messages("alice", 50, 9)
+        .start()
+        .unwrap();
+    let mut m = imap4::tokio::Imap4::connect(d.host(), d.port())
+        .await
+        .unwrap();
+    m.login("alice", d.password()).await.unwrap();
+    m.typed().select("INBOX").await.unwrap();
+    let mut uids = Vec::new();
+    let n = m
+        .typed()
+        .uid_fetch_each(
+            &imap4::typed::UidSet::all(),
+            &[imap4::typed::FetchAttr::Uid],
+            |f| uids.extend(f.uid()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(n, 50);
+    assert_eq!(uids.len(), 50);
+    m.logout().await.unwrap();
+}

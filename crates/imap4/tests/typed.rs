@@ -218,3 +218,33 @@ fn pipelined_fetches_equal_one_batched_fetch() {
     // The connection is in step afterwards.
     assert_eq!(m.noop().unwrap().typ, "OK");
 }
+
+#[test]
+fn streamed_fetch_yields_what_a_collected_fetch_does() {
+    let d = Dovecot::builder()
+        .messages("alice", 120, 8)
+        .start()
+        .unwrap();
+    let mut m = login(&d, "alice");
+    m.typed().select("INBOX").unwrap();
+    let attrs = [
+        FetchAttr::Uid,
+        FetchAttr::Envelope,
+        FetchAttr::BodyStructure,
+    ];
+    let collected: Vec<String> = m
+        .typed()
+        .uid_fetch(&UidSet::all(), &attrs)
+        .unwrap()
+        .iter()
+        .map(|f| format!("{:?}", f.unwrap()))
+        .collect();
+    let mut streamed = Vec::new();
+    let n = m
+        .typed()
+        .uid_fetch_each(&UidSet::all(), &attrs, |f| streamed.push(format!("{f:?}")))
+        .unwrap();
+    assert_eq!(n, 120);
+    assert_eq!(streamed, collected);
+    assert_eq!(m.noop().unwrap().typ, "OK");
+}
