@@ -37,6 +37,7 @@ mod capture;
 mod floor;
 mod hostile;
 mod pipeline;
+mod stream;
 
 use std::fmt::Write as _;
 use std::io::{self, Write as _};
@@ -66,6 +67,15 @@ fn main() {
         Some("client") => client(&args[1..]),
         Some("hostile") => hostile::run(),
         Some("pipeline") => pipeline::run(),
+        Some("stream") => stream::run(),
+        Some("stream-client") => match (
+            args.get(1),
+            args.get(2).and_then(|p| p.parse().ok()),
+            args.get(3),
+        ) {
+            (Some(way), Some(port), Some(pw)) => stream::client(way, port, pw),
+            _ => Err("usage: imap4-bench stream-client WAY PORT PASSWORD".into()),
+        },
         Some("hostile-client") => match (args.get(1), args.get(2).and_then(|p| p.parse().ok())) {
             (Some(case), Some(port)) => hostile::client(case, port),
             _ => Err("usage: imap4-bench hostile-client CASE PORT".into()),
@@ -94,6 +104,7 @@ fn usage() -> &'static str {
      \x20      imap4-bench capture-fixtures DIR\n\
      \x20      imap4-bench hostile   (client peak RSS per hostile-server class)\n\
      \x20      imap4-bench pipeline  (naive, pipelined, batched fetches over 5 ms links)\n\
+     \x20      imap4-bench stream    (peak RSS: collected vs streamed ENVELOPE listing)\n\
      Set IMAP4_BENCH_PYTHON to choose the Python interpreter (default python3)."
 }
 
