@@ -711,6 +711,34 @@ pub(crate) fn flag_list(c: &mut CommandBuilder, flags: &[&str]) -> Result<(), En
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_are_checked_and_always_four_digit_years() {
+        assert!(Date::new(2024, 2, 29).is_ok());
+        assert!(Date::new(2023, 2, 29).is_err());
+        assert!(Date::new(2024, 13, 1).is_err());
+        assert!(Date::new(2024, 4, 31).is_err());
+        assert!(Date::new(0, 1, 1).is_err());
+        assert_eq!(Date::new(999, 1, 5).unwrap().to_string(), "5-Jan-0999");
+        // A date built by hand that does not exist is refused, not clamped.
+        let bad = Date {
+            year: 2024,
+            month: 14,
+            day: 40,
+        };
+        let mut c = CommandBuilder::new(b"A1", "SEARCH", LiteralMode::default()).unwrap();
+        assert!(SearchKey::Since(bad).encode(&mut c).is_err());
+    }
+
+    #[test]
+    fn sets_count_and_merge_without_expanding() {
+        let s = UidSet::from_ranges([(5, 9), (1, 3), (4, 4), (100, u32::MAX)]);
+        assert_eq!(s.to_string(), "1:9,100:4294967295");
+        assert_eq!(s.len(), 9 + u64::from(u32::MAX - 99));
+        let u = s.union(&UidSet::from(10..=99));
+        assert_eq!(u.to_string(), "1:4294967295");
+        assert_eq!(UidSet::from_numbers([]).len(), 0);
+    }
     use crate::encode::{Fragment, LiteralMode};
 
     fn line(f: impl FnOnce(&mut CommandBuilder)) -> String {

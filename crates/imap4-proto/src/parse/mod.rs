@@ -478,6 +478,54 @@ mod tests {
     }
 
     #[test]
+    fn error_recovery_does_not_leak_nesting_depth() {
+        // Fuzz finding: each ` ({x)` opens a list that fails inside; the
+        // depth it opened used to stay counted, so 3 copies broke a limit
+        // of 2 and 65 copies the default 64, though nesting never passes 1.
+        let three = b"* X ({x) ({x) ({x)\r\n";
+        assert!(parse_response_with_depth(three, 2).is_ok());
+        let mut many = b"* X".to_vec();
+        for _ in 0..65 {
+            many.extend_from_slice(b" ({x)");
+        }
+        many.extend_from_slice(b"\r\n");
+        assert!(parse_response(&many).is_ok());
+        // Real nesting beyond the limit is still an error.
+        let deep = b"* X (((x)))\r\n";
+        assert!(parse_response_with_depth(deep, 2)
+            .unwrap_err()
+            .is_depth_limit());
+    }
+
+    #[test]
+    fn a_depth_limit_inside_a_fetch_item_is_never_kept_raw() {
+        // Fuzz finding: parsed at depth 3, but at 4 and above the failing
+        // BODY item was re-read raw by skip_value and the depth error lost.
+        let input = b"* 7 FETCH (BODY (\"\" \"\" () NIL NIL \"\" 2\")h\"(()))";
+        // A response that parses under a limit parses, identically, under
+        // every higher one; below that, the error is the depth limit.
+        let results: Vec<_> = (1..=8)
+            .map(|d| parse_response_with_depth(input, d))
+            .collect();
+        let first_ok = results.iter().position(Result::is_ok);
+        for (i, r) in results.iter().enumerate() {
+            match (first_ok, r) {
+                (Some(k), Ok(v)) => {
+                    assert_eq!(Some(v), results[k].as_ref().ok(), "depth {}", i + 1)
+                }
+                (Some(k), Err(e)) => {
+                    assert!(i < k && e.is_depth_limit(), "depth {}: {e}", i + 1)
+                }
+                (None, Err(e)) => assert!(e.is_depth_limit() || i > 0, "depth {}: {e}", i + 1),
+                (None, Ok(_)) => unreachable!(),
+            }
+        }
+        assert!(parse_response_with_depth(input, 2)
+            .unwrap_err()
+            .is_depth_limit());
+    }
+
+    #[test]
     fn long_thread_chain_is_flat() {
         // A 500,000-message chain used to become a tree 500,000 deep and
         // overflow the stack when dropped, cloned, compared or printed.
