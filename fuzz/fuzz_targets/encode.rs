@@ -327,8 +327,9 @@ struct Harness {
 }
 
 impl Harness {
-    /// Runs a command to completion; returns the bytes it wrote.
-    fn run(&mut self, r: Result<Pending, SessionError>, typed: bool) -> Option<Vec<u8>> {
+    /// Runs a command to completion; returns its tag and the bytes it
+    /// wrote.
+    fn run(&mut self, r: Result<Pending, SessionError>, typed: bool) -> Option<(String, Vec<u8>)> {
         let p = match r {
             Ok(p) => p,
             Err(e) => {
@@ -350,10 +351,10 @@ impl Harness {
         } else {
             let _ = self.d.s.complete(p, t);
         }
-        Some(written)
+        Some((tag, written))
     }
 
-    fn begin(&mut self, r: Result<Begin, SessionError>) -> Option<Vec<u8>> {
+    fn begin(&mut self, r: Result<Begin, SessionError>) -> Option<(String, Vec<u8>)> {
         match r {
             Ok(Begin::Sent(p)) => self.run(Ok(p), false),
             Ok(Begin::Done(_)) => None,
@@ -363,19 +364,17 @@ impl Harness {
 
     /// A mailbox name sent by a typed command comes back from LIST as it
     /// was (the wire argument after `<tag> <verb> ` is echoed verbatim).
-    fn mailbox_round_trip(&mut self, verb: &str, name: &str, written: &[u8]) {
+    fn mailbox_round_trip(&mut self, verb: &str, name: &str, (tag, written): (String, Vec<u8>)) {
         let utf8 = self.d.s.utf8_enabled();
         if utf8 && name.contains('&') {
             // TODO remove once "UTF-8 mode mailbox names containing `&`
             // don't round trip" is fixed.
             return;
         }
-        let space = written.iter().position(|&b| b == b' ').unwrap();
-        let after_tag = &written[space + 1..];
-        let arg = after_tag
-            .strip_prefix(verb.as_bytes())
-            .and_then(|r| r.strip_prefix(b" "))
-            .unwrap_or_else(|| panic!("unexpected command {:?}", String::from_utf8_lossy(written)));
+        let head = format!("{tag} {verb} ");
+        let arg = written
+            .strip_prefix(head.as_bytes())
+            .unwrap_or_else(|| panic!("unexpected command {:?}", String::from_utf8_lossy(&written)));
         // A non-synchronizing literal is a client form; servers send `{N}`.
         let mut echo = b"* LIST () \"/\" ".to_vec();
         match arg.windows(4).position(|w| w == b"+}\r\n") {
@@ -474,13 +473,13 @@ impl Harness {
                 let word = ["CREATE", "DELETE", "SUBSCRIBE", "UNSUBSCRIBE"][usize::from(*v) % 4];
                 let r = s.typed_mailbox_command(verb, name);
                 if let Some(w) = self.run(r, true) {
-                    self.mailbox_round_trip(word, name, &w);
+                    self.mailbox_round_trip(word, name, w);
                 }
             }
             Op::Select(name, ro) => {
                 let r = s.typed_select(name, *ro);
                 if let Some(w) = self.run(r, true) {
-                    self.mailbox_round_trip(if *ro { "EXAMINE" } else { "SELECT" }, name, &w);
+                    self.mailbox_round_trip(if *ro { "EXAMINE" } else { "SELECT" }, name, w);
                 }
             }
             Op::Rename(a, b) => {
@@ -610,7 +609,10 @@ impl Harness {
 /// A session in SELECTED state with the capabilities `input` asks for.
 fn setup(input: &Input) -> Option<Driver> {
     let prefix = input.prefix.as_deref().unwrap_or("T");
-    if prefix.contains('\0') {
+    if prefix.contains(['\r', '\n', '\0']) {
+        // TODO remove once "tag prefixes with CR/LF reach the wire" is
+        // fixed (regressions/encode/tag-prefix-cr): Session::new should
+        // refuse such a prefix, and then this input class must not panic.
         return None;
     }
     let mut d = Driver::new(Limits::default(), prefix);

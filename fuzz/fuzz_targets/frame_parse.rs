@@ -30,6 +30,9 @@ fn exercise(r: &Response<'_>) {
 }
 
 fuzz_target!(|data: &[u8]| {
+    if imap4_fuzz::skip_deep_thread(data) {
+        return; // TODO remove once the deep-THREAD stack overflow is fixed
+    }
     let mut data = data;
     let selector = byte(&mut data);
     let limits = limits_from(selector, &mut data);
