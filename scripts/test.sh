@@ -17,4 +17,8 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 section "cargo test"
 cargo test --workspace --all-features
 
+section "fuzz regressions and smoke (${FUZZ_SECONDS:-30} s per target)"
+FUZZ_REGRESSIONS=1 scripts/fuzz-smoke.sh
+scripts/fuzz-smoke.sh
+
 section "all checks passed"

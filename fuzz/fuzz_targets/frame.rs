@@ -52,7 +52,11 @@ fn check_frame(frame: &Frame, limits: &Limits) {
                     limits.max_line_len
                 );
                 assert!(!l.contains(&b'\n'), "LF inside a framed line");
-                assert_eq!(&raw[pos..pos + l.len()], &l[..], "line is not the raw bytes");
+                assert_eq!(
+                    &raw[pos..pos + l.len()],
+                    &l[..],
+                    "line is not the raw bytes"
+                );
                 pos += l.len();
                 // The line ending: CRLF or a bare LF.
                 if raw[pos..].starts_with(b"\r\n") {
@@ -70,14 +74,22 @@ fn check_frame(frame: &Frame, limits: &Limits) {
             }
             Part::Literal(b) => {
                 assert_eq!(i % 2, 1, "literal where a line belongs");
-                assert_eq!(announced, Some(b.len() as u64), "literal size not announced");
+                assert_eq!(
+                    announced,
+                    Some(b.len() as u64),
+                    "literal size not announced"
+                );
                 assert!(
                     b.len() as u64 <= limits.max_literal_len,
                     "literal of {} bytes above max_literal_len {}",
                     b.len(),
                     limits.max_literal_len
                 );
-                assert_eq!(&raw[pos..pos + b.len()], &b[..], "literal is not the raw bytes");
+                assert_eq!(
+                    &raw[pos..pos + b.len()],
+                    &b[..],
+                    "literal is not the raw bytes"
+                );
                 pos += b.len();
             }
         }

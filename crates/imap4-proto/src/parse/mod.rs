@@ -90,7 +90,7 @@ pub fn parse_response_with_depth(
         // Quirk "bare response code line": Exchange 2013 answers UID MOVE
         // with `[COPYUID 124 10 233]` alone on a line; taken as an
         // untagged OK (only when a whole `[…]` code parses).
-        Some(b'[') if bare_code(&c) => {
+        Some(b'[') if bare_code(&c)? => {
             let (code, text) = resp_text(&mut c)?;
             Response::Status(Status {
                 tag: None,
@@ -121,9 +121,15 @@ pub fn parse_response_with_depth(
 }
 
 /// Whether a line starts with a parsable response code.
-fn bare_code(c: &Cursor<'_>) -> bool {
+/// Whether a whole `[…]` code parses here; nesting past the depth limit is
+/// an error, not "no code" (it must not send the line down another path).
+fn bare_code(c: &Cursor<'_>) -> Result<bool, ParseError> {
     let mut probe = c.clone();
-    code(&mut probe).is_ok()
+    match code(&mut probe) {
+        Ok(_) => Ok(true),
+        Err(e) if e.is_depth_limit() => Err(e),
+        Err(_) => Ok(false),
+    }
 }
 
 fn status_kind(c: &mut Cursor<'_>) -> Result<Option<StatusKind>, ParseError> {
