@@ -138,6 +138,43 @@ pub fn python_repr(b: &[u8]) -> String {
     s
 }
 
+/// Server text made safe to show to a person (error messages, traces,
+/// logs): control characters (C0, DEL, C1) and the Unicode controls that
+/// reorder or hide text (bidirectional overrides and isolates, zero-width
+/// joiners aside) are escaped as `\x1b` or `\u{202e}`; a backslash stays a
+/// backslash. Text without such characters is borrowed unchanged.
+///
+/// ```
+/// use imap4_proto::sanitize;
+/// assert_eq!(sanitize("ok"), "ok");
+/// assert_eq!(sanitize("evil\x1b[2Jtext\x07"), "evil\\x1b[2Jtext\\x07");
+/// assert_eq!(sanitize("a\u{202e}b"), "a\\u{202e}b");
+/// ```
+pub fn sanitize(text: &str) -> std::borrow::Cow<'_, str> {
+    fn unsafe_char(c: char) -> bool {
+        c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if !unsafe_char(c) {
+            out.push(c);
+        } else if (c as u32) < 0x100 {
+            out.push_str(&format!("\\x{:02x}", c as u32));
+        } else {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// [`sanitize`] for bytes: decoded lossily as UTF-8, then sanitized.
+pub fn sanitize_bytes(text: &[u8]) -> String {
+    sanitize(&String::from_utf8_lossy(text)).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,41 +212,4 @@ mod tests {
         assert!(!Data::line(Bytes::new()).is_truthy());
         assert!(Data::line(&b"0"[..]).is_truthy());
     }
-}
-
-/// Server text made safe to show to a person (error messages, traces,
-/// logs): control characters (C0, DEL, C1) and the Unicode controls that
-/// reorder or hide text (bidirectional overrides and isolates, zero-width
-/// joiners aside) are escaped as `\x1b` or `\u{202e}`; a backslash stays a
-/// backslash. Text without such characters is borrowed unchanged.
-///
-/// ```
-/// use imap4_proto::sanitize;
-/// assert_eq!(sanitize("ok"), "ok");
-/// assert_eq!(sanitize("evil\x1b[2Jtext\x07"), "evil\\x1b[2Jtext\\x07");
-/// assert_eq!(sanitize("a\u{202e}b"), "a\\u{202e}b");
-/// ```
-pub fn sanitize(text: &str) -> std::borrow::Cow<'_, str> {
-    fn unsafe_char(c: char) -> bool {
-        c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-    }
-    if !text.chars().any(unsafe_char) {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if !unsafe_char(c) {
-            out.push(c);
-        } else if (c as u32) < 0x100 {
-            out.push_str(&format!("\\x{:02x}", c as u32));
-        } else {
-            out.push_str(&format!("\\u{{{:x}}}", c as u32));
-        }
-    }
-    std::borrow::Cow::Owned(out)
-}
-
-/// [`sanitize`] for bytes: decoded lossily as UTF-8, then sanitized.
-pub fn sanitize_bytes(text: &[u8]) -> String {
-    sanitize(&String::from_utf8_lossy(text)).into_owned()
 }
