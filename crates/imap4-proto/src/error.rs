@@ -99,6 +99,10 @@ pub enum SessionError {
     /// SASL mechanism refused the server (see [`AuthFailed`]).
     #[error("{0}")]
     Auth(Box<AuthFailed>),
+    /// COMPRESS=DEFLATE failed: the server's compressed data is corrupt
+    /// (the connection is broken).
+    #[error("{0}")]
+    Compression(#[from] crate::compress::DeflateError),
     /// An abort raised while a command was running, with imaplib's
     /// `command: NAME => ` prefix.
     #[error("command: {command} => {source}")]
@@ -121,6 +125,7 @@ impl SessionError {
             | SessionError::UnexpectedResponse(_)
             | SessionError::Bye(_)
             | SessionError::Closed(_)
+            | SessionError::Compression(_)
             | SessionError::Abort(_) => ErrorKind::Abort,
             SessionError::ReadOnly(_) => ErrorKind::ReadOnly,
             SessionError::Encode(_)

@@ -290,7 +290,15 @@ impl Session {
     /// STARTTLS (refused if not advertised). After an OK, the driver must
     /// switch the transport to TLS with nothing buffered, then call
     /// [`Session::tls_established`].
+    ///
+    /// Refused too once COMPRESS=DEFLATE is on: TLS must come first
+    /// (RFC 4978), compressing before encrypting.
     pub fn starttls(&mut self) -> R {
+        if self.is_compressed() {
+            return Err(SessionError::Usage(
+                "STARTTLS after COMPRESS is not allowed: TLS must be negotiated first".into(),
+            ));
+        }
         if !self.has_capability("STARTTLS") {
             return Err(SessionError::Abort("TLS not supported by server".into()));
         }

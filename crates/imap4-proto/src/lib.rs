@@ -25,6 +25,7 @@
 
 mod auth;
 pub mod command;
+pub mod compress;
 pub mod encode;
 mod error;
 pub mod frame;

@@ -13,6 +13,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use bytes::Bytes;
 
+use crate::compress::Deflate;
 use crate::encode::{CommandBuilder, EncodeError, Fragment, LiteralMode};
 pub use crate::error::{ErrorKind, SessionError};
 use crate::frame::{Frame, Framer, Part};
@@ -205,6 +206,15 @@ pub struct Session {
     broken: Option<String>,
     /// The AUTHENTICATE exchange run by a SASL mechanism, if one is.
     pub(crate) sasl: Option<crate::auth::SaslRun>,
+    /// COMPRESS=DEFLATE, once the server accepted it.
+    deflate: Option<Box<Deflate>>,
+    /// The COMPRESS command in flight: nothing else is written until its
+    /// tagged reply.
+    compress_id: Option<u64>,
+    /// Commands written while compressed input was still pending: their
+    /// stream position is known once the input received before them is
+    /// inflated (compressed position, command id).
+    marks: VecDeque<(u64, u64)>,
 }
 
 impl Session {
@@ -238,6 +248,9 @@ impl Session {
             trace: None,
             broken: None,
             sasl: None,
+            deflate: None,
+            compress_id: None,
+            marks: VecDeque::new(),
         }
     }
 
@@ -336,9 +349,99 @@ impl Session {
 
     // ----- byte plumbing ----------------------------------------------------
 
-    /// Feeds bytes received from the server.
+    /// Feeds bytes received from the server (compressed ones once
+    /// COMPRESS=DEFLATE is on: they are inflated as responses are read).
     pub fn receive(&mut self, data: &[u8]) {
-        self.framer.feed(data);
+        match self.deflate.as_mut() {
+            Some(d) => d.receive(data),
+            None => self.framer.feed(data),
+        }
+    }
+
+    /// Whether COMPRESS=DEFLATE is on.
+    pub fn is_compressed(&self) -> bool {
+        self.deflate.is_some()
+    }
+
+    /// The COMPRESS=DEFLATE codec, once compression is on (its counters
+    /// tell how much went over the wire).
+    pub fn compression(&self) -> Option<&Deflate> {
+        self.deflate.as_deref()
+    }
+
+    /// Bytes to write as they are, outside any command (imaplib's `send()`
+    /// hook): compressed once COMPRESS=DEFLATE is on.
+    pub fn encode_raw(&mut self, data: &[u8]) -> Result<Bytes, SessionError> {
+        match self.deflate.as_mut() {
+            Some(d) => Ok(Bytes::from(d.compress(data)?)),
+            None => Ok(Bytes::copy_from_slice(data)),
+        }
+    }
+
+    /// The next complete response: from the framer, inflating compressed
+    /// input one bounded chunk at a time while the framer needs more (so
+    /// the framer's limits stop a decompression bomb early).
+    fn next_frame(&mut self) -> Result<Option<Frame>, SessionError> {
+        loop {
+            if let Some(frame) = self.framer.next_frame()? {
+                return Ok(Some(frame));
+            }
+            let Some(d) = self.deflate.as_mut() else {
+                return Ok(None);
+            };
+            let until = self.marks.front().map(|m| m.0);
+            let chunk = d.inflate(until)?;
+            if !chunk.is_empty() {
+                self.framer.feed(chunk);
+                continue;
+            }
+            // Nothing more before the next mark: the commands written at
+            // this point of the compressed stream now have a position.
+            let at = d.consumed();
+            match self.marks.front() {
+                Some(&(pos, _)) if pos <= at => {
+                    let fed = self.framer.fed();
+                    while let Some(&(pos, id)) = self.marks.front() {
+                        if pos > at {
+                            break;
+                        }
+                        self.marks.pop_front();
+                        if let Some(f) = self.in_flight.iter_mut().find(|f| f.id == id) {
+                            f.written_at.get_or_insert(fed);
+                        }
+                    }
+                }
+                _ => return Ok(None),
+            }
+        }
+    }
+
+    /// The stream position of a command handed out for writing now, or a
+    /// mark to settle it once the input received before it is inflated.
+    fn mark_written(&mut self, id: u64) {
+        let Some(f) = self.in_flight.iter_mut().find(|f| f.id == id) else {
+            return;
+        };
+        if f.written_at.is_some() {
+            return;
+        }
+        match self.deflate.as_deref() {
+            Some(d) if !d.is_drained() => {
+                if !self.marks.iter().any(|m| m.1 == id) {
+                    self.marks.push_back((d.received(), id));
+                }
+            }
+            _ => f.written_at = Some(self.framer.fed()),
+        }
+    }
+
+    /// Turns COMPRESS=DEFLATE on after the server's tagged OK: whatever
+    /// was received after the OK is already compressed.
+    fn start_compression(&mut self) {
+        let rest = self.framer.take_buffered();
+        let mut d = Box::new(Deflate::new());
+        d.receive(&rest);
+        self.deflate = Some(d);
     }
 
     /// Tells the session the server closed the connection.
@@ -364,6 +467,9 @@ impl Session {
     pub fn fail_transport(&mut self, what: &str) {
         self.broken = Some(what.to_string());
         self.framer.take_buffered();
+        if let Some(d) = self.deflate.as_mut() {
+            d.clear_pending();
+        }
         self.out.clear();
     }
 
@@ -378,27 +484,62 @@ impl Session {
     /// Takes everything received but not yet processed (imaplib's
     /// `read()`/`readline()` hooks, and STARTTLS, which must see nothing
     /// here).
+    ///
+    /// With COMPRESS=DEFLATE on, compressed input is inflated into the
+    /// result, up to [`Limits::max_response_len`] bytes (the rest stays
+    /// pending); corrupt input breaks the session.
     pub fn take_unprocessed(&mut self) -> Bytes {
-        self.framer.take_buffered().freeze()
+        let mut out = self.framer.take_buffered();
+        let max = self.framer.limits().max_response_len;
+        let mut failed = None;
+        if let Some(d) = self.deflate.as_mut() {
+            while (out.len() as u64) < max {
+                match d.inflate(None) {
+                    Ok([]) => break,
+                    Ok(chunk) => out.extend_from_slice(chunk),
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some(e) = failed {
+            self.fail_transport(&e.to_string());
+        }
+        out.freeze()
+    }
+
+    /// Gives back the unused end of what [`Session::take_unprocessed`]
+    /// returned: it is read again before anything received later (it is
+    /// already decompressed).
+    pub fn put_back(&mut self, data: &[u8]) {
+        let later = self.framer.take_buffered();
+        self.framer.feed(data);
+        self.framer.feed(&later);
     }
 
     /// Whether bytes are buffered that have not been processed.
     pub fn has_unprocessed(&self) -> bool {
-        self.framer.buffered() > 0
+        self.framer.buffered() > 0 || self.deflate.as_ref().is_some_and(|d| !d.is_drained())
     }
 
     /// The next bytes to write, if any may be written now.
+    ///
+    /// Once COMPRESS=DEFLATE is on, the bytes are compressed and end with a
+    /// sync flush. While COMPRESS itself awaits its reply, nothing else is
+    /// handed out.
     pub fn take_output(&mut self) -> Option<Bytes> {
         let mut first: Option<Bytes> = None;
         let mut joined: Option<Vec<u8>> = None;
-        while let Some((_, Out::Bytes(_))) = self.out.front() {
+        while let Some((id, Out::Bytes(_))) = self.out.front() {
+            if self.compress_id.is_some_and(|c| c != *id) {
+                break;
+            }
             let Some((id, Out::Bytes(b))) = self.out.pop_front() else {
                 break;
             };
-            let fed = self.framer.fed();
-            if let Some(f) = self.in_flight.iter_mut().find(|f| f.id == id) {
-                f.written_at.get_or_insert(fed);
-            }
+            self.mark_written(id);
             match (&mut joined, &first) {
                 (Some(j), _) => j.extend_from_slice(&b),
                 (None, Some(f)) => {
@@ -410,7 +551,17 @@ impl Session {
                 (None, None) => first = Some(b),
             }
         }
-        joined.map(Bytes::from).or(first)
+        let out = joined.map(Bytes::from).or(first)?;
+        match self.deflate.as_mut() {
+            None => Some(out),
+            Some(d) => match d.compress(&out) {
+                Ok(c) => Some(Bytes::from(c)),
+                Err(e) => {
+                    self.fail_transport(&e.to_string());
+                    None
+                }
+            },
+        }
     }
 
     // ----- commands ---------------------------------------------------------
@@ -505,6 +656,17 @@ impl Session {
         let mut tag = self.tag_prefix.clone();
         tag.extend_from_slice(self.tagnum.to_string().as_bytes());
         tag
+    }
+
+    /// Makes `pending` the COMPRESS command: nothing else is written until
+    /// its tagged reply, and an OK turns compression on.
+    pub(crate) fn compress_sent(&mut self, pending: &Pending) {
+        self.compress_id = Some(pending.id);
+    }
+
+    /// Whether any command is in flight.
+    pub(crate) fn any_in_flight(&self) -> bool {
+        !self.in_flight.is_empty()
     }
 
     /// Whether a typed command is in flight.
@@ -684,6 +846,9 @@ impl Session {
         let r = self.poll_inner(pending);
         if let Err(e) = &r {
             self.fail(e);
+            if self.compress_id == Some(pending.id) {
+                self.compress_id = None;
+            }
             self.in_flight.retain(|f| f.id != pending.id);
             self.out.retain(|(id, _)| *id != pending.id);
         }
@@ -727,7 +892,7 @@ impl Session {
                 }
             }
             self.check_bye()?;
-            let Some(frame) = self.framer.next_frame()? else {
+            let Some(frame) = self.next_frame()? else {
                 return Ok(Poll::NeedInput);
             };
             self.process(frame)?;
@@ -737,7 +902,7 @@ impl Session {
     /// Reads the greeting (imaplib's `_connect` up to the CAPABILITY
     /// command). Returns `Ok(false)` if more input is needed.
     pub fn read_greeting(&mut self) -> Result<bool, SessionError> {
-        let Some(frame) = self.framer.next_frame()? else {
+        let Some(frame) = self.next_frame()? else {
             return Ok(false);
         };
         let line = Bytes::copy_from_slice(frame.first_line());
@@ -860,7 +1025,14 @@ impl Session {
             }
             f.result = Some((typ.clone(), vec![Data::Line(dat.clone())]));
             f.raw = Some(raw.clone());
+            let id = f.id;
             self.observe(&typ, &line, &raw)?;
+            if self.compress_id == Some(id) {
+                self.compress_id = None;
+                if typ == "OK" {
+                    self.start_compression();
+                }
+            }
             self.response_code(&typ, &dat);
             return Ok(());
         }

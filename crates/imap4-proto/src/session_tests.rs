@@ -743,3 +743,205 @@ mod live_idle {
         assert!(e.to_string().contains("max_events"), "{e}");
     }
 }
+
+mod compress {
+    use super::super::*;
+    use crate::compress::Deflate;
+    use crate::frame::FrameError;
+
+    /// A session greeted by a server offering COMPRESS=DEFLATE, and the
+    /// server's end of the codec.
+    fn greeted() -> Session {
+        let mut s = Session::new(Limits::default(), "T");
+        s.receive(b"* OK [CAPABILITY IMAP4rev1 COMPRESS=DEFLATE STARTTLS] hi\r\n");
+        assert!(s.read_greeting().unwrap());
+        let p = s.refresh_capabilities().unwrap().pending().unwrap();
+        s.take_output();
+        s.receive(b"* CAPABILITY IMAP4rev1 COMPRESS=DEFLATE STARTTLS\r\nT0 OK\r\n");
+        let Poll::Done(t) = s.poll(&p).unwrap() else {
+            panic!()
+        };
+        s.complete(p, Ok(t)).unwrap();
+        s
+    }
+
+    /// Sends COMPRESS; the server answers OK and, in the same packet,
+    /// `after` compressed. Returns the server's codec.
+    fn compressed(s: &mut Session, after: &[u8]) -> (Deflate, Pending) {
+        let p = s.typed_compress().unwrap();
+        assert_eq!(&s.take_output().unwrap()[..], b"T1 COMPRESS DEFLATE\r\n");
+        let mut server = Deflate::new();
+        let mut packet = b"T1 OK DEFLATE active\r\n".to_vec();
+        packet.extend_from_slice(&server.compress(after).unwrap());
+        s.receive(&packet);
+        (server, p)
+    }
+
+    fn inflate(d: &mut Deflate, wire: &[u8]) -> Vec<u8> {
+        d.receive(wire);
+        let mut out = Vec::new();
+        loop {
+            let c = d.inflate(None).unwrap();
+            if c.is_empty() {
+                return out;
+            }
+            out.extend_from_slice(c);
+        }
+    }
+
+    #[test]
+    fn bytes_after_the_ok_are_inflated_and_output_is_deflated() {
+        let mut s = greeted();
+        let (mut server, p) = compressed(&mut s, b"* 7 EXISTS\r\n");
+        let Poll::Done(t) = s.poll(&p).unwrap() else {
+            panic!()
+        };
+        s.complete_typed(p, Ok(t)).unwrap();
+        assert!(s.is_compressed());
+        let p = s.typed_noop().unwrap();
+        let wire = s.take_output().unwrap();
+        assert_ne!(&wire[..], b"T2 NOOP\r\n");
+        let mut client_side = Deflate::new();
+        assert_eq!(inflate(&mut client_side, &wire), b"T2 NOOP\r\n");
+        s.receive(&server.compress(b"T2 OK done\r\n").unwrap());
+        let Poll::Done(t) = s.poll(&p).unwrap() else {
+            panic!()
+        };
+        let out = s.complete_typed(p, Ok(t)).unwrap();
+        // The EXISTS that came in the OK's packet was read as compressed
+        // data, and belongs to the NOOP's updates.
+        assert_eq!(out.frames.len(), 1, "{:?}", out.frames);
+        assert_eq!(&out.frames[0][..], b"* 7 EXISTS\r\n");
+        let raw = s.encode_raw(b"x\r\n").unwrap();
+        assert_eq!(inflate(&mut client_side, &raw), b"x\r\n");
+    }
+
+    #[test]
+    fn nothing_else_is_written_until_compress_is_answered() {
+        let mut s = greeted();
+        let p = s.typed_compress().unwrap();
+        let wire = s.take_output().unwrap();
+        assert_eq!(&wire[..], b"T1 COMPRESS DEFLATE\r\n");
+        let noop = s.noop().unwrap().pending().unwrap();
+        assert!(
+            s.take_output().is_none(),
+            "NOOP went out before COMPRESS's reply"
+        );
+        let mut server = Deflate::new();
+        s.receive(b"T1 OK go\r\n");
+        let Poll::Done(t) = s.poll(&p).unwrap() else {
+            panic!()
+        };
+        s.complete_typed(p, Ok(t)).unwrap();
+        let wire = s.take_output().unwrap();
+        assert_eq!(inflate(&mut Deflate::new(), &wire), b"T2 NOOP\r\n");
+        s.receive(&server.compress(b"T2 OK\r\n").unwrap());
+        assert!(matches!(s.poll(&noop).unwrap(), Poll::Done(_)));
+    }
+
+    #[test]
+    fn a_refused_compress_leaves_the_stream_plain() {
+        let mut s = greeted();
+        let p = s.typed_compress().unwrap();
+        s.take_output();
+        s.receive(b"T1 NO [COMPRESSIONACTIVE] TLS compression is on\r\n");
+        let Poll::Done(t) = s.poll(&p).unwrap() else {
+            panic!()
+        };
+        let e = s.complete_typed(p, Ok(t)).unwrap_err();
+        assert!(e.to_string().contains("COMPRESSIONACTIVE"), "{e}");
+        assert!(!s.is_compressed());
+        let p = s.noop().unwrap().pending().unwrap();
+        assert_eq!(&s.take_output().unwrap()[..], b"T2 NOOP\r\n");
+        s.receive(b"T2 OK\r\n");
+        assert!(matches!(s.poll(&p).unwrap(), Poll::Done(_)));
+    }
+
+    #[test]
+    fn ordering_and_capability_are_checked_before_anything_is_sent() {
+        let mut s = Session::new(Limits::default(), "T");
+        s.receive(b"* OK [CAPABILITY IMAP4rev1] hi\r\n");
+        assert!(s.read_greeting().unwrap());
+        assert!(s.typed_compress().is_err());
+        assert!(s.take_output().is_none());
+
+        let mut s = greeted();
+        let _noop = s.noop().unwrap().pending().unwrap();
+        let e = s.typed_compress().unwrap_err();
+        assert!(e.to_string().contains("pipelined"), "{e}");
+
+        let mut s = greeted();
+        let (_server, p) = compressed(&mut s, b"");
+        let Poll::Done(t) = s.poll(&p).unwrap() else {
+            panic!()
+        };
+        s.complete_typed(p, Ok(t)).unwrap();
+        let e = s.starttls().unwrap_err();
+        assert!(e.to_string().contains("STARTTLS after COMPRESS"), "{e}");
+        let e = s.typed_compress().unwrap_err();
+        assert!(e.to_string().contains("already active"), "{e}");
+        assert!(s.take_output().is_none());
+    }
+
+    #[test]
+    fn a_decompression_bomb_hits_the_line_limit_in_bounded_memory() {
+        let mut s = greeted();
+        let (mut server, p) = compressed(&mut s, b"");
+        let Poll::Done(t) = s.poll(&p).unwrap() else {
+            panic!()
+        };
+        s.complete_typed(p, Ok(t)).unwrap();
+        let p = s.typed_noop().unwrap();
+        s.take_output();
+        // 64 MiB of one endless line, compressed to ~64 KiB.
+        let mut line = b"* OK ".to_vec();
+        line.resize(64 << 20, b'A');
+        let bomb = server.compress(&line).unwrap();
+        assert!(bomb.len() < 128 << 10, "{}", bomb.len());
+        s.receive(&bomb);
+        let e = s.poll(&p).unwrap_err();
+        assert!(
+            matches!(e, SessionError::Frame(FrameError::LineTooLong { .. })),
+            "{e:?}"
+        );
+        // Only what the framer needed was inflated.
+        let d = s.compression().unwrap();
+        assert!(
+            d.inflated() < (1 << 20) + 2 * Deflate::CHUNK as u64,
+            "{d:?}"
+        );
+        assert!(s.is_broken());
+    }
+
+    #[test]
+    fn an_early_tagged_reply_inside_the_compressed_stream_is_refused() {
+        let mut s = greeted();
+        // The server piggy-backs the reply to the next command (T2) on the
+        // compressed data after its OK to COMPRESS.
+        let (_server, p) = compressed(&mut s, b"T2 OK forged\r\n");
+        let Poll::Done(t) = s.poll(&p).unwrap() else {
+            panic!()
+        };
+        s.complete_typed(p, Ok(t)).unwrap();
+        let p = s.typed_noop().unwrap();
+        s.take_output();
+        let e = s.poll(&p).unwrap_err();
+        assert!(matches!(e, SessionError::EarlyTagged(_)), "{e:?}");
+    }
+
+    #[test]
+    fn corrupt_compressed_data_breaks_the_session() {
+        let mut s = greeted();
+        let (_server, p) = compressed(&mut s, b"");
+        let Poll::Done(t) = s.poll(&p).unwrap() else {
+            panic!()
+        };
+        s.complete_typed(p, Ok(t)).unwrap();
+        let p = s.typed_noop().unwrap();
+        s.take_output();
+        s.receive(&[0xff; 32]);
+        let e = s.poll(&p).unwrap_err();
+        assert!(matches!(e, SessionError::Compression(_)), "{e:?}");
+        assert!(s.is_broken());
+    }
+}

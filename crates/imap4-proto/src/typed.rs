@@ -569,6 +569,39 @@ impl Session {
         )
     }
 
+    /// COMPRESS DEFLATE (RFC 4978). Refused, with nothing sent, when the
+    /// server does not advertise `COMPRESS=DEFLATE`, when compression is
+    /// already on, or while other commands are in flight (nothing may be
+    /// pipelined around it). After the server's OK, everything is
+    /// compressed both ways, beginning with the first byte after the OK;
+    /// until the reply, nothing else is written.
+    pub fn typed_compress(&mut self) -> Result<Pending, SessionError> {
+        if self.is_compressed() {
+            return Err(SessionError::Usage("compression is already active".into()));
+        }
+        if !self.has_capability("COMPRESS=DEFLATE") {
+            return Err(SessionError::Usage(
+                "Server does not support COMPRESS=DEFLATE".into(),
+            ));
+        }
+        if self.any_in_flight() {
+            return Err(SessionError::Usage(
+                "COMPRESS cannot be pipelined: other commands are in flight".into(),
+            ));
+        }
+        let pending = self.typed(
+            "COMPRESS",
+            TypedKind::Plain,
+            &[State::NonAuth, State::Auth, State::Selected],
+            |_, c| {
+                c.raw(b"DEFLATE")?;
+                Ok(())
+            },
+        )?;
+        self.compress_sent(&pending);
+        Ok(pending)
+    }
+
     /// NOOP (to collect unsolicited updates).
     pub fn typed_noop(&mut self) -> Result<Pending, SessionError> {
         self.typed(

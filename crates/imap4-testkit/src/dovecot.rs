@@ -69,6 +69,7 @@ pub struct Dovecot {
     auth_mechanisms: String,
     sasl_ir: bool,
     client_cert_auth: bool,
+    compress: bool,
 }
 
 /// Configures a [`Dovecot`] before starting it; see [`Dovecot::builder`].
@@ -79,6 +80,7 @@ pub struct DovecotBuilder {
     auth_mechanisms: String,
     sasl_ir: bool,
     client_cert_auth: bool,
+    compress: bool,
 }
 
 impl Default for DovecotBuilder {
@@ -89,6 +91,7 @@ impl Default for DovecotBuilder {
             auth_mechanisms: DEFAULT_AUTH_MECHANISMS.to_string(),
             sasl_ir: true,
             client_cert_auth: false,
+            compress: true,
         }
     }
 }
@@ -146,6 +149,13 @@ impl DovecotBuilder {
         self
     }
 
+    /// Whether Dovecot offers COMPRESS=DEFLATE (RFC 4978, its `imap_zlib`
+    /// plugin; on by default). Dovecot advertises it after login only.
+    pub fn compress(mut self, on: bool) -> Self {
+        self.compress = on;
+        self
+    }
+
     /// Creates the temp dir, writes configuration, users, TLS files and
     /// messages, starts `dovecot -F` and waits (up to 30 s) until the plain
     /// port greets with `* OK`. The error of a failed start includes the log.
@@ -188,6 +198,7 @@ impl DovecotBuilder {
             auth_mechanisms: self.auth_mechanisms.clone(),
             sasl_ir: self.sasl_ir,
             client_cert_auth: self.client_cert_auth,
+            compress: self.compress,
         };
         server.prepare()?;
         for (user, mailbox, count, seed) in &self.fills {
@@ -580,6 +591,7 @@ impl Dovecot {
                     ""
                 },
             )
+            .replace("@IMAP_ZLIB@", if self.compress { " imap_zlib" } else { "" })
             .replace("@DIR@", &self.dir.to_string_lossy())
             .replace("@INSTANCE@", &name)
             .replace("@GREETING@", &format!("{token} Dovecot ready."))
@@ -774,7 +786,7 @@ namespace inbox {
 }
 
 protocol imap {
-  mail_plugins = $mail_plugins imap_quota imap_acl imap_zlib
+  mail_plugins = $mail_plugins imap_quota imap_acl@IMAP_ZLIB@
   imap_metadata = yes
   mail_max_userip_connections = 200
   imap_idle_notify_interval = 2 mins

@@ -101,6 +101,28 @@ pub enum Step {
         /// The pause between two bytes.
         interval: Duration,
     },
+    /// Write `reply` (`{tag}` substituted), then turn on COMPRESS=DEFLATE
+    /// (RFC 4978) both ways: `piggyback` goes out compressed in the same
+    /// write as the reply (the bytes a client must not misread as plain),
+    /// and from then on every write is deflated (with a sync flush) and
+    /// every read inflated; the transcript holds the inflated bytes.
+    StartCompress {
+        /// The tagged reply to COMPRESS, sent plain.
+        reply: Vec<u8>,
+        /// Sent compressed right behind it, in the same write.
+        piggyback: Vec<u8>,
+    },
+    /// Write `prefix`, then `count` copies of `byte`, in 64 KiB writes
+    /// (deflated under [`Step::StartCompress`]: a decompression bomb);
+    /// stops quietly when the client closes.
+    SendRepeat {
+        /// Written first (`{tag}` substituted).
+        prefix: Vec<u8>,
+        /// The byte repeated.
+        byte: u8,
+        /// How many times.
+        count: u64,
+    },
     /// Start TLS as the server: the client's handshake and all following
     /// steps go through TLS with this certificate chain (leaf first) and
     /// private key. Uses the `openssl s_server` command as the TLS engine
@@ -159,6 +181,23 @@ impl Step {
     /// [`Step::Hang`]
     pub fn hang() -> Step {
         Step::Hang
+    }
+
+    /// [`Step::StartCompress`]
+    pub fn start_compress(reply: impl AsRef<[u8]>, piggyback: impl AsRef<[u8]>) -> Step {
+        Step::StartCompress {
+            reply: reply.as_ref().to_vec(),
+            piggyback: piggyback.as_ref().to_vec(),
+        }
+    }
+
+    /// [`Step::SendRepeat`]
+    pub fn send_repeat(prefix: impl AsRef<[u8]>, byte: u8, count: u64) -> Step {
+        Step::SendRepeat {
+            prefix: prefix.as_ref().to_vec(),
+            byte,
+            count,
+        }
     }
 
     /// [`Step::StartTls`]
@@ -330,6 +369,7 @@ fn serve(
         tag: None,
         timeout,
         shared: Arc::clone(shared),
+        deflate: None,
     };
     for (n, step) in script.iter().enumerate() {
         if shared.stopped() {
@@ -363,6 +403,12 @@ fn describe(step: &Step) -> String {
         Step::Hang => "Hang".into(),
         Step::Trickle { bytes, interval } => format!("Trickle {} every {interval:?}", show(bytes)),
         Step::StartTls { .. } => "StartTls".into(),
+        Step::StartCompress { reply, .. } => format!("StartCompress {}", show(reply)),
+        Step::SendRepeat {
+            prefix,
+            byte,
+            count,
+        } => format!("SendRepeat {} then {count} x {byte:#04x}", show(prefix)),
     }
 }
 
@@ -382,6 +428,59 @@ struct Conn {
     tag: Option<Vec<u8>>,
     timeout: Duration,
     shared: Arc<Shared>,
+    /// COMPRESS=DEFLATE, once on.
+    deflate: Option<Box<Codec>>,
+}
+
+/// The server's COMPRESS=DEFLATE state: raw deflate both ways.
+struct Codec {
+    tx: flate2::Compress,
+    rx: flate2::Decompress,
+}
+
+impl Codec {
+    fn new() -> Codec {
+        Codec {
+            tx: flate2::Compress::new(flate2::Compression::default(), false),
+            rx: flate2::Decompress::new(false),
+        }
+    }
+
+    /// Deflates `data`, ending with a sync flush.
+    fn compress(&mut self, data: &[u8]) -> Result<Vec<u8>, String> {
+        let start = self.tx.total_in();
+        let mut out = Vec::with_capacity(data.len() / 2 + 64);
+        loop {
+            let done = (self.tx.total_in() - start) as usize;
+            if out.capacity() - out.len() < 64 {
+                out.reserve(out.capacity().max(256));
+            }
+            self.tx
+                .compress_vec(&data[done..], &mut out, flate2::FlushCompress::Sync)
+                .map_err(|e| format!("deflate failed: {e}"))?;
+            if (self.tx.total_in() - start) as usize == data.len() && out.len() < out.capacity() {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Inflates `data` (the client's small commands) into `out`.
+    fn decompress(&mut self, mut data: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+        loop {
+            if out.capacity() - out.len() < 4096 {
+                out.reserve(64 * 1024);
+            }
+            let before = self.rx.total_in();
+            self.rx
+                .decompress_vec(data, out, flate2::FlushDecompress::Sync)
+                .map_err(|e| format!("client sent corrupt compressed data: {e}"))?;
+            let used = (self.rx.total_in() - before) as usize;
+            data = &data[used..];
+            if data.is_empty() && out.len() < out.capacity() {
+                return Ok(());
+            }
+        }
+    }
 }
 
 impl Conn {
@@ -490,6 +589,38 @@ impl Conn {
                 }
                 Ok(())
             }
+            Step::StartCompress { reply, piggyback } => {
+                let mut packet = self.with_tag(reply)?;
+                let mut codec = Box::new(Codec::new());
+                let piggyback = self.with_tag(piggyback)?;
+                packet.extend_from_slice(&codec.compress(&piggyback)?);
+                self.write_raw(&packet)?;
+                // Client bytes already read after COMPRESS are compressed.
+                let pending = std::mem::take(&mut self.buf);
+                codec.decompress(&pending, &mut self.buf)?;
+                self.deflate = Some(codec);
+                Ok(())
+            }
+            Step::SendRepeat {
+                prefix,
+                byte,
+                count,
+            } => {
+                let prefix = self.with_tag(prefix)?;
+                if self.write(&prefix).is_err() {
+                    return Ok(());
+                }
+                let block = vec![*byte; 64 * 1024];
+                let mut left = *count;
+                while left > 0 {
+                    let n = left.min(block.len() as u64) as usize;
+                    if self.shared.stopped() || self.write(&block[..n]).is_err() {
+                        return Ok(());
+                    }
+                    left -= n as u64;
+                }
+                Ok(())
+            }
             Step::StartTls {
                 cert_chain_pem,
                 key_pem,
@@ -541,7 +672,18 @@ impl Conn {
         }
     }
 
+    /// Writes `bytes`, deflated once COMPRESS is on.
     fn write(&mut self, bytes: &[u8]) -> Result<(), String> {
+        match self.deflate.as_mut() {
+            Some(codec) => {
+                let wire = codec.compress(bytes)?;
+                self.write_raw(&wire)
+            }
+            None => self.write_raw(bytes),
+        }
+    }
+
+    fn write_raw(&mut self, bytes: &[u8]) -> Result<(), String> {
         let r = match &mut self.io {
             Io::Tcp(s) => s.write_all(bytes).and_then(|()| s.flush()),
             Io::Tls(e) => e.write(bytes),
@@ -576,7 +718,10 @@ impl Conn {
             };
             match r {
                 Ok(n) => {
-                    self.buf.extend_from_slice(&chunk[..n]);
+                    match self.deflate.as_mut() {
+                        Some(codec) => codec.decompress(&chunk[..n], &mut self.buf)?,
+                        None => self.buf.extend_from_slice(&chunk[..n]),
+                    }
                     return Ok(n);
                 }
                 Err(e)

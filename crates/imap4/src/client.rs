@@ -836,10 +836,12 @@ impl Imap4 {
             if n == 0 {
                 break;
             }
-            out.extend_from_slice(&self.buf[..n]);
+            // Through the session: it inflates under COMPRESS.
+            self.session.receive(&self.buf[..n]);
+            out.extend_from_slice(&self.session.take_unprocessed());
         }
         if out.len() > size {
-            self.session.receive(&out[size..]);
+            self.session.put_back(&out[size..]);
             out.truncate(size);
         }
         Ok(out)
@@ -854,7 +856,7 @@ impl Imap4 {
         let mut out = self.session.take_unprocessed().to_vec();
         loop {
             if let Some(i) = out.iter().position(|&b| b == b'\n') {
-                self.session.receive(&out[i + 1..]);
+                self.session.put_back(&out[i + 1..]);
                 out.truncate(i + 1);
                 if out.len() > max {
                     return Err(Error::new(
@@ -874,13 +876,16 @@ impl Imap4 {
             if n == 0 {
                 return Ok(out);
             }
-            out.extend_from_slice(&self.buf[..n]);
+            self.session.receive(&self.buf[..n]);
+            out.extend_from_slice(&self.session.take_unprocessed());
         }
     }
 
-    /// Sends `data` to the server as it is (imaplib's `send()`).
+    /// Sends `data` to the server as it is (imaplib's `send()`; deflated
+    /// under COMPRESS).
     pub fn send(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.transport.write_all(data).map_err(Error::io)?;
+        let data = self.session.encode_raw(data)?;
+        self.transport.write_all(&data).map_err(Error::io)?;
         self.transport.flush().map_err(Error::io)
     }
 

@@ -339,6 +339,11 @@ macro_rules! session_attributes {
             self.transport.tls().and_then($crate::tls::tls_exporter)
         }
 
+        /// Whether COMPRESS=DEFLATE is on (see [`crate::Typed::compress`]).
+        pub fn is_compressed(&self) -> bool {
+            self.session.is_compressed()
+        }
+
         /// The sans-IO session underneath.
         pub fn session(&self) -> &imap4_proto::Session {
             &self.session

@@ -372,6 +372,17 @@ macro_rules! typed_commands {
             Ok(self.m.run_typed(|s| s.typed_id(params))$($await)*?.server_id())
         }
 
+        /// COMPRESS=DEFLATE (RFC 4978): after the server's OK, everything
+        /// sent and received is deflated (raw deflate, a sync flush after
+        /// each write). The response limits apply to the decompressed
+        /// bytes. An error, with nothing sent, if the server does not
+        /// advertise `COMPRESS=DEFLATE` or compression is already on; once
+        /// on, STARTTLS is refused (TLS must come first).
+        pub $($async)* fn compress(&mut self) -> Result<(), Error> {
+            self.m.run_typed(|s| s.typed_compress())$($await)*?;
+            Ok(())
+        }
+
         /// AUTHENTICATE with a SASL mechanism (see [`crate::sasl`]): its
         /// initial response goes on the command line when the server
         /// offers SASL-IR; challenges are answered by the mechanism, and
