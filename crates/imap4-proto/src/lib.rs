@@ -31,6 +31,7 @@ mod error;
 pub mod frame;
 mod imaplib;
 pub mod parse;
+pub mod proxy;
 mod response;
 pub mod sasl;
 mod session;
