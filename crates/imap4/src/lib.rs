@@ -45,6 +45,7 @@ pub use client::{
     DEFAULT_WRITE_TIMEOUT, IMAP4_PORT, IMAP4_SSL_PORT,
 };
 pub use error::{Error, ErrorKind};
+pub use imap4_proto::proxy::{Proxy, ProxyKind};
 pub use imap4_proto::sasl;
 pub use imap4_proto::{AuthFailed, Authenticated, Data, Limits, Response, State};
 /// The TLS session type returned by [`Imap4::ssl`].
