@@ -33,6 +33,7 @@ mod idle;
 mod imaplib;
 mod live;
 pub mod parse;
+pub mod proxy;
 mod response;
 pub mod sasl;
 mod session;

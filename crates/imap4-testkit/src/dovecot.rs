@@ -70,6 +70,7 @@ pub struct Dovecot {
     sasl_ir: bool,
     client_cert_auth: bool,
     compress: bool,
+    oauth2: bool,
 }
 
 /// Configures a [`Dovecot`] before starting it; see [`Dovecot::builder`].
@@ -81,6 +82,7 @@ pub struct DovecotBuilder {
     sasl_ir: bool,
     client_cert_auth: bool,
     compress: bool,
+    oauth2: bool,
 }
 
 impl Default for DovecotBuilder {
@@ -92,6 +94,7 @@ impl Default for DovecotBuilder {
             sasl_ir: true,
             client_cert_auth: false,
             compress: true,
+            oauth2: false,
         }
     }
 }
@@ -156,6 +159,15 @@ impl DovecotBuilder {
         self
     }
 
+    /// Turns on OAuth 2.0 (XOAUTH2 and OAUTHBEARER) with Dovecot's `oauth2`
+    /// passdb validating JWTs locally (`introspection_mode = local`): the
+    /// kit makes an HS256 key, and [`Dovecot::oauth2_token`] signs tokens
+    /// for any user of the instance (user name in the `email` claim).
+    pub fn oauth2(mut self, on: bool) -> Self {
+        self.oauth2 = on;
+        self
+    }
+
     /// Creates the temp dir, writes configuration, users, TLS files and
     /// messages, starts `dovecot -F` and waits (up to 30 s) until the plain
     /// port greets with `* OK`. The error of a failed start includes the log.
@@ -199,6 +211,7 @@ impl DovecotBuilder {
             sasl_ir: self.sasl_ir,
             client_cert_auth: self.client_cert_auth,
             compress: self.compress,
+            oauth2: self.oauth2,
         };
         server.prepare()?;
         for (user, mailbox, count, seed) in &self.fills {
@@ -396,6 +409,53 @@ impl Dovecot {
             .output()
     }
 
+    /// The HS256 key tokens are signed with (see [`Dovecot::oauth2_token`]).
+    pub fn oauth2_key(&self) -> Vec<u8> {
+        let name = self
+            .dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        format!("imap4-testkit oauth2 key for {name}").into_bytes()
+    }
+
+    /// A JWT for `user`, valid for `seconds` from now (negative: expired
+    /// that long ago), signed with the instance's key. Needs
+    /// [`DovecotBuilder::oauth2`].
+    pub fn oauth2_token(&self, user: &str, seconds: i64) -> String {
+        let now = crate::oauth2::unix_now();
+        let (iat, exp) = if seconds >= 0 {
+            (now - 5, now + seconds)
+        } else {
+            (now + seconds - 3600, now + seconds)
+        };
+        crate::oauth2::jwt_hs256(&self.oauth2_key(), &crate::oauth2::claims(user, iat, exp))
+    }
+
+    /// The oauth2 passdb's settings and its key dictionary.
+    fn write_oauth2_files(&self) -> io::Result<()> {
+        use base64::Engine as _;
+        let d = &self.dir;
+        let key = base64::engine::general_purpose::STANDARD.encode(self.oauth2_key());
+        // dict-fs maps the lookup key shared/<azp>/<alg>/<kid> below the
+        // prefix.
+        let keydir = d.join("oauth2-keys/default/HS256");
+        fs::create_dir_all(&keydir)?;
+        fs::write(keydir.join("default"), &key)?;
+        fs::write(
+            d.join("oauth2.conf.ext"),
+            format!(
+                "introspection_mode = local
+                 local_validation_key_dict = fs:posix:prefix={}/oauth2-keys/
+                 username_attribute = email
+                 username_format = %Lu
+",
+                d.display()
+            ),
+        )?;
+        Ok(())
+    }
+
     /// Directories, users file, TLS files; homes owned by the mail uid.
     fn prepare(&self) -> io::Result<()> {
         let d = &self.dir;
@@ -424,6 +484,9 @@ impl Dovecot {
             ));
         }
         fs::write(d.join("users"), users)?;
+        if self.oauth2 {
+            self.write_oauth2_files()?;
+        }
         if let Some((uid, gid)) = owner {
             std::os::unix::fs::chown(d.join("home"), Some(uid), Some(gid))?;
             for u in &self.users {
@@ -583,6 +646,7 @@ impl Dovecot {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         CONFIG
+            .replace("@OAUTH2@", if self.oauth2 { OAUTH2_CONFIG } else { "" })
             .replace(
                 "@CLIENT_CERT@",
                 if self.client_cert_auth {
@@ -604,14 +668,16 @@ impl Dovecot {
             .replace("@PORT@", &self.port.to_string())
             .replace("@TLS_PORT@", &self.tls_port.to_string())
             .replace("@ROOTLESS@", rootless)
-            .replace(
-                "@AUTH_MECHANISMS@",
-                &if self.client_cert_auth {
-                    format!("{} external", self.auth_mechanisms)
-                } else {
-                    self.auth_mechanisms.clone()
-                },
-            )
+            .replace("@AUTH_MECHANISMS@", &{
+                let mut m = self.auth_mechanisms.clone();
+                if self.client_cert_auth {
+                    m.push_str(" external");
+                }
+                if self.oauth2 {
+                    m.push_str(" xoauth2 oauthbearer");
+                }
+                m
+            })
             .replace(
                 "@IMAP_CAPABILITY@",
                 &if self.sasl_ir {
@@ -704,6 +770,14 @@ passdb {
 }
 "#;
 
+/// OAuth 2.0: JWTs validated locally against the kit's key dictionary.
+const OAUTH2_CONFIG: &str = r#"passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = @DIR@/oauth2.conf.ext
+}
+"#;
+
 /// The configuration, after /work/shared's dovecot_start.sh recipe.
 const CONFIG: &str = r#"# generated by imap4-testkit
 instance_name = @INSTANCE@
@@ -736,6 +810,7 @@ disable_plaintext_auth = no
 auth_mechanisms = @AUTH_MECHANISMS@
 @IMAP_CAPABILITY@
 @CLIENT_CERT@
+@OAUTH2@
 auth_cache_size = 0
 auth_verbose = yes
 # tests with wrong passwords should not wait (the default is 2 s)

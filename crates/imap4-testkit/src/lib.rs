@@ -51,6 +51,8 @@ mod dovecot;
 pub mod fake;
 mod generate;
 mod maildir;
+pub mod oauth2;
+pub mod proxy;
 mod rng;
 mod sys;
 mod tls;

@@ -10,6 +10,7 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use imap4_proto::proxy::{Handshake, Proxy, ProxyError};
 use imap4_proto::sasl::{Mechanism, Secret};
 use imap4_proto::{
     Authenticated, Begin, ErrorKind, Limits, Pending, Poll, Response, Session, State, Trace,
@@ -120,6 +121,13 @@ pub struct Config {
     /// over a plaintext connection is an error. Referrals are never
     /// followed either way.
     pub require_tls: bool,
+    /// Reach the server through this proxy (SOCKS5 or HTTP CONNECT; `None`,
+    /// the default: directly). The proxy resolves the server's host name;
+    /// TLS still verifies the certificate against the server's name, not
+    /// the proxy's. The TCP connection to the proxy and the proxy's
+    /// handshake together must finish within
+    /// [`Config::connect_timeout`].
+    pub proxy: Option<Proxy>,
 }
 
 impl Default for Config {
@@ -133,6 +141,7 @@ impl Default for Config {
             response_timeout: Some(DEFAULT_RESPONSE_TIMEOUT),
             debug: None,
             require_tls: false,
+            proxy: None,
         }
     }
 }
@@ -316,11 +325,122 @@ pub(crate) fn random_tag_prefix() -> String {
     String::from_utf8(int2ap(n)).unwrap_or_else(|_| "IMAP".into())
 }
 
-pub(crate) fn connect_tcp(
+/// Connects to `host:port`, directly or through the configured proxy.
+pub(crate) fn connect_tcp(host: &str, port: u16, config: &Config) -> Result<TcpStream, Error> {
+    let Some(proxy) = &config.proxy else {
+        return connect_direct(host, port, config.connect_timeout);
+    };
+    let deadline = config.connect_timeout.map(|t| Instant::now() + t);
+    let mut stream = connect_direct(&proxy.host, proxy.port, config.connect_timeout)
+        .map_err(|e| e.context(&format!("cannot reach {}", proxy_name(proxy))))?;
+    proxy_handshake(
+        &mut stream,
+        proxy,
+        host,
+        port,
+        deadline,
+        config.connect_timeout,
+    )?;
+    stream.set_read_timeout(None).map_err(Error::io)?;
+    Ok(stream)
+}
+
+/// The proxy as error messages name it.
+pub(crate) fn proxy_name(proxy: &Proxy) -> String {
+    let kind = match proxy.kind {
+        imap4_proto::proxy::ProxyKind::Socks5 => "SOCKS5",
+        imap4_proto::proxy::ProxyKind::HttpConnect => "HTTP",
+    };
+    format!("{kind} proxy {}", proxy.display_addr())
+}
+
+/// A refusing proxy: an abort naming the proxy and its reason.
+pub(crate) fn proxy_refused(e: ProxyError) -> Error {
+    let message = format!("proxy error: {e}");
+    Error::io_with_message(
+        io::Error::new(io::ErrorKind::ConnectionRefused, e.0),
+        message,
+    )
+}
+
+/// A proxy that did not finish its handshake in time.
+pub(crate) fn proxy_timed_out(proxy: &Proxy, limit: Option<Duration>) -> Error {
+    let message = format!(
+        "proxy error: {} did not complete its handshake within {:?} (Config::connect_timeout)",
+        proxy_name(proxy),
+        limit.unwrap_or_default()
+    );
+    Error::io_with_message(
+        io::Error::new(io::ErrorKind::TimedOut, message.clone()),
+        message,
+    )
+}
+
+/// Runs the proxy handshake on `stream` (the bytes are the core's; this
+/// only moves them), reading never past its end.
+fn proxy_handshake(
+    stream: &mut TcpStream,
+    proxy: &Proxy,
     host: &str,
     port: u16,
-    timeout: Option<Duration>,
-) -> Result<TcpStream, Error> {
+    deadline: Option<Instant>,
+    limit: Option<Duration>,
+) -> Result<(), Error> {
+    use std::io::{Read, Write};
+    let mut h = Handshake::new(proxy, host, port).map_err(proxy_refused)?;
+    let mut buf = [0u8; 512];
+    let left = |deadline: Option<Instant>| -> Result<Option<Duration>, Error> {
+        match deadline {
+            None => Ok(None),
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    Err(proxy_timed_out(proxy, limit))
+                } else {
+                    Ok(Some(left))
+                }
+            }
+        }
+    };
+    loop {
+        if let Some(out) = h.take_output() {
+            stream
+                .set_write_timeout(left(deadline)?)
+                .map_err(Error::io)?;
+            stream.write_all(&out).map_err(|e| match e.kind() {
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+                    proxy_timed_out(proxy, limit)
+                }
+                _ => Error::io(e),
+            })?;
+        }
+        if h.is_done() {
+            return Ok(());
+        }
+        let want = h.wants().min(buf.len());
+        stream
+            .set_read_timeout(left(deadline)?)
+            .map_err(Error::io)?;
+        match stream.read(&mut buf[..want]) {
+            Ok(0) => return Err(proxy_refused(h.receive_eof())),
+            Ok(n) => {
+                h.receive(&buf[..n]).map_err(proxy_refused)?;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Err(proxy_timed_out(proxy, limit))
+            }
+            Err(e) => return Err(Error::io(e)),
+        }
+    }
+}
+
+fn connect_direct(host: &str, port: u16, timeout: Option<Duration>) -> Result<TcpStream, Error> {
     let host = if host.is_empty() { "localhost" } else { host };
     let stream = match timeout {
         None => TcpStream::connect((host, port)).map_err(|e| Error::connect(host, port, e))?,
@@ -367,7 +487,7 @@ impl Imap4 {
 
     /// [`Imap4::connect`] with settings.
     pub fn connect_with(host: &str, port: u16, config: Config) -> Result<Imap4, Error> {
-        let stream = connect_tcp(host, port, config.connect_timeout)?;
+        let stream = connect_tcp(host, port, &config)?;
         let mut m = Imap4::with_transport(Box::new(stream), config)?;
         m.host = host.to_string();
         m.port = port;
@@ -393,8 +513,7 @@ impl Imap4 {
         config: Config,
     ) -> Result<Imap4, Error> {
         let conn = TlsTransport::prepare(&tls, host)?;
-        let mut stream: Box<dyn Transport> =
-            Box::new(connect_tcp(host, port, config.connect_timeout)?);
+        let mut stream: Box<dyn Transport> = Box::new(connect_tcp(host, port, &config)?);
         let phase = Timeouts::from_config(&config).connect_phase();
         let deadline = phase.map(|t| Instant::now() + t);
         stream
@@ -429,7 +548,7 @@ impl Imap4 {
             require_tls: true,
             ..config
         };
-        let stream = connect_tcp(host, port, config.connect_timeout)?;
+        let stream = connect_tcp(host, port, &config)?;
         let mut m = Imap4::with_transport(Box::new(stream), config)?;
         m.host = host.to_string();
         m.port = port;

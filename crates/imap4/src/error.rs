@@ -74,6 +74,24 @@ impl Error {
         err
     }
 
+    /// An I/O failure with a message of its own (a proxy that refused or
+    /// timed out): still an abort, still [`Error::is_timeout`] if it is one.
+    pub(crate) fn io_with_message(e: io::Error, message: impl Into<String>) -> Self {
+        Error {
+            inner: Box::new(Inner {
+                kind: ErrorKind::Abort,
+                message: message.into(),
+                source: Some(Source::Io(e)),
+            }),
+        }
+    }
+
+    /// Prefixes the message with `context: `.
+    pub(crate) fn context(mut self, context: &str) -> Self {
+        self.inner.message = format!("{context}: {}", self.inner.message);
+        self
+    }
+
     /// Prefixes the message with imaplib's `command: NAME => `.
     pub(crate) fn in_command(mut self, name: &str) -> Self {
         self.inner.message = format!("command: {name} => {}", self.inner.message);

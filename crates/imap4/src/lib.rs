@@ -47,6 +47,7 @@ pub use client::{
 };
 pub use error::{Error, ErrorKind};
 pub use idle::{Event, Idle, IdleConfig, MailboxState};
+pub use imap4_proto::proxy::{Proxy, ProxyKind};
 pub use imap4_proto::sasl;
 pub use imap4_proto::{AuthFailed, Authenticated, Data, Limits, Response, State};
 /// The TLS session type returned by [`Imap4::ssl`].

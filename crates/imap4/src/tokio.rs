@@ -24,8 +24,8 @@ use imap4_proto::{
 };
 
 use crate::client::{
-    after_read, debug, emit_trace, min_timeout, random_tag_prefix, transport_failed, Config,
-    Deadline, Timeouts,
+    after_read, debug, emit_trace, min_timeout, proxy_name, proxy_refused, proxy_timed_out,
+    random_tag_prefix, transport_failed, Config, Deadline, Timeouts,
 };
 use crate::error::Error;
 use crate::typed::{
@@ -34,6 +34,7 @@ use crate::typed::{
 };
 use crate::TlsOptions;
 use bytes::Bytes;
+use imap4_proto::proxy::Handshake;
 
 /// An async byte stream to an IMAP server. TCP and TLS over any
 /// `AsyncTransport` are provided; implement it to run over anything else.
@@ -81,7 +82,50 @@ fn timed_out(what: &str) -> Error {
     ))
 }
 
-async fn connect_tcp(host: &str, port: u16, timeout: Option<Duration>) -> Result<TcpStream, Error> {
+/// Connects to `host:port`, directly or through the configured proxy
+/// (the handshake's bytes are the core's; this only moves them).
+async fn connect_tcp(host: &str, port: u16, config: &Config) -> Result<TcpStream, Error> {
+    let Some(proxy) = &config.proxy else {
+        return connect_direct(host, port, config.connect_timeout).await;
+    };
+    let limit = config.connect_timeout;
+    let work = async {
+        let mut stream = connect_direct(&proxy.host, proxy.port, None)
+            .await
+            .map_err(|e| e.context(&format!("cannot reach {}", proxy_name(proxy))))?;
+        let mut h = Handshake::new(proxy, host, port).map_err(proxy_refused)?;
+        let mut buf = [0u8; 512];
+        loop {
+            if let Some(out) = h.take_output() {
+                stream.write_all(&out).await.map_err(Error::io)?;
+            }
+            if h.is_done() {
+                return Ok(stream);
+            }
+            let want = h.wants().min(buf.len());
+            match stream.read(&mut buf[..want]).await {
+                Ok(0) => return Err(proxy_refused(h.receive_eof())),
+                Ok(n) => {
+                    h.receive(&buf[..n]).map_err(proxy_refused)?;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::io(e)),
+            }
+        }
+    };
+    match limit {
+        None => work.await,
+        Some(t) => ::tokio::time::timeout(t, work)
+            .await
+            .map_err(|_| proxy_timed_out(proxy, limit))?,
+    }
+}
+
+async fn connect_direct(
+    host: &str,
+    port: u16,
+    timeout: Option<Duration>,
+) -> Result<TcpStream, Error> {
     let host = if host.is_empty() { "localhost" } else { host };
     let connect = TcpStream::connect((host, port));
     let failed = |e| Error::connect(host, port, e);
@@ -161,7 +205,7 @@ impl Imap4 {
 
     /// [`Imap4::connect`] with settings.
     pub async fn connect_with(host: &str, port: u16, config: Config) -> Result<Imap4, Error> {
-        let stream = connect_tcp(host, port, config.connect_timeout).await?;
+        let stream = connect_tcp(host, port, &config).await?;
         Imap4::start(Box::new(stream), config, host).await
     }
 
@@ -184,7 +228,7 @@ impl Imap4 {
     ) -> Result<Imap4, Error> {
         // Load the options before connecting: bad files fail without I/O.
         tls.config_for(host)?;
-        let stream = connect_tcp(host, port, config.connect_timeout).await?;
+        let stream = connect_tcp(host, port, &config).await?;
         let phase = Timeouts::from_config(&config).connect_phase();
         let deadline = min_timeout(config.read_timeout, phase).map(|t| Instant::now() + t);
         let tls = handshake(Box::new(stream), &tls, host, deadline).await?;

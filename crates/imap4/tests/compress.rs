@@ -3,6 +3,7 @@
 //! without compression, byte-identical, with the bytes read from the socket
 //! counted and printed), and against scripted servers (bytes piggy-backed
 //! on the OK, a decompression bomb, ordering errors).
+#![cfg(feature = "tokio")]
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
