@@ -867,6 +867,9 @@ impl Session {
                 if id == pending.id {
                     return Ok(Poll::Challenge(challenge));
                 }
+                // Another command's challenge (a pipelined AUTHENTICATE):
+                // keep it for that command.
+                self.pending_challenge = Some((id, challenge));
             }
             let idx = self
                 .in_flight

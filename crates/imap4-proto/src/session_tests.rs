@@ -306,6 +306,19 @@ mod hardening {
     }
 
     #[test]
+    fn a_challenge_survives_polling_another_pipelined_command_first() {
+        // Fuzz finding: polling the NOOP first used to drop the
+        // AUTHENTICATE challenge, and AUTHENTICATE then waited forever.
+        let mut s = greeted();
+        let auth = s.authenticate("PLAIN").unwrap().pending().unwrap();
+        let noop = s.noop().unwrap().pending().unwrap();
+        s.take_output();
+        s.receive(b"+ \r\n");
+        assert!(matches!(s.poll(&noop).unwrap(), Poll::NeedInput));
+        assert!(matches!(s.poll(&auth).unwrap(), Poll::Challenge(_)));
+    }
+
+    #[test]
     fn authenticate_cannot_go_on_forever() {
         let limits = Limits {
             max_auth_steps: 3,
