@@ -1111,6 +1111,20 @@ impl Session {
         }
     }
 
+    /// [`Session::poll`] for a streamed typed command: what it captured
+    /// so far goes to `each` (see [`Session::drain_captured`]).
+    pub fn poll_each(
+        &mut self,
+        pending: &Pending,
+        each: &mut dyn FnMut(Bytes),
+    ) -> Result<Poll, SessionError> {
+        let polled = self.poll(pending);
+        for frame in self.drain_captured() {
+            each(frame);
+        }
+        polled
+    }
+
     /// Takes what a typed command captured.
     pub(crate) fn take_capture(&mut self) -> Vec<Bytes> {
         self.capture_bytes = 0;

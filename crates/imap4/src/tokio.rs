@@ -398,13 +398,9 @@ impl Imap4 {
             self.flush().await.map_err(Stop::Io)?;
             let polled = match &mut auth {
                 Auth::Mechanism(m) => self.session.poll_sasl(pending, &mut **m),
+                Auth::Each(each) => self.session.poll_each(pending, &mut **each),
                 _ => self.session.poll(pending),
             };
-            if let Auth::Each(each) = &mut auth {
-                for frame in self.session.drain_captured() {
-                    each(frame);
-                }
-            }
             emit_trace(&mut self.session, self.debug);
             match polled.map_err(Stop::Session)? {
                 Poll::Done(t) => return Ok(t),
