@@ -10,9 +10,11 @@ need=()
 [ -x /usr/lib/dovecot/imap ] || need+=(dovecot-imapd)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+# The fuzz smoke in scripts/test.sh builds libFuzzer from source.
+command -v g++ >/dev/null 2>&1 || need+=(g++)
 
 if [ ${#need[@]} -eq 0 ]; then
-  echo "install-deps: dovecot, openssl and python3 are present"
+  echo "install-deps: dovecot, openssl, python3 and g++ are present"
   exit 0
 fi
 
