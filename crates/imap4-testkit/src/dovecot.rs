@@ -14,8 +14,7 @@ use crate::{maildir, tls};
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// How many times a start is retried when a picked port was taken meanwhile.
 const PORT_ATTEMPTS: usize = 5;
-/// The password of every user.
-const PASSWORD: &str = "secret";
+use crate::PASSWORD;
 /// Users every instance has.
 const DEFAULT_USERS: [&str; 3] = ["alice", "bob", "bench"];
 /// The SASL mechanisms offered unless [`DovecotBuilder::auth_mechanisms`]
@@ -686,6 +685,58 @@ impl Dovecot {
                     format!("imap_capability = {CAPABILITY_WITHOUT_SASL_IR}")
                 },
             )
+    }
+}
+
+impl crate::ImapServer for Dovecot {
+    fn kind(&self) -> crate::Kind {
+        crate::Kind::Dovecot
+    }
+
+    fn port(&self) -> u16 {
+        self.port
+    }
+
+    fn tls_port(&self) -> u16 {
+        self.tls_port
+    }
+
+    fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn users(&self) -> &[String] {
+        &self.users
+    }
+
+    fn stream_command(&self, user: &str) -> Option<String> {
+        Some(Dovecot::stream_command(self, user))
+    }
+
+    fn namespace(&self) -> crate::Namespace {
+        crate::Namespace {
+            prefix: "",
+            delimiter: '/',
+        }
+    }
+
+    fn quirks(&self) -> crate::Quirks {
+        crate::Quirks {
+            select_uidnext: true,
+            append_keeps_date: true,
+            append_keeps_flags: true,
+            dense_uids: true,
+            sees_appends_at_once: true,
+            rename_missing_fails: true,
+        }
+    }
+
+    fn log(&self) -> String {
+        Dovecot::log(self)
+    }
+
+    fn fill(&self, user: &str, mailbox: &str, count: usize, seed: u64) -> io::Result<()> {
+        Dovecot::fill(self, user, mailbox, count, seed)
     }
 }
 

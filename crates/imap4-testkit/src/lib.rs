@@ -47,18 +47,34 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod courier;
+mod cyrus;
+mod daemon;
 mod dovecot;
 pub mod fake;
 mod generate;
 mod maildir;
+mod mailutils;
 pub mod oauth2;
+mod pkgs;
 pub mod proxy;
+mod raw;
 mod rng;
+mod server;
 mod sys;
 mod tls;
 
+pub use courier::Courier;
+pub use cyrus::Cyrus;
 pub use dovecot::{Dovecot, DovecotBuilder, DEFAULT_AUTH_MECHANISMS};
-pub use generate::{generate, generate_message, message_id, parent_of, GeneratedMessage};
+pub use generate::{
+    generate, generate_message, internal_date, message_id, parent_of, GeneratedMessage,
+};
+pub use mailutils::Mailutils;
+pub use server::{ImapServer, Kind, Namespace, Quirks, ServerBuilder};
+
+/// The password of every user of every server the kit starts.
+pub const PASSWORD: &str = "secret";
 pub use tls::TestCerts;
 
 /// A loopback TCP port that was free a moment ago (bound to `127.0.0.1:0`,

@@ -129,6 +129,28 @@ pub(crate) fn signal(target: i64, signal: &str) {
         .status();
 }
 
+/// SIGKILLs every process whose working directory is `dir` or below it
+/// (server helpers that left their process group). Reads `/proc`.
+pub(crate) fn kill_processes_in(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    let me = std::process::id().to_string();
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name.to_str() else { continue };
+        if !pid.bytes().all(|b| b.is_ascii_digit()) || pid == me {
+            continue;
+        }
+        if let Ok(cwd) = std::fs::read_link(e.path().join("cwd")) {
+            match pid.parse::<i64>() {
+                Ok(n) if n > 1 && cwd.starts_with(dir) => signal(n, "KILL"),
+                _ => {}
+            }
+        }
+    }
+}
+
 /// Quotes a string for a POSIX shell command line.
 pub(crate) fn shell_quote(s: &str) -> String {
     if !s.is_empty()
