@@ -1,58 +1,108 @@
 #!/usr/bin/env bash
-# Install what the tests need besides Rust: Dovecot 2.3 (dovecot-core,
-# dovecot-imapd), the openssl command and python3. Idempotent: does nothing
-# when everything is present. Never starts a system Dovecot: the tests run
-# their own throw-away instances (crates/imap4-testkit).
+# Install what the tests need besides Rust: the four IMAP servers the test
+# kit starts (Dovecot 2.3, Cyrus IMAP 3.6, Courier-IMAP 5, GNU Mailutils
+# imap4d 3.15), the openssl command, python3 and g++. Idempotent: does
+# nothing when everything is present. Never starts a system server: the
+# tests run their own throw-away instances (crates/imap4-testkit).
+#
+# cyrus-imapd and courier-imap both conflict with dovecot-imapd
+# (Provides/Conflicts: imap-server), so only their libraries and tools are
+# installed, and the two small conflicting packages are unpacked privately
+# into $IMAP4_TESTKIT_PKGS (default /var/cache/imap4-testkit) with
+# `apt-get download` + `dpkg-deb -x`, without registering them with dpkg.
 set -euo pipefail
 
-need=()
-[ -x /usr/sbin/dovecot ] || command -v dovecot >/dev/null 2>&1 || need+=(dovecot-core)
-[ -x /usr/lib/dovecot/imap ] || need+=(dovecot-imapd)
-command -v openssl >/dev/null 2>&1 || need+=(openssl)
-command -v python3 >/dev/null 2>&1 || need+=(python3)
-# The fuzz smoke in scripts/test.sh builds libFuzzer from source.
-command -v g++ >/dev/null 2>&1 || need+=(g++)
+PKGS=${IMAP4_TESTKIT_PKGS:-/var/cache/imap4-testkit}
+# (package, a file it installs)
+wanted=(
+  "dovecot-core /usr/sbin/dovecot"
+  "dovecot-imapd /usr/lib/dovecot/imap"
+  "cyrus-common /usr/lib/cyrus/bin/master"
+  "sasl2-bin /usr/sbin/saslpasswd2"
+  "courier-base /usr/sbin/couriertcpd"
+  "courier-authdaemon /usr/lib/courier/courier-authlib/authdaemond"
+  "courier-authlib-userdb /usr/sbin/makeuserdb"
+  "mailutils-imap4d /usr/sbin/imap4d"
+  "openssl /usr/bin/openssl"
+  "python3 python3"
+  "g++ g++"
+)
+private=(
+  "cyrus-imapd usr/lib/cyrus/bin/imapd"
+  "courier-imap usr/bin/imapd"
+)
 
-if [ ${#need[@]} -eq 0 ]; then
-  echo "install-deps: dovecot, openssl, python3 and g++ are present"
+present() { [ -x "$1" ] || command -v "$1" >/dev/null 2>&1; }
+
+need=()
+for w in "${wanted[@]}"; do
+  set -- $w
+  present "$2" || need+=("$1")
+done
+unpack=()
+for p in "${private[@]}"; do
+  set -- $p
+  [ -e "$PKGS/$1/$2" ] || unpack+=("$1")
+done
+
+if [ ${#need[@]} -eq 0 ] && [ ${#unpack[@]} -eq 0 ]; then
+  echo "install-deps: all four IMAP servers, openssl, python3 and g++ are present"
   exit 0
 fi
-
-# Dovecot packages come together: install both when either is missing.
-case " ${need[*]} " in
-  *" dovecot-core "*|*" dovecot-imapd "*) need+=(dovecot-core dovecot-imapd) ;;
-esac
-# unique, keep order
-mapfile -t need < <(printf '%s\n' "${need[@]}" | awk '!seen[$0]++')
 
 if [ "$(id -u)" = 0 ]; then
   SUDO=()
 elif command -v sudo >/dev/null 2>&1; then
   SUDO=(sudo)
 else
-  echo "install-deps: missing ${need[*]}; run as root or install sudo" >&2
+  echo "install-deps: missing ${need[*]} ${unpack[*]}; run as root or install sudo" >&2
   exit 1
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "install-deps: missing ${need[*]} and no apt-get; install them by hand" >&2
+  echo "install-deps: missing ${need[*]} ${unpack[*]} and no apt-get; install them by hand" >&2
   exit 1
 fi
 
-echo "install-deps: installing ${need[*]}"
-# Keep package scripts from starting daemons (a system Dovecot on the
-# standard ports): only when no policy is in place already.
+# Keep package scripts from starting daemons (a system Dovecot, Cyrus or
+# Courier on the standard ports): only when no policy is in place already.
 if [ ! -e /usr/sbin/policy-rc.d ]; then
   printf '#!/bin/sh\nexit 101\n' | "${SUDO[@]}" tee /usr/sbin/policy-rc.d >/dev/null
   "${SUDO[@]}" chmod 755 /usr/sbin/policy-rc.d
 fi
-export DEBIAN_FRONTEND=noninteractive
-"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
-"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
-  apt-get install -y --no-install-recommends "${need[@]}"
+updated=0
+if [ ${#need[@]} -gt 0 ]; then
+  echo "install-deps: installing ${need[*]}"
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
+  updated=1
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y --no-install-recommends "${need[@]}"
+fi
 
-for tool in /usr/sbin/dovecot /usr/lib/dovecot/imap; do
-  [ -x "$tool" ] || { echo "install-deps: $tool still missing" >&2; exit 1; }
+for p in "${private[@]}"; do
+  set -- $p
+  [ -e "$PKGS/$1/$2" ] && continue
+  echo "install-deps: unpacking $1 into $PKGS/$1 (not registered with dpkg)"
+  work=$(mktemp -d)
+  (cd "$work" && { apt-get download "$1" >/dev/null 2>&1 ||
+    { [ $updated = 1 ] || "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update >/dev/null; updated=1
+      apt-get download "$1"; }; })
+  "${SUDO[@]}" mkdir -p "$PKGS"
+  "${SUDO[@]}" rm -rf "$PKGS/$1"
+  "${SUDO[@]}" dpkg-deb -x "$work"/"$1"_*.deb "$PKGS/$1"
+  rm -rf "$work"
 done
-command -v openssl >/dev/null 2>&1 || { echo "install-deps: openssl still missing" >&2; exit 1; }
-command -v python3 >/dev/null 2>&1 || { echo "install-deps: python3 still missing" >&2; exit 1; }
+
+missing=()
+for w in "${wanted[@]}"; do
+  set -- $w
+  present "$2" || missing+=("$2")
+done
+for p in "${private[@]}"; do
+  set -- $p
+  [ -e "$PKGS/$1/$2" ] || missing+=("$PKGS/$1/$2")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: still missing: ${missing[*]}" >&2
+  exit 1
+fi
 echo "install-deps: done"
