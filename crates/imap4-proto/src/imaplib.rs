@@ -99,7 +99,19 @@ impl Session {
 
     /// CLOSE (state becomes AUTH whatever the outcome).
     pub fn close(&mut self) -> R {
-        self.simple("CLOSE", Finish::LeaveSelected, &[])
+        self.leave_selected("CLOSE")
+    }
+
+    /// CLOSE and UNSELECT: like imaplib's `try: ... finally: state = AUTH`,
+    /// the state is AUTH afterwards even when the command could not be
+    /// sent (illegal in the state, or the connection is gone); a sent
+    /// command sets it when it completes.
+    fn leave_selected(&mut self, name: &str) -> R {
+        let r = self.simple(name, Finish::LeaveSelected, &[]);
+        if r.is_err() {
+            self.state = State::Auth;
+        }
+        r
     }
 
     /// COPY.
@@ -354,7 +366,7 @@ impl Session {
 
     /// UNSELECT (state becomes AUTH whatever the outcome).
     pub fn unselect(&mut self) -> R {
-        self.simple("UNSELECT", Finish::LeaveSelected, &[])
+        self.leave_selected("UNSELECT")
     }
 
     /// UNSUBSCRIBE.

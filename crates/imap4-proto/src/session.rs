@@ -179,7 +179,7 @@ pub struct Session {
     next_id: u64,
     in_flight: Vec<InFlight>,
     untagged: UntaggedStore,
-    state: State,
+    pub(crate) state: State,
     capabilities: Vec<String>,
     protocol_version: Option<String>,
     is_readonly: bool,
@@ -477,7 +477,12 @@ impl Session {
         // A connection-level failure breaks the session; `Abort(_)` is
         // imaplib's abort for conditions that leave it usable.
         if e.kind() == ErrorKind::Abort && !matches!(e, SessionError::Abort(_)) {
-            self.broken = Some(e.to_string());
+            // later commands report the cause, not the command it broke
+            let cause = match e {
+                SessionError::InCommand { source, .. } => source.to_string(),
+                e => e.to_string(),
+            };
+            self.broken = Some(cause);
         }
     }
 
@@ -621,10 +626,12 @@ impl Session {
         authenticate: bool,
         build: impl FnOnce(&mut CommandBuilder) -> Result<(), EncodeError>,
     ) -> Result<Begin, SessionError> {
+        // imaplib checks the state first: on a dead connection a command
+        // illegal in the current state is still an `error`, not an `abort`
+        self.check_state(name)?;
         if let Some(why) = &self.broken {
             return Err(SessionError::Closed(why.clone()));
         }
-        self.check_state(name)?;
         for typ in ["OK", "NO", "BAD"] {
             self.remove_untagged(typ);
         }

@@ -958,3 +958,55 @@ mod compress {
         assert!(s.is_broken());
     }
 }
+
+/// imaplib's order of checks and its state bookkeeping on a connection that
+/// is gone (seen on GNU Mailutils, which drops the connection on a SEARCH
+/// without criteria).
+mod dead_connection {
+    use super::super::*;
+
+    fn selected() -> Session {
+        let mut s = Session::new(Limits::default(), "T");
+        s.receive(b"* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n");
+        assert!(s.read_greeting().unwrap());
+        let p = s.select("INBOX", false).unwrap().pending().unwrap();
+        s.take_output();
+        s.receive(b"* 2 EXISTS\r\nT0 OK [READ-WRITE] done\r\n");
+        let Poll::Done(t) = s.poll(&p).unwrap() else {
+            panic!("SELECT not done")
+        };
+        s.complete(p, Ok(t)).unwrap();
+        assert_eq!(s.state(), State::Selected);
+        s.fail_transport("socket error: EOF");
+        s
+    }
+
+    #[test]
+    fn close_and_unselect_leave_selected_even_when_nothing_can_be_sent() {
+        for unselect in [false, true] {
+            let mut s = selected();
+            let e = if unselect { s.unselect() } else { s.close() }.unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Abort);
+            assert_eq!(s.state(), State::Auth, "imaplib's finally: state = AUTH");
+        }
+        // imaplib's close() sets AUTH even when CLOSE is illegal
+        let mut s = Session::new(Limits::default(), "T");
+        s.receive(b"* OK [CAPABILITY IMAP4rev1] hi\r\n");
+        assert!(s.read_greeting().unwrap());
+        assert_eq!(s.close().unwrap_err().kind(), ErrorKind::Error);
+        assert_eq!(s.state(), State::Auth);
+    }
+
+    #[test]
+    fn the_state_is_checked_before_the_connection() {
+        let mut s = selected();
+        s.close().unwrap_err();
+        // illegal in AUTH: imaplib's error, though the connection is gone
+        let e = s.expunge().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Error, "{e}");
+        // legal: the abort names the cause, not the command it broke
+        let e = s.noop().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Abort);
+        assert_eq!(e.to_string(), "socket error: EOF");
+    }
+}
