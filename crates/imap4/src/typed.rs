@@ -405,7 +405,9 @@ macro_rules! typed_commands {
         /// Logs in with the strongest method the server offers:
         /// SCRAM-SHA-256-PLUS or SCRAM-SHA-1-PLUS when the TLS connection
         /// gives a channel binding, SCRAM-SHA-256, SCRAM-SHA-1, then — over
-        /// TLS only — PLAIN, LOGIN, or the LOGIN command. The password never
+        /// TLS only — PLAIN, LOGIN, or the LOGIN command; a `-PLUS` the
+        /// server refuses is retried once without channel binding (see
+        /// [`AutoLogin::require_channel_binding`]). The password never
         /// goes out in plaintext unless
         /// [`AutoLogin::danger_allow_plaintext_password`] is set (see
         /// [`Self::login_auto_with`]). Returns the method used.
@@ -424,13 +426,33 @@ macro_rules! typed_commands {
             let secret = secret.into();
             let tls = self.m.ssl().is_some();
             let binding = self.m.tls_exporter();
-            let method = options.choose(self.m.capabilities(), tls, binding.is_some())?;
-            let r = match options.mechanism(method, user, &secret, binding) {
-                Some(mut mechanism) => self.m.run_sasl(&mut *mechanism)$($await)*,
-                None => self.m.run_typed_login(user, &secret)$($await)*,
-            };
+            let mut method = options.choose(self.m.capabilities(), tls, binding.is_some())?;
+            let mut r = self.login_with(method, user, &secret, binding, options)$($await)*;
+            if let Err(e) = &r {
+                // a -PLUS the server cannot bind (tls-unique only): once more
+                // without channel binding, see AutoLogin::require_channel_binding
+                if let Some(plain) = options.fallback(method, e.auth_failure(), self.m.capabilities()) {
+                    method = plain;
+                    r = self.login_with(method, user, &secret, None, options)$($await)*;
+                }
+            }
             self.after_login(r)$($await)*?;
             Ok(method)
+        }
+
+        /// One login attempt with `method`.
+        $($async)* fn login_with(
+            &mut self,
+            method: LoginMethod,
+            user: &str,
+            secret: &Secret,
+            binding: Option<Vec<u8>>,
+            options: &AutoLogin,
+        ) -> Result<Authenticated, Error> {
+            match options.mechanism(method, user, secret, binding) {
+                Some(mut mechanism) => self.m.run_sasl(&mut *mechanism)$($await)*,
+                None => self.m.run_typed_login(user, secret)$($await)*,
+            }
         }
 
         /// After a login: refresh stale capabilities; close a connection

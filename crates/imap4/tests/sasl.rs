@@ -656,6 +656,138 @@ fn scripted_sasl_ir_refused_and_not_offered() {
     fake.finish().unwrap();
 }
 
+// ===== login_auto and SCRAM on every real server ==========================
+
+/// What `login_auto` picks on each server of the kit, over implicit TLS and
+/// over plaintext, in the blocking driver (`Err` holds a piece of the
+/// error). Cyrus 3.6 and Mailutils 3.15 advertise SCRAM-*-PLUS but bind
+/// only with tls-unique, which TLS 1.3 does not define: they refuse the
+/// tls-exporter binding and login_auto falls back to SCRAM-SHA-256.
+fn expected(kind: imap4_testkit::Kind, tls: bool) -> Result<LoginMethod, &'static str> {
+    use imap4_testkit::Kind;
+    match (kind, tls) {
+        (Kind::Courier, true) => Ok(LoginMethod::Plain),
+        // Courier offers only CRAM-MD5 without TLS, which login_auto
+        // never picks
+        (Kind::Courier, false) => Err("would send the password in plaintext"),
+        _ => Ok(LoginMethod::ScramSha256),
+    }
+}
+
+#[test]
+fn login_auto_and_scram_on_every_server() {
+    for kind in imap4_testkit::Kind::ALL {
+        let s = kind.start().unwrap_or_else(|e| panic!("start {kind}: {e}"));
+        let user = s.login_name("alice");
+        let tls = TlsOptions::new().ca_file(s.ca_file());
+        for over_tls in [true, false] {
+            let mut m = if over_tls {
+                Imap4::connect_ssl_with("localhost", s.tls_port(), tls.clone())
+            } else {
+                Imap4::connect(s.host(), s.port())
+            }
+            .unwrap();
+            let got = m.typed().login_auto(&user, s.password());
+            match (expected(kind, over_tls), got) {
+                (Ok(want), Ok(got)) => {
+                    assert_eq!(got, want, "{kind} tls={over_tls}");
+                    assert_eq!(m.state(), State::Auth);
+                    m.noop().unwrap();
+                }
+                (Err(want), Err(e)) => assert!(e.to_string().contains(want), "{kind}: {e}"),
+                (want, got) => panic!("{kind} tls={over_tls}: want {want:?}, got {got:?}"),
+            }
+        }
+        // Every SCRAM the server offers, by hand, with the server's
+        // signature verified.
+        let mut m = Imap4::connect(s.host(), s.port()).unwrap();
+        let offered = |c: &str| m.capabilities().iter().any(|x| x == c);
+        let both = [offered("AUTH=SCRAM-SHA-1"), offered("AUTH=SCRAM-SHA-256")];
+        drop(m);
+        for (sha256, on) in [(false, both[0]), (true, both[1])] {
+            if !on {
+                assert_eq!(kind, imap4_testkit::Kind::Courier, "{kind} lacks SCRAM");
+                continue;
+            }
+            let mut m = Imap4::connect(s.host(), s.port()).unwrap();
+            let mut mech = if sha256 {
+                Scram::sha256(&user, s.password())
+            } else {
+                Scram::sha1(&user, s.password())
+            };
+            m.typed().authenticate(&mut mech).unwrap();
+            assert!(mech.is_verified(), "{kind}: server signature");
+            // the wrong password: the server's reason, typed
+            let mut m = Imap4::connect(s.host(), s.port()).unwrap();
+            let mut mech = if sha256 {
+                Scram::sha256(&user, "wrong")
+            } else {
+                Scram::sha1(&user, "wrong")
+            };
+            let e = m.typed().authenticate(&mut mech).unwrap_err();
+            let a = e.auth_failure().unwrap_or_else(|| panic!("{kind}: {e}"));
+            assert!(a.refused_by_server(), "{kind}: {a:?}");
+            assert_eq!(a.mechanism.as_deref(), Some(mech.name()));
+        }
+    }
+}
+
+/// With the binding required, the -PLUS refusal of a tls-unique-only server
+/// is the error, naming the mechanism and the server's reason; in the
+/// async driver too.
+#[test]
+fn required_channel_binding_is_not_given_up_on_cyrus() {
+    let s = imap4_testkit::Kind::Cyrus.start().expect("start Cyrus");
+    let strict = AutoLogin {
+        require_channel_binding: true,
+        ..AutoLogin::default()
+    };
+    let tls = TlsOptions::new().ca_file(s.ca_file());
+    let mut m = Imap4::connect_ssl_with("localhost", s.tls_port(), tls.clone()).unwrap();
+    let e = m
+        .typed()
+        .login_auto_with("alice", s.password(), &strict)
+        .unwrap_err();
+    let a = e.auth_failure().unwrap();
+    assert_eq!(a.mechanism.as_deref(), Some("SCRAM-SHA-256-PLUS"));
+    assert_eq!(a.status.as_deref(), Some("NO"));
+    assert!(!a.text.is_empty());
+    assert_eq!(m.state(), State::NonAuth);
+
+    #[cfg(feature = "tokio")]
+    {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut m = imap4::tokio::Imap4::connect_ssl_with("localhost", s.tls_port(), tls)
+                .await
+                .unwrap();
+            assert_eq!(
+                m.typed().login_auto("alice", s.password()).await.unwrap(),
+                LoginMethod::ScramSha256
+            );
+            let mut m = imap4::tokio::Imap4::connect_ssl_with(
+                "localhost",
+                s.tls_port(),
+                TlsOptions::new().ca_file(s.ca_file()),
+            )
+            .await
+            .unwrap();
+            let e = m
+                .typed()
+                .login_auto_with("alice", s.password(), &strict)
+                .await
+                .unwrap_err();
+            assert_eq!(
+                e.auth_failure().unwrap().mechanism.as_deref(),
+                Some("SCRAM-SHA-256-PLUS")
+            );
+        });
+    }
+}
+
 // ===== SCRAM-SHA-256-PLUS against a scripted TLS server =====================
 
 /// HMAC-SHA-256.

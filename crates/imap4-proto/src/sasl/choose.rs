@@ -39,6 +39,15 @@ impl LoginMethod {
         }
     }
 
+    /// The same SCRAM without channel binding, for the `-PLUS` methods.
+    pub fn without_channel_binding(self) -> Option<LoginMethod> {
+        match self {
+            LoginMethod::ScramSha256Plus => Some(LoginMethod::ScramSha256),
+            LoginMethod::ScramSha1Plus => Some(LoginMethod::ScramSha1),
+            _ => None,
+        }
+    }
+
     /// Whether the password itself goes to the server (protected only by
     /// the connection's TLS, if any).
     pub fn reveals_password(self) -> bool {
@@ -61,6 +70,15 @@ pub struct AutoLogin {
     pub scram_min_iterations: u32,
     /// The largest SCRAM iteration count accepted (default 1,000,000).
     pub scram_max_iterations: u32,
+    /// Never fall back from a `-PLUS` SCRAM to the same SCRAM without
+    /// channel binding. Off by default: servers that advertise `-PLUS` but
+    /// bind only with `tls-unique` (Cyrus IMAP 3.6, GNU Mailutils 3.15),
+    /// which TLS 1.3 does not define, refuse the `tls-exporter` binding;
+    /// `login_auto` then retries once without binding (the gs2 flag `n`).
+    /// A man in the middle able to cause that refusal could as well strip
+    /// `-PLUS` from the capabilities it relays; set this to make the
+    /// binding mandatory whenever the server advertises it.
+    pub require_channel_binding: bool,
 }
 
 impl Default for AutoLogin {
@@ -69,6 +87,7 @@ impl Default for AutoLogin {
             danger_allow_plaintext_password: false,
             scram_min_iterations: DEFAULT_MIN_ITERATIONS,
             scram_max_iterations: DEFAULT_MAX_ITERATIONS,
+            require_channel_binding: false,
         }
     }
 }
@@ -124,6 +143,29 @@ impl AutoLogin {
             "no way to log in: {why}; mechanisms offered: [{}]",
             offered.join(" ")
         )))
+    }
+
+    /// The method to retry with after `method` failed with `failure`: the
+    /// same SCRAM without channel binding, when `method` is a `-PLUS` one
+    /// the server refused (NO or BAD, before it proved anything), the
+    /// server offers the plain variant, and
+    /// [`AutoLogin::require_channel_binding`] is off.
+    pub fn fallback(
+        &self,
+        method: LoginMethod,
+        failure: Option<&crate::AuthFailed>,
+        capabilities: &[String],
+    ) -> Option<LoginMethod> {
+        let plain = method.without_channel_binding()?;
+        let failure = failure?;
+        let offered = capabilities
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(&format!("AUTH={}", plain.as_str())));
+        (!self.require_channel_binding
+            && offered
+            && failure.refused_by_server()
+            && failure.sasl.is_none())
+        .then_some(plain)
     }
 
     /// The mechanism for `method`, or `None` for the LOGIN command.

@@ -609,6 +609,43 @@ mod choose {
     }
 
     #[test]
+    fn plus_refused_by_the_server_falls_back_once() {
+        let both = caps("IMAP4REV1 AUTH=SCRAM-SHA-256-PLUS AUTH=SCRAM-SHA-256");
+        let refused = crate::AuthFailed {
+            mechanism: Some("SCRAM-SHA-256-PLUS".into()),
+            status: Some("NO".into()),
+            text: bytes::Bytes::from_static(b"bad protocol / cancel"),
+            sasl: None,
+        };
+        let a = AutoLogin::default();
+        let plus = LoginMethod::ScramSha256Plus;
+        assert_eq!(
+            a.fallback(plus, Some(&refused), &both),
+            Some(LoginMethod::ScramSha256)
+        );
+        // not when the binding is required, the plain variant is not
+        // offered, the method has no binding, or the mechanism (not the
+        // server) found something wrong
+        let strict = AutoLogin {
+            require_channel_binding: true,
+            ..AutoLogin::default()
+        };
+        assert_eq!(strict.fallback(plus, Some(&refused), &both), None);
+        let only_plus = caps("IMAP4REV1 AUTH=SCRAM-SHA-256-PLUS");
+        assert_eq!(a.fallback(plus, Some(&refused), &only_plus), None);
+        assert_eq!(
+            a.fallback(LoginMethod::ScramSha256, Some(&refused), &both),
+            None
+        );
+        let forged = crate::AuthFailed {
+            sasl: Some(SaslError::Scram(ScramServerError::ChannelBindingsDontMatch)),
+            ..refused.clone()
+        };
+        assert_eq!(a.fallback(plus, Some(&forged), &both), None);
+        assert_eq!(a.fallback(plus, None, &both), None);
+    }
+
+    #[test]
     fn mechanisms_built_for_methods() {
         let a = AutoLogin::default();
         let s = Secret::new("pw");
