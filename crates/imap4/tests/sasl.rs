@@ -700,7 +700,7 @@ fn login_auto_and_scram_on_every_server() {
         }
         // Every SCRAM the server offers, by hand, with the server's
         // signature verified.
-        let mut m = Imap4::connect(s.host(), s.port()).unwrap();
+        let m = Imap4::connect(s.host(), s.port()).unwrap();
         let offered = |c: &str| m.capabilities().iter().any(|x| x == c);
         let both = [offered("AUTH=SCRAM-SHA-1"), offered("AUTH=SCRAM-SHA-256")];
         drop(m);
