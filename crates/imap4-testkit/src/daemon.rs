@@ -29,8 +29,11 @@ impl Daemon {
     /// goes away.
     pub(crate) fn spawn(command: &mut Command, dir: &Path, what: &str) -> io::Result<Daemon> {
         use std::os::unix::process::CommandExt;
+        // helpers that leave the process group (Courier's couriertcpd)
+        // still work in the dir, where stop and the watchdog find them
         let child = command
             .stdin(Stdio::null())
+            .current_dir(dir)
             .process_group(0)
             .spawn()
             .map_err(|e| io::Error::new(e.kind(), format!("cannot run {what}: {e}")))?;

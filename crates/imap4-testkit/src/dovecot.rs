@@ -1,12 +1,13 @@
 //! A throw-away Dovecot 2.3 IMAP server on loopback ports in a temp dir.
 
 use std::fs;
-use std::io::{self, BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
+use crate::daemon::{self, Daemon, Retry};
 use crate::sys::{self, shell_quote, Ids};
 use crate::{maildir, tls};
 
@@ -61,8 +62,7 @@ pub struct Dovecot {
     dir: PathBuf,
     port: u16,
     tls_port: u16,
-    child: Option<Child>,
-    watchdog: Option<(Child, ChildStdin)>,
+    daemon: Option<Daemon>,
     users: Vec<String>,
     ids: &'static Ids,
     auth_mechanisms: String,
@@ -202,8 +202,7 @@ impl DovecotBuilder {
             dir,
             port: 0,
             tls_port: 0,
-            child: None,
-            watchdog: None,
+            daemon: None,
             users: self.users.clone(),
             ids,
             auth_mechanisms: self.auth_mechanisms.clone(),
@@ -333,7 +332,7 @@ impl Dovecot {
 
     /// The PID of the Dovecot master process.
     pub fn pid(&self) -> u32 {
-        self.child.as_ref().map_or(0, Child::id)
+        self.daemon.as_ref().map_or(0, Daemon::pid)
     }
 
     /// Writes messages `0..count` generated for `seed` (see
@@ -528,101 +527,42 @@ impl Dovecot {
     }
 
     fn spawn_and_wait(&mut self, token: &str) -> Result<(), Retry> {
-        use std::os::unix::process::CommandExt;
         let out = fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.dir.join("log/stdout.log"))
             .map_err(Retry::No)?;
         let err = out.try_clone().map_err(Retry::No)?;
-        let child = Command::new("dovecot")
+        let mut command = Command::new("dovecot");
+        command
             .arg("-F")
             .arg("-c")
             .arg(self.config_file())
-            .stdin(Stdio::null())
             .stdout(out)
-            .stderr(err)
-            // own process group: Drop and the watchdog can clean up the
-            // whole process tree
-            .process_group(0)
-            .spawn()
-            .map_err(|e| {
-                Retry::No(io::Error::new(
-                    e.kind(),
-                    format!("cannot run dovecot (is dovecot-core installed?): {e}"),
-                ))
-            })?;
-        self.watchdog = spawn_watchdog(child.id(), &self.dir).ok();
-        let pid = child.id();
-        let addr = self.addr();
-        let port = self.port;
-        let child = self.child.insert(child);
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            if let Ok(Some(status)) = child.try_wait() {
-                let log = log_of(&self.dir);
-                let e = io::Error::other(format!(
-                    "dovecot exited during start-up ({status}); log:\n{log}"
-                ));
-                return Err(if log.contains("Address already in use") {
-                    Retry::Port(e)
-                } else {
-                    Retry::No(e)
-                });
-            }
-            match greeting(addr) {
-                Ok(line) if line.starts_with("* OK") && line.contains(token) => return Ok(()),
-                Ok(line) => {
-                    // another server got the port
-                    return Err(Retry::Port(io::Error::other(format!(
-                        "port {port} answered with a foreign greeting: {line:?}"
-                    ))));
-                }
-                Err(_) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(25));
-                }
-                Err(e) => {
-                    return Err(Retry::No(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        format!(
-                            "dovecot (pid {pid}) did not greet on {addr} within {START_TIMEOUT:?} ({e}); log:\n{}",
-                            log_of(&self.dir)
-                        ),
-                    )));
-                }
-            }
-        }
+            .stderr(err);
+        let daemon = Daemon::spawn(
+            &mut command,
+            &self.dir,
+            "dovecot (is dovecot-core installed?)",
+        )
+        .map_err(Retry::No)?;
+        let daemon = self.daemon.insert(daemon);
+        let dir = self.dir.clone();
+        daemon::wait_for_greeting(
+            daemon,
+            SocketAddr::from(([127, 0, 0, 1], self.port)),
+            token,
+            START_TIMEOUT,
+            "dovecot",
+            &|| log_of(&dir),
+        )
     }
 
-    /// Stops the current child (and its process group) and the watchdog.
+    /// Stops the server (its whole process group) and the watchdog.
     fn stop(&mut self) {
-        if let Some((mut dog, stdin)) = self.watchdog.take() {
-            // kill the watchdog first: closing its stdin would trigger it
-            let _ = dog.kill();
-            let _ = dog.wait();
-            drop(stdin);
+        if let Some(mut d) = self.daemon.take() {
+            d.stop();
         }
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        let pid = i64::from(child.id());
-        if let Ok(None) = child.try_wait() {
-            // the whole group: the master alone waits ~1 s for its children
-            sys::signal(-pid, "TERM");
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
-        }
-        // the master is gone or stuck: kill whatever is left of its group
-        // (the group id stays reserved while members exist, so this cannot
-        // hit an unrelated process)
-        sys::signal(-pid, "KILL");
-        let _ = child.kill();
-        let _ = child.wait();
     }
 
     fn config(&self, token: &str) -> String {
@@ -747,62 +687,10 @@ impl Drop for Dovecot {
     }
 }
 
-enum Retry {
-    /// A port was taken: try again with new ones.
-    Port(io::Error),
-    /// Anything else: give up.
-    No(io::Error),
-}
-
 fn log_of(dir: &Path) -> String {
     let mut s = fs::read_to_string(dir.join("log/dovecot.log")).unwrap_or_default();
     s.push_str(&fs::read_to_string(dir.join("log/stdout.log")).unwrap_or_default());
     s
-}
-
-/// Connects and reads the first line (the greeting).
-fn greeting(addr: SocketAddr) -> io::Result<String> {
-    let stream = TcpStream::connect_timeout(&addr, Duration::from_millis(500))?;
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    let mut line = String::new();
-    BufReader::new(&stream).read_line(&mut line)?;
-    let _ = (&stream).write_all(b"x LOGOUT\r\n");
-    if line.is_empty() {
-        return Err(io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            "closed before greeting",
-        ));
-    }
-    Ok(line)
-}
-
-/// A `sh` in its own process group that waits for EOF on its stdin (which
-/// only this process holds) and then kills the Dovecot process group and
-/// removes the dir: clean-up for when the test process dies without running
-/// `Drop`.
-fn spawn_watchdog(pgid: u32, dir: &Path) -> io::Result<(Child, ChildStdin)> {
-    use std::os::unix::process::CommandExt;
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(
-            // (dash's kill takes no "--"; "-TERM -PGID" is unambiguous)
-            "read _ || :; kill -TERM -$1 2>/dev/null; i=0; \
-             while [ $i -lt 50 ] && kill -0 -$1 2>/dev/null; do sleep 0.1; i=$((i+1)); done; \
-             kill -KILL -$1 2>/dev/null; rm -rf -- \"$2\"",
-        )
-        .arg("imap4-testkit-watchdog")
-        .arg(pgid.to_string())
-        .arg(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()?;
-    let stdin = child
-        .stdin
-        .take()
-        .ok_or_else(|| io::Error::other("watchdog has no stdin"))?;
-    Ok((child, stdin))
 }
 
 /// EXTERNAL with client certificates: verified against the kit's CA, user

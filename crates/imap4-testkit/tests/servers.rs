@@ -160,3 +160,68 @@ fn courier() {
 fn mailutils() {
     check(Kind::Mailutils);
 }
+
+/// Run by `the_watchdog_stops_every_kind_when_the_test_process_dies` in a
+/// child process: starts the server named by the environment and waits.
+#[test]
+#[ignore = "helper, runs only inside another test"]
+fn watchdog_helper() {
+    let Some(name) = std::env::var_os("IMAP4_TESTKIT_WATCHDOG_KIND") else {
+        return;
+    };
+    let kind = Kind::ALL.into_iter().find(|k| k.name() == name).unwrap();
+    let s = kind.start().unwrap();
+    println!("READY {} {} {}", s.port(), s.tls_port(), s.dir().display());
+    std::thread::sleep(std::time::Duration::from_secs(60));
+}
+
+fn listening(port: u16) -> bool {
+    TcpStream::connect(("127.0.0.1", port)).is_ok()
+}
+
+#[test]
+fn the_watchdog_stops_every_kind_when_the_test_process_dies() {
+    for kind in Kind::ALL {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "watchdog_helper", "--ignored", "--nocapture"])
+            .env("IMAP4_TESTKIT_WATCHDOG_KIND", kind.name())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        while !line.starts_with("READY") {
+            line.clear();
+            assert!(
+                out.read_line(&mut line).unwrap() > 0,
+                "{kind}: helper ended"
+            );
+            if let Some(at) = line.find("READY") {
+                line = line[at..].to_string();
+            }
+        }
+        let mut words = line.split_whitespace().skip(1);
+        let port: u16 = words.next().unwrap().parse().unwrap();
+        let tls_port: u16 = words.next().unwrap().parse().unwrap();
+        let dir = std::path::PathBuf::from(words.next().unwrap());
+        assert!(
+            listening(port) && listening(tls_port) && dir.exists(),
+            "{kind}"
+        );
+        child.kill().unwrap(); // SIGKILL: no destructors run
+        child.wait().unwrap();
+        // bounded poll of the clean-up another process does
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while (listening(port) || listening(tls_port) || dir.exists())
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert!(
+            !listening(port) && !listening(tls_port),
+            "{kind} still listening"
+        );
+        assert!(!dir.exists(), "{kind}: {} left behind", dir.display());
+    }
+}
