@@ -972,6 +972,42 @@ mod async_driver {
     }
 
     #[tokio::test]
+    async fn external_with_a_client_certificate() {
+        use imap4::sasl::External;
+        let d = Dovecot::builder().client_cert_auth(true).start().unwrap();
+        let (cert, key) = d.client_cert("alice").unwrap();
+        let tls = TlsOptions::new()
+            .ca_file(d.ca_file())
+            .client_cert(&cert, &key);
+        let mut m = Imap4::connect_ssl_with("localhost", d.tls_port(), tls)
+            .await
+            .unwrap();
+        let a = m
+            .typed()
+            .authenticate(&mut External::new())
+            .await
+            .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
+        assert_eq!(a.mechanism.as_deref(), Some("EXTERNAL"));
+        assert_eq!(m.state(), State::Auth);
+        m.typed().select("INBOX").await.unwrap();
+        m.logout().await.unwrap();
+
+        // Without a certificate: refused by the server, typed error.
+        let tls = TlsOptions::new().ca_file(d.ca_file());
+        let mut m = Imap4::connect_ssl_with("localhost", d.tls_port(), tls)
+            .await
+            .unwrap();
+        let e = m
+            .typed()
+            .authenticate(&mut External::new())
+            .await
+            .unwrap_err();
+        let f = e.auth_failure().unwrap();
+        assert_eq!(f.mechanism.as_deref(), Some("EXTERNAL"));
+        assert_eq!(f.status.as_deref(), Some("NO"));
+    }
+
+    #[tokio::test]
     async fn wrong_password_and_login_auto() {
         let d = Dovecot::start().unwrap();
         for mut mech in mechanisms("alice", "wrong") {
