@@ -1051,3 +1051,84 @@ fn odd_known_and_unknown_responses_are_kept_raw() {
         )
     );
 }
+
+// ---------------------------------------------------------------------------
+// The test kit's servers (seen on the wire by crates/imap4/tests/servers.rs)
+// ---------------------------------------------------------------------------
+
+// GNU Mailutils imap4d 3.15 answers EXPUNGE with `* 1 EXPUNGED`.
+#[test]
+fn mailutils_expunged_is_expunge() {
+    assert_eq!(data(b"* 1 EXPUNGED\r\n"), Untagged::Expunge(1));
+    assert_eq!(data(b"* 1 EXPUNGE\r\n"), Untagged::Expunge(1));
+    // Nothing else near the name is taken for it.
+    assert!(matches!(data(b"* 1 EXPUNGEDX\r\n"), Untagged::Other { .. }));
+}
+
+// GNU Mailutils imap4d 3.15 writes a STATUS mailbox name with spaces as
+// bare atoms (LIST quotes the same name).
+#[test]
+fn mailutils_status_name_with_spaces_unquoted() {
+    let Untagged::Status { mailbox, items } = data(b"* STATUS Gepr&APw-ft &JxM- (MESSAGES 0)\r\n")
+    else {
+        panic!()
+    };
+    assert_eq!(s(&mailbox.raw), "Gepr&APw-ft &JxM-");
+    assert_eq!(mailbox.name, "Geprüft ✓");
+    assert_eq!(
+        (s(&items[0].name), items[0].value),
+        ("MESSAGES".into(), Some(0))
+    );
+    let Untagged::Status { mailbox, .. } = data(b"* STATUS Plain (MESSAGES 0)\r\n") else {
+        panic!()
+    };
+    assert_eq!(s(&mailbox.raw), "Plain");
+    // Only bare atoms: a quoted name followed by more, or a name part that
+    // is no atom, is still odd (kept raw).
+    for odd in [
+        &b"* STATUS \"a b\" c (MESSAGES 0)\r\n"[..],
+        b"* STATUS a \"b\" (MESSAGES 0)\r\n",
+        b"* STATUS a b\r\n",
+    ] {
+        assert!(
+            matches!(data(odd), Untagged::Other { .. }),
+            "{:?}",
+            String::from_utf8_lossy(odd)
+        );
+    }
+}
+
+// GNU Mailutils imap4d 3.15: no space between a message/rfc822 part's
+// envelope and its body structure.
+#[test]
+fn mailutils_message_rfc822_envelope_then_body_without_space() {
+    let f = fetch(b"* 4 FETCH (UID 6 BODYSTRUCTURE ((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7BIT\" 10 0 NIL NIL NIL)(\"message\" \"rfc822\" NIL NIL NIL \"7BIT\" 2678 (\"Sun, 01 Jan 2023 14:09:13 +0000\" \"Mailbox be build two new these could storage\" ((\"Peggy Novak\" NIL \"peggy.novak\" \"lists.example.org\")) ((\"Peggy Novak\" NIL \"peggy.novak\" \"lists.example.org\")) ((\"Peggy Novak\" NIL \"peggy.novak\" \"lists.example.org\")) ((\"Rupert Tanaka\" NIL \"rupert.tanaka\" \"mail.test\")) NIL NIL NIL \"<6.dc1ce6db7f720818@example.com>\")(\"text\" \"plain\" (\"charset\" \"utf-8\") NIL NIL \"8bit\" 2049 39 NIL NIL NIL) 54 NIL NIL NIL) \"mixed\" (\"boundary\" \"b1\") NIL NIL))\r\n");
+    let (parts, subtype) = multi(f.body_structure().unwrap());
+    assert_eq!(subtype, "mixed");
+    let BodyStructure::Single {
+        specific:
+            BodySpecific::Message {
+                envelope,
+                body,
+                lines,
+            },
+        ..
+    } = &parts[1]
+    else {
+        panic!("{:?}", parts[1])
+    };
+    assert_eq!(
+        os(&envelope.message_id).as_deref(),
+        Some("<6.dc1ce6db7f720818@example.com>")
+    );
+    assert_eq!(single_type(body), ("text".into(), "plain".into(), 2049));
+    assert_eq!(*lines, 54);
+    // Elsewhere a missing space is still an error (the item is kept raw).
+    let f = fetch_any(
+        b"* 1 FETCH (BODYSTRUCTURE (\"text\" \"plain\" NIL NIL NIL \"7BIT\" 10 1)(\"x\"))\r\n",
+    );
+    assert!(
+        f.items.iter().any(|i| matches!(i, FetchItem::Other { .. })),
+        "{f:?}"
+    );
+}

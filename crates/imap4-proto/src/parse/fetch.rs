@@ -470,7 +470,11 @@ fn single_part<'a>(c: &mut Cursor<'a>) -> Result<BodyStructure<'a>, ParseError> 
         && c.list_continues()
     {
         let envelope = Box::new(envelope(c)?);
-        c.sp()?;
+        // GNU Mailutils imap4d (3.15) puts no space between the envelope
+        // and the body: `... "<id@host>")("text" "plain" ...`.
+        if c.peek() != Some(b'(') {
+            c.sp()?;
+        }
         let body = Box::new(body(c)?);
         // Quirk "missing body-fld-lines" here too.
         let lines = if !c.list_continues() || c.eat_ci(b"NIL") {

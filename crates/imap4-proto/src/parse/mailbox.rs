@@ -385,7 +385,22 @@ fn list_item<'a>(c: &mut Cursor<'a>) -> Result<ListItem<'a>, ParseError> {
 
 fn status<'a>(c: &mut Cursor<'a>) -> Result<Untagged<'a>, ParseError> {
     c.sp()?;
-    let mailbox = mailbox_name(c)?;
+    let start = c.pos;
+    let mut mailbox = mailbox_name(c)?;
+    // GNU Mailutils imap4d (3.15) writes a name with spaces as atoms, not
+    // quoted: `* STATUS Gepr&APw-ft &JxM- (MESSAGES 0)`. Atoms after an
+    // atom name, up to the ` (` of the list, are part of the name.
+    if !matches!(c.buf.get(start), Some(b'"' | b'{' | b'~')) {
+        let mut end = c.pos;
+        while c.buf.get(end) == Some(&b' ') && c.buf.get(end + 1).is_some_and(|&b| b != b'(') {
+            c.pos = end + 1;
+            c.atom()?;
+            end = c.pos;
+        }
+        if end > start + mailbox.raw.as_bytes().len() {
+            mailbox = decode_mailbox(ByteStr::borrowed(&c.buf[start..end]));
+        }
+    }
     c.sp()?;
     c.open()?;
     let mut items = Vec::new();

@@ -338,6 +338,9 @@ fn untagged<'a>(c: &mut Cursor<'a>) -> Result<Response<'a>, ParseError> {
             b"EXISTS" => Untagged::Exists(num()?),
             b"RECENT" => Untagged::Recent(num()?),
             b"EXPUNGE" => Untagged::Expunge(num()?),
+            // GNU Mailutils imap4d (3.15) answers EXPUNGE with
+            // `* 1 EXPUNGED`: the same response, misspelt.
+            b"EXPUNGED" => Untagged::Expunge(num()?),
             b"FETCH" => {
                 c.sp()?;
                 Untagged::Fetch(fetch::fetch(c, num()?)?)
