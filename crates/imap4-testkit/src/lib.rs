@@ -1,6 +1,23 @@
-//! Test fixtures for imap4: real Dovecot servers in temp dirs, deterministic
+//! Test fixtures for imap4: real IMAP servers in temp dirs (Dovecot, Cyrus,
+//! Courier and GNU Mailutils, behind one [`ImapServer`] trait), deterministic
 //! test mail, and a scripted raw-bytes fake server for hostile-server and
 //! transcript tests. Not published; used as a dev-dependency.
+//!
+//! ```no_run
+//! use imap4_testkit::{ImapServer, Kind};
+//! // Every kind, each with 5 generated messages in alice's INBOX.
+//! for kind in Kind::ALL {
+//!     let server = kind.builder().messages("alice", 5, 42).start()?;
+//!     println!(
+//!         "{kind}: log in as {} on 127.0.0.1:{} (TLS {}), Sent is {:?}",
+//!         server.login_name("alice"),
+//!         server.port(),
+//!         server.tls_port(),
+//!         server.mailbox("Sent"),
+//!     );
+//! }
+//! # Ok::<(), std::io::Error>(())
+//! ```
 //!
 //! ```
 //! use std::io::{BufRead, BufReader, Write};
@@ -42,8 +59,10 @@
 //! ```
 //!
 //! Dovecot fixtures need the Debian packages `dovecot-core`, `dovecot-imapd`
-//! and `openssl` (see `scripts/install-deps.sh`); they work as root (mail is
-//! then owned by the `dovecot` user) and as an ordinary user.
+//! and `openssl`; they work as root (mail is then owned by the `dovecot`
+//! user) and as an ordinary user. Cyrus, Courier (root only) and Mailutils
+//! need their packages too; `scripts/install-deps.sh` installs everything
+//! (see [`Kind`] for the lists).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
