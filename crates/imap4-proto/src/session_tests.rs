@@ -408,6 +408,18 @@ mod hardening {
             b"* STATUS INBOX (MESSAGES 4294967296)\r\nT0 OK\r\n",
         );
         assert!(matches!(out.status(), Err(SessionError::Unparsable { .. })));
+        // a STATUS line the parser cannot read, or none at all: an error,
+        // not an empty status that looks like an empty mailbox
+        for reply in [
+            &b"* STATUS (MESSAGES 1\r\nT1 OK\r\n"[..],
+            b"T2 OK no data\r\n",
+        ] {
+            let p = s.typed_status("INBOX", &[]).unwrap();
+            let out = typed_outcome(&mut s, p, reply);
+            let e = out.status().unwrap_err();
+            assert!(matches!(e, SessionError::Unparsable { .. }), "{e:?}");
+            assert_eq!(e.kind(), ErrorKind::Error);
+        }
     }
 
     #[test]

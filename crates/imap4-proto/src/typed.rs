@@ -758,13 +758,18 @@ impl TypedOutcome {
             .collect())
     }
 
-    /// STATUS results; a value too large for its field is an error.
+    /// STATUS results; a value too large for its field is an error, and
+    /// so is a completed STATUS without a readable `* STATUS` response
+    /// (never an empty result that looks like a mailbox without
+    /// messages).
     pub fn status(&self) -> Result<MailboxStatus, SessionError> {
         let mut st = MailboxStatus::default();
+        let mut seen = false;
         for (frame, d) in self.frames.iter().zip(self.checked_all()?) {
             let Some(Untagged::Status { mailbox, items }) = d else {
                 continue;
             };
+            seen = true;
             let too_large = || SessionError::Unparsable {
                 error: parse::ParseError {
                     offset: 0,
@@ -791,6 +796,21 @@ impl TypedOutcome {
                         .push((other.to_string(), i.raw.to_str_lossy().into_owned())),
                 }
             }
+        }
+        if !seen {
+            let raw = self
+                .frames
+                .iter()
+                .find(|f| f.len() >= 9 && f[..9].eq_ignore_ascii_case(b"* STATUS "))
+                .cloned()
+                .unwrap_or_default();
+            return Err(SessionError::Unparsable {
+                error: parse::ParseError {
+                    offset: 0,
+                    expected: "a STATUS response: mailbox (name value ...)",
+                },
+                raw,
+            });
         }
         Ok(st)
     }
