@@ -53,6 +53,90 @@ impl AsyncTransport for tokio_rustls::client::TlsStream<Box<dyn AsyncTransport>>
     }
 }
 
+/// A child process's stdin and stdout as a transport (`connect_stream`).
+struct ChildTransport {
+    child: ::tokio::process::Child,
+    stdin: Option<::tokio::process::ChildStdin>,
+    stdout: ::tokio::process::ChildStdout,
+}
+
+impl ChildTransport {
+    fn spawn(command: &str) -> std::io::Result<ChildTransport> {
+        use ::tokio::io::AsyncBufReadExt as _;
+        let mut child = ::tokio::process::Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        let stdin = child.stdin.take();
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| std::io::Error::other("child has no stdout"))?;
+        if let Some(stderr) = child.stderr.take() {
+            ::tokio::spawn(async move {
+                let mut lines = ::tokio::io::BufReader::new(stderr).lines();
+                while let Ok(Some(l)) = lines.next_line().await {
+                    tracing::debug!(target: "imap4::stream", "stderr: {l}");
+                }
+            });
+        }
+        Ok(ChildTransport {
+            child,
+            stdin,
+            stdout,
+        })
+    }
+}
+
+impl AsyncRead for ChildTransport {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut ::tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.stdout).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for ChildTransport {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        match self.stdin.as_mut() {
+            Some(w) => std::pin::Pin::new(w).poll_write(cx, buf),
+            None => std::task::Poll::Ready(Err(std::io::ErrorKind::BrokenPipe.into())),
+        }
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.stdin.as_mut() {
+            Some(w) => std::pin::Pin::new(w).poll_flush(cx),
+            None => std::task::Poll::Ready(Ok(())),
+        }
+    }
+
+    /// Closes the child's stdin: the server sees EOF and finishes.
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        self.stdin = None;
+        let _ = self.child.try_wait();
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncTransport for ChildTransport {}
+
 /// The AUTHENTICATE callback: challenge in, answer out (`None` cancels).
 type Authobject<'a> = &'a mut (dyn FnMut(&[u8]) -> Option<Vec<u8>> + Send);
 
@@ -262,6 +346,30 @@ impl Imap4 {
         }
         m.starttls(tls).await?;
         Ok(m)
+    }
+
+    /// Runs `command` with `sh -c` and speaks IMAP over its stdin and
+    /// stdout (imaplib's `IMAP4_stream`, through `tokio::process`); its
+    /// stderr goes to the debug trace. A PREAUTH greeting puts the
+    /// connection in AUTH state. The child is killed and reaped when the
+    /// connection is dropped.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), imap4::Error> {
+    /// let mut m = imap4::tokio::Imap4::connect_stream("/usr/lib/dovecot/imap").await?;
+    /// m.select("INBOX", true).await?;
+    /// m.logout().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect_stream(command: &str) -> Result<Imap4, Error> {
+        Imap4::connect_stream_with(command, Config::default()).await
+    }
+
+    /// [`Imap4::connect_stream`] with settings (read timeouts apply; the
+    /// connect timeout does not).
+    pub async fn connect_stream_with(command: &str, config: Config) -> Result<Imap4, Error> {
+        let t = ChildTransport::spawn(command).map_err(Error::io)?;
+        Imap4::start(Box::new(t), config, "").await
     }
 
     /// Runs the protocol over a transport the caller supplies.

@@ -856,85 +856,6 @@ fn transports_blocking(s: &dyn ImapServer) {
 }
 
 #[cfg(feature = "tokio")]
-mod async_stream {
-    //! The async driver has no `connect_stream`: a child process's pipes,
-    //! made an [`AsyncTransport`] here.
-
-    use std::io;
-    use std::pin::Pin;
-    use std::process::{Child, Command, Stdio};
-    use std::task::{Context, Poll};
-
-    use imap4::tokio::AsyncTransport;
-    use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-    use tokio::net::unix::pipe;
-
-    pub struct ChildPipes {
-        tx: pipe::Sender,
-        rx: pipe::Receiver,
-        child: Child,
-    }
-
-    impl ChildPipes {
-        pub fn spawn(command: &str) -> io::Result<ChildPipes> {
-            let mut child = Command::new("sh")
-                .arg("-c")
-                .arg(command)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()?;
-            let stdin = child.stdin.take().unwrap();
-            let stdout = child.stdout.take().unwrap();
-            Ok(ChildPipes {
-                tx: pipe::Sender::from_owned_fd(stdin.into())?,
-                rx: pipe::Receiver::from_owned_fd(stdout.into())?,
-                child,
-            })
-        }
-    }
-
-    impl Drop for ChildPipes {
-        fn drop(&mut self) {
-            // The tests LOGOUT first; this only reaps (or stops a child
-            // left behind by a failed test).
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-
-    impl AsyncRead for ChildPipes {
-        fn poll_read(
-            mut self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            buf: &mut ReadBuf<'_>,
-        ) -> Poll<io::Result<()>> {
-            Pin::new(&mut self.rx).poll_read(cx, buf)
-        }
-    }
-
-    impl AsyncWrite for ChildPipes {
-        fn poll_write(
-            mut self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            buf: &[u8],
-        ) -> Poll<io::Result<usize>> {
-            Pin::new(&mut self.tx).poll_write(cx, buf)
-        }
-
-        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-            Pin::new(&mut self.tx).poll_flush(cx)
-        }
-
-        fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-            Pin::new(&mut self.tx).poll_shutdown(cx)
-        }
-    }
-
-    impl AsyncTransport for ChildPipes {}
-}
-
-#[cfg(feature = "tokio")]
 async fn use_async(kind: Kind, how: &str, m: &mut imap4::tokio::Imap4) {
     let inbox = m
         .typed()
@@ -981,8 +902,7 @@ async fn transports_async(s: &dyn ImapServer) {
 
     match s.stream_command("alice") {
         Some(cmd) => {
-            let pipes = async_stream::ChildPipes::spawn(&cmd).unwrap();
-            let mut m = Imap4::with_transport(Box::new(pipes), config())
+            let mut m = Imap4::connect_stream_with(&cmd, config())
                 .await
                 .unwrap_or_else(|e| panic!("{kind}: async stream: {e}"));
             // Always LOGOUT (Mailutils spins otherwise).
