@@ -29,11 +29,14 @@
 //! Other sub-commands (used by the above, or by hand):
 //! - `client imap4|imap4-imaplib|floor envelope|bodies HOST PORT`: one
 //!   client run;
+//! - `compress [--runs N]`: COMPRESS=DEFLATE in both drivers (see
+//!   `compress.rs`), and its child `compress-client DRIVER MODE PORT PASSWORD`;
 //! - `serve [--messages N]`: only the Dovecot, for profiling a client by hand;
 //! - `capture-fixtures DIR`: records the parser benchmark's inputs from Dovecot.
 #![forbid(unsafe_code)]
 
 mod capture;
+mod compress;
 mod floor;
 mod hostile;
 mod pipeline;
@@ -68,6 +71,8 @@ fn main() {
         Some("hostile") => hostile::run(),
         Some("pipeline") => pipeline::run(),
         Some("stream") => stream::run(),
+        Some("compress") => compress::run(&args[1..]),
+        Some("compress-client") => compress::client(&args[1..]),
         Some("stream-client") => match (
             args.get(1),
             args.get(2).and_then(|p| p.parse().ok()),
@@ -105,6 +110,7 @@ fn usage() -> &'static str {
      \x20      imap4-bench hostile   (client peak RSS per hostile-server class)\n\
      \x20      imap4-bench pipeline  (naive, pipelined, batched fetches over 5 ms links)\n\
      \x20      imap4-bench stream    (peak RSS: collected vs streamed ENVELOPE listing)\n\
+     \x20      imap4-bench compress [--runs N]  (wire bytes and CPU without and with COMPRESS=DEFLATE)\n\
      Set IMAP4_BENCH_PYTHON to choose the Python interpreter (default python3)."
 }
 
