@@ -1464,10 +1464,12 @@ fn differential(kind: Kind, mode: Mode) {
     }
     println!(
         "differential ({kind} {mode:?}): {method_calls} method calls (plus {} attribute reads and \
-         other pseudo-calls) in {} sessions ({} skipped); {} mismatch(es)",
+         other pseudo-calls) in {} sessions ({} skipped); {} clock-dependent call(s) not \
+         compared; {} mismatch(es)",
         flat.len() - method_calls,
         sessions.len(),
         skipped.len(),
+        uncompared.len(),
         mismatches.len()
     );
     assert!(
