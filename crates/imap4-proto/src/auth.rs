@@ -137,7 +137,7 @@ impl Session {
             }))
         })?;
         let initial = initial.map(Wiped);
-        let inline = self.has_capability("SASL-IR");
+        let inline = self.supports("SASL-IR");
         let pending = self.typed_with(
             "AUTHENTICATE",
             TypedKind::Authenticate,

@@ -159,7 +159,7 @@ impl Session {
             answer_by: None,
             next_poll: now + cfg.poll_interval,
         };
-        if self.has_capability("IDLE") {
+        if self.supports("IDLE") {
             self.send_idle(&mut run, now)?;
         }
         self.live.idle = Some(run);
@@ -296,7 +296,7 @@ impl Session {
                         text,
                     });
                 }
-                let has_idle = self.has_capability("IDLE");
+                let has_idle = self.supports("IDLE");
                 match (run.phase, run.then) {
                     _ if run.stop => return Ok(IdleStep::Done),
                     (Phase::Ending, Then::Probe) => self.send_noop(run, now)?,

@@ -181,6 +181,11 @@ pub struct Session {
     untagged: UntaggedStore,
     pub(crate) state: State,
     capabilities: Vec<String>,
+    /// Capabilities the server announced after `capabilities` was set (a
+    /// `[CAPABILITY ...]` response code, as in LOGIN's OK, or an untagged
+    /// CAPABILITY). imaplib's `capabilities` stays as it was; the typed
+    /// API's checks use these.
+    announced: Option<Vec<String>>,
     protocol_version: Option<String>,
     is_readonly: bool,
     utf8: bool,
@@ -231,6 +236,7 @@ impl Session {
             untagged: UntaggedStore::default(),
             state: State::Logout,
             capabilities: Vec::new(),
+            announced: None,
             protocol_version: None,
             is_readonly: false,
             utf8: false,
@@ -259,6 +265,24 @@ impl Session {
     /// The connection state.
     pub fn state(&self) -> State {
         self.state
+    }
+
+    /// The capabilities the server announced last, upper-cased, in its
+    /// order: those of the latest `[CAPABILITY ...]` response code or
+    /// untagged CAPABILITY response (a LOGIN's OK carries one on most
+    /// servers), else [`Session::capabilities`]. Unlike imaplib's
+    /// `capabilities`, which only CAPABILITY at connect (and after
+    /// STARTTLS) sets, these follow the server after login. The typed
+    /// API checks extensions against these.
+    pub fn current_capabilities(&self) -> &[String] {
+        self.announced.as_deref().unwrap_or(&self.capabilities)
+    }
+
+    /// Whether [`Session::current_capabilities`] has `cap` (any case).
+    pub fn supports(&self, cap: &str) -> bool {
+        self.current_capabilities()
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(cap))
     }
 
     /// The server's capabilities, upper-cased, in the server's order.
@@ -938,6 +962,7 @@ impl Session {
         };
         let text = String::from_utf8_lossy(last).to_uppercase();
         self.capabilities = text.split_whitespace().map(str::to_string).collect();
+        self.announced = None;
         self.protocol_version = ["IMAP4REV1", "IMAP4"]
             .iter()
             .find(|v| self.capabilities.iter().any(|c| c == *v))
@@ -981,6 +1006,7 @@ impl Session {
     /// and untagged data.
     pub(crate) fn forget_pre_tls(&mut self) {
         self.capabilities.clear();
+        self.announced = None;
         self.untagged.clear();
         self.continuation = None;
     }
@@ -1206,11 +1232,33 @@ impl Session {
 
     /// Records a bracketed response code of an OK/NO/BAD response.
     fn response_code(&mut self, typ: &str, dat: &Bytes) {
-        if !matches!(typ, "OK" | "NO" | "BAD") {
+        if typ == "CAPABILITY" {
+            self.announce_capabilities(dat);
+            return;
+        }
+        if !matches!(typ, "OK" | "NO" | "BAD" | "PREAUTH") {
             return;
         }
         if let Some((code, data)) = match_response_code(dat) {
-            self.append_untagged(&code, Data::Line(data));
+            if code == "CAPABILITY" {
+                self.announce_capabilities(&data);
+            }
+            if typ != "PREAUTH" {
+                self.append_untagged(&code, Data::Line(data));
+            }
+        }
+    }
+
+    /// Notes capabilities the server announced (see
+    /// [`Session::current_capabilities`]).
+    fn announce_capabilities(&mut self, data: &[u8]) {
+        let caps: Vec<String> = String::from_utf8_lossy(data)
+            .to_uppercase()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        if caps.iter().any(|c| c.starts_with("IMAP4")) {
+            self.announced = Some(caps);
         }
     }
 

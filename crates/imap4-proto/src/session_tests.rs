@@ -1022,3 +1022,66 @@ mod dead_connection {
         assert_eq!(e.to_string(), "socket error: EOF");
     }
 }
+
+/// Capabilities announced after connect (LOGIN's `[CAPABILITY ...]`):
+/// imaplib's list stays, the typed checks follow the server.
+mod announced_capabilities {
+    use super::super::*;
+
+    #[test]
+    fn a_login_ok_with_capabilities_updates_the_current_ones_only() {
+        let mut s = Session::new(Limits::default(), "T");
+        s.receive(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hi\r\n");
+        assert!(s.read_greeting().unwrap());
+        assert_eq!(s.current_capabilities(), ["IMAP4REV1", "AUTH=PLAIN"]);
+        let p = s.refresh_capabilities().unwrap().pending().unwrap();
+        s.take_output();
+        s.receive(b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\nT0 OK\r\n");
+        let Poll::Done(t) = s.poll(&p).unwrap() else {
+            panic!("CAPABILITY not done")
+        };
+        s.complete(p, Ok(t)).unwrap();
+        assert!(!s.supports("COMPRESS=DEFLATE"));
+        assert!(s.typed_compress().is_err(), "nothing announced it yet");
+
+        let p = s.login("alice", "secret").unwrap().pending().unwrap();
+        s.take_output();
+        s.receive(b"T1 OK [CAPABILITY IMAP4rev1 IDLE COMPRESS=DEFLATE] Logged in\r\n");
+        let Poll::Done(t) = s.poll(&p).unwrap() else {
+            panic!("LOGIN not done")
+        };
+        s.complete(p, Ok(t)).unwrap();
+        // imaplib's attribute is as CPython leaves it
+        assert_eq!(s.capabilities(), ["IMAP4REV1", "AUTH=PLAIN"]);
+        assert_eq!(
+            s.current_capabilities(),
+            ["IMAP4REV1", "IDLE", "COMPRESS=DEFLATE"]
+        );
+        assert!(s.supports("idle"));
+        assert!(s.typed_compress().is_ok());
+    }
+
+    #[test]
+    fn an_untagged_capability_counts_and_a_refresh_resets() {
+        let mut s = Session::new(Limits::default(), "T");
+        s.receive(b"* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n");
+        assert!(s.read_greeting().unwrap());
+        let p = s.noop().unwrap().pending().unwrap();
+        s.take_output();
+        s.receive(b"* CAPABILITY IMAP4rev1 MOVE\r\nT0 OK\r\n");
+        let Poll::Done(t) = s.poll(&p).unwrap() else {
+            panic!("NOOP not done")
+        };
+        s.complete(p, Ok(t)).unwrap();
+        assert!(s.supports("MOVE"));
+        // a CAPABILITY without IMAP4rev1 is not a capability list
+        let p = s.noop().unwrap().pending().unwrap();
+        s.take_output();
+        s.receive(b"T1 OK [CAPABILITY nonsense] hm\r\n");
+        let Poll::Done(t) = s.poll(&p).unwrap() else {
+            panic!("NOOP not done")
+        };
+        s.complete(p, Ok(t)).unwrap();
+        assert!(s.supports("MOVE"));
+    }
+}

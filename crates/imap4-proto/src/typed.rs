@@ -540,7 +540,7 @@ impl Session {
         &mut self,
         params: Option<&[(&str, Option<&str>)]>,
     ) -> Result<Pending, SessionError> {
-        if !self.has_capability("ID") {
+        if !self.supports("ID") {
             return Err(SessionError::Usage("Server does not support ID".into()));
         }
         self.typed(
@@ -579,7 +579,7 @@ impl Session {
         if self.is_compressed() {
             return Err(SessionError::Usage("compression is already active".into()));
         }
-        if !self.has_capability("COMPRESS=DEFLATE") {
+        if !self.supports("COMPRESS=DEFLATE") {
             return Err(SessionError::Usage(
                 "Server does not support COMPRESS=DEFLATE".into(),
             ));

@@ -62,6 +62,30 @@ pub const DEFAULT_CHUNK: u32 = 1 << 20;
 /// `typed_commands!([async] [.await])`).
 macro_rules! typed_commands {
     ([$($async:tt)*] [$($await:tt)*]) => {
+        /// The capabilities the server announced last: after a login, the
+        /// `[CAPABILITY ...]` of its OK (most servers send one), else those
+        /// learned at connect. The typed commands check extensions against
+        /// these; the driver's imaplib `capabilities()` keeps CPython's
+        /// behaviour (set at connect and after STARTTLS only).
+        pub fn current_capabilities(&self) -> &[String] {
+            self.m.session.current_capabilities()
+        }
+
+        /// Whether the server offers `capability` (any case), by
+        /// [`Self::current_capabilities`].
+        ///
+        /// ```no_run
+        /// # fn run(m: &mut imap4::Imap4) -> Result<(), imap4::Error> {
+        /// m.login("alice", "secret")?;
+        /// if m.typed().has_capability("MOVE") {
+        ///     // ...
+        /// }
+        /// # Ok(()) }
+        /// ```
+        pub fn has_capability(&self, capability: &str) -> bool {
+            self.m.session.supports(capability)
+        }
+
         /// SELECT a mailbox (name in UTF-8; encoded as the server needs).
         pub $($async)* fn select(&mut self, mailbox: &str) -> Result<SelectedMailbox, Error> {
             let out = self.m.run_typed(|s| s.typed_select(mailbox, false))$($await)*?;
@@ -426,12 +450,14 @@ macro_rules! typed_commands {
             let secret = secret.into();
             let tls = self.m.ssl().is_some();
             let binding = self.m.tls_exporter();
-            let mut method = options.choose(self.m.capabilities(), tls, binding.is_some())?;
+            let mut method =
+                options.choose(self.m.session.current_capabilities(), tls, binding.is_some())?;
             let mut r = self.login_with(method, user, &secret, binding, options)$($await)*;
             if let Err(e) = &r {
                 // a -PLUS the server cannot bind (tls-unique only): once more
                 // without channel binding, see AutoLogin::require_channel_binding
-                if let Some(plain) = options.fallback(method, e.auth_failure(), self.m.capabilities()) {
+                let caps = self.m.session.current_capabilities();
+                if let Some(plain) = options.fallback(method, e.auth_failure(), caps) {
                     method = plain;
                     r = self.login_with(method, user, &secret, None, options)$($await)*;
                 }

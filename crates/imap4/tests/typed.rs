@@ -248,3 +248,25 @@ fn streamed_fetch_yields_what_a_collected_fetch_does() {
     assert_eq!(streamed, collected);
     assert_eq!(m.noop().unwrap().typ, "OK");
 }
+
+/// After the imaplib `login()`, the typed API knows what the LOGIN's OK
+/// announced (Dovecot adds COMPRESS=DEFLATE and more after login), while
+/// imaplib's `capabilities()` stays as CPython leaves it.
+#[test]
+fn typed_checks_follow_the_capabilities_announced_at_login() {
+    let d = Dovecot::builder().messages("alice", 2, 1).start().unwrap();
+    let mut m = Imap4::connect(d.host(), d.port()).unwrap();
+    let before = m.capabilities().to_vec();
+    assert!(!before.iter().any(|c| c == "COMPRESS=DEFLATE"));
+    m.login("alice", d.password()).unwrap();
+    assert_eq!(m.capabilities(), &before[..], "imaplib parity");
+    assert!(m.typed().has_capability("COMPRESS=DEFLATE"));
+    assert!(m
+        .typed()
+        .current_capabilities()
+        .iter()
+        .any(|c| c == "MOVE"));
+    m.typed().compress().unwrap();
+    assert_eq!(m.typed().select("INBOX").unwrap().exists, 2);
+    m.logout().unwrap();
+}
