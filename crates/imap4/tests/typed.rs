@@ -261,11 +261,7 @@ fn typed_checks_follow_the_capabilities_announced_at_login() {
     m.login("alice", d.password()).unwrap();
     assert_eq!(m.capabilities(), &before[..], "imaplib parity");
     assert!(m.typed().has_capability("COMPRESS=DEFLATE"));
-    assert!(m
-        .typed()
-        .current_capabilities()
-        .iter()
-        .any(|c| c == "MOVE"));
+    assert!(m.typed().current_capabilities().iter().any(|c| c == "MOVE"));
     m.typed().compress().unwrap();
     assert_eq!(m.typed().select("INBOX").unwrap().exists, 2);
     m.logout().unwrap();
