@@ -352,7 +352,14 @@ impl Session {
 
     /// Turns trace collection on or off (see [`Session::drain_trace`]).
     pub fn set_tracing(&mut self, on: bool) {
-        self.trace = if on { Some(Vec::new()) } else { None };
+        if on != self.trace.is_some() {
+            self.trace = if on { Some(Vec::new()) } else { None };
+        }
+    }
+
+    /// Whether trace lines are being collected.
+    pub fn is_tracing(&self) -> bool {
+        self.trace.is_some()
     }
 
     /// Takes the trace lines collected since the last call.

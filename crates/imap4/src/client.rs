@@ -53,9 +53,11 @@ enum Stop {
 static DEBUG: AtomicU32 = AtomicU32::new(0);
 
 /// Sets the process-wide default debug level for new connections
-/// (imaplib's module-level `Debug`). Above 3, every command and response
-/// is traced through `tracing` at DEBUG level, passwords and AUTHENTICATE
-/// data redacted.
+/// (imaplib's module-level `Debug`). Every command and response is traced
+/// through `tracing` at DEBUG level (target `imap4`, passwords and
+/// AUTHENTICATE data redacted) whenever a subscriber enables that, whatever
+/// the level; a level above 3 makes the events too (for a subscriber that
+/// filters by other means).
 pub fn set_debug(level: u32) {
     DEBUG.store(level, Ordering::Relaxed);
 }
@@ -299,16 +301,24 @@ pub(crate) fn transport_failed(session: &mut Session, e: io::Error) -> Error {
     Error::io(e)
 }
 
-/// Sends the session's trace lines to `tracing` when `debug` is above 3.
+/// Whether commands and responses are traced: imaplib's debug level above
+/// 3, or a `tracing` subscriber that wants DEBUG events of `imap4`.
+pub(crate) fn wants_trace(debug: u32) -> bool {
+    debug > 3 || tracing::enabled!(target: "imap4", tracing::Level::DEBUG)
+}
+
+/// Sends the session's trace lines to `tracing` (DEBUG, target `imap4`;
+/// passwords and AUTHENTICATE data redacted by the session), then turns
+/// collecting on or off as [`wants_trace`] now says, so a subscriber set
+/// up after the connection was made still sees what follows.
 pub(crate) fn emit_trace(session: &mut Session, debug: u32) {
-    if debug > 3 {
-        for t in session.drain_trace() {
-            match t {
-                Trace::Sent(s) => tracing::debug!(target: "imap4", "> {s}"),
-                Trace::Received(s) => tracing::debug!(target: "imap4", "< {s}"),
-            }
+    for t in session.drain_trace() {
+        match t {
+            Trace::Sent(s) => tracing::debug!(target: "imap4", "> {s}"),
+            Trace::Received(s) => tracing::debug!(target: "imap4", "< {s}"),
         }
     }
+    session.set_tracing(wants_trace(debug));
 }
 
 pub(crate) fn min_timeout(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
@@ -617,7 +627,7 @@ impl Imap4 {
             host: String::new(),
             port: 0,
         };
-        m.session.set_tracing(m.debug > 3);
+        m.session.set_tracing(wants_trace(m.debug));
         if let Err(e) = m.start() {
             let _ = m.transport.shutdown();
             return Err(e);

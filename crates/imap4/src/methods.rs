@@ -316,7 +316,7 @@ macro_rules! session_attributes {
         /// and response through `tracing`).
         pub fn set_debug(&mut self, level: u32) {
             self.debug = level;
-            self.session.set_tracing(level > 3);
+            self.session.set_tracing($crate::client::wants_trace(level));
         }
 
         /// The limits in force.

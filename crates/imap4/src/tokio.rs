@@ -396,7 +396,7 @@ impl Imap4 {
             unwritten: Bytes::new(),
             busy: false,
         };
-        m.session.set_tracing(m.debug > 3);
+        m.session.set_tracing(crate::client::wants_trace(m.debug));
         if let Err(e) = m.greet().await {
             let _ = m.transport.shutdown().await;
             return Err(e);
