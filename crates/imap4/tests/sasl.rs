@@ -947,6 +947,39 @@ mod async_driver {
             .unwrap()
     }
 
+    #[tokio::test]
+    async fn scram_sha256_plus_binds_to_the_tls_channel() {
+        let pki = support::Pki::new();
+        let tls = TlsOptions::new().ca_file(&pki.ca_file);
+        let server = plus_server(&pki);
+        let mut m = Imap4::connect_ssl_with("localhost", server.port(), tls.clone())
+            .await
+            .unwrap();
+        assert_eq!(
+            m.typed().login_auto("user", "pencil").await.unwrap(),
+            LoginMethod::ScramSha256Plus
+        );
+        assert_eq!(m.state(), State::Auth);
+        drop(m);
+        server.finish().result.unwrap();
+
+        // Bound to another channel: the server says so, typed.
+        let server = plus_server(&pki);
+        let mut m = Imap4::connect_ssl_with("localhost", server.port(), tls)
+            .await
+            .unwrap();
+        let mut s = Scram::sha256_plus("user", "pencil", vec![0; 32]);
+        let e = m.typed().authenticate(&mut s).await.unwrap_err();
+        assert_eq!(
+            e.auth_failure().unwrap().sasl,
+            Some(SaslError::Scram(
+                imap4::sasl::ScramServerError::ChannelBindingsDontMatch
+            ))
+        );
+        drop(m);
+        server.finish().result.unwrap();
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn every_mechanism_with_and_without_sasl_ir() {
         for sasl_ir in [true, false] {
