@@ -83,6 +83,7 @@ impl std::error::Error for AuthFailed {}
 
 /// A successful authentication.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct Authenticated {
     /// The SASL mechanism, or `None` for the LOGIN command.

@@ -12,6 +12,7 @@ use crate::encode::{CommandBuilder, EncodeError};
 
 /// One bound of a range: a number, or `*` (the largest in use).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub enum Bound {
     /// A number (never 0).
     Num(u32),
@@ -155,8 +156,18 @@ macro_rules! set_type {
         ///
         /// Message sequence numbers and UIDs are different types, so one
         /// cannot be passed where the other is meant.
+        ///
+        /// With the `serde` feature it serializes as its IMAP text
+        /// (`"1,3:5,7:*"`; `""` when empty).
         #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
         pub struct $name(Ranges);
+
+        #[cfg(feature = "serde")]
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
 
         impl $name {
             /// `1:*`: everything.

@@ -21,7 +21,7 @@ use crate::session::{Session, SessionError};
 /// What is known of the selected mailbox, kept up to date by every
 /// response the server sends.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct MailboxState {
     /// Number of messages (EXISTS, less expunged messages).
     pub exists: u32,
@@ -44,6 +44,7 @@ pub struct MailboxState {
 /// Something the server told the client without being asked (or while
 /// answering another command).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub enum Event {
     /// The mailbox now has this many messages (more than before: new mail).

@@ -95,6 +95,11 @@ impl TypedOutcome {
 
 /// FETCH results: the raw responses, parsed as you iterate (no copy of
 /// message data is made).
+///
+/// With the `serde` feature it serializes as a sequence of [`Fetch`]es
+/// (parsed while serializing; other untagged data is left out), and a
+/// response that cannot be parsed fails the serialization with its
+/// [`parse::ParseError`] as the error's text.
 #[derive(Debug, Clone, Default)]
 pub struct Fetches {
     frames: Vec<Bytes>,
@@ -125,8 +130,28 @@ impl Fetches {
     }
 }
 
+#[cfg(feature = "serde")]
+impl serde::Serialize for Fetches {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error as _, SerializeSeq};
+        let mut seq = s.serialize_seq(None)?;
+        for fetch in self.iter() {
+            seq.serialize_element(&fetch.map_err(S::Error::custom)?)?;
+        }
+        seq.end()
+    }
+}
+
+/// Bytes from the server as a string, invalid UTF-8 replaced (like
+/// [`parse::ByteStr`]).
+#[cfg(feature = "serde")]
+fn ser_lossy<S: serde::Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&String::from_utf8_lossy(b))
+}
+
 /// What SELECT or EXAMINE tells about a mailbox.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct SelectedMailbox {
     /// Number of messages (EXISTS).
     pub exists: u32,
@@ -150,11 +175,14 @@ pub struct SelectedMailbox {
 
 /// A mailbox from LIST.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct MailboxInfo {
     /// The name, decoded (modified UTF-7 or UTF-8).
     pub name: String,
     /// The name as the server sent it (use it in commands if decoding
-    /// lost something).
+    /// lost something). Serialized as a string, invalid UTF-8 replaced,
+    /// like every byte string from the server.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "ser_lossy"))]
     pub raw_name: Vec<u8>,
     /// The hierarchy delimiter.
     pub delimiter: Option<char>,
@@ -171,6 +199,7 @@ impl MailboxInfo {
 
 /// STATUS results.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct MailboxStatus {
     /// The mailbox name, decoded.
     pub mailbox: String,
@@ -194,6 +223,7 @@ pub struct MailboxStatus {
 
 /// Where APPEND, COPY or MOVE put messages (UIDPLUS).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct UidMapping {
     /// UIDVALIDITY of the destination mailbox.
     pub uid_validity: u32,

@@ -25,7 +25,26 @@
 //! ```
 //!
 //! The protocol itself (framing, encoding, the session state machine) lives
-//! in the `imap4-proto` crate; this crate only moves bytes.
+//! in the `imap4-proto` crate; this crate only moves bytes. Every type the
+//! API hands out is re-exported here (the typed results in [`typed`], SASL
+//! in [`sasl`]), so `imap4` is the only dependency a program needs.
+//!
+//! # Features
+//!
+//! - `tokio`: the async driver `imap4::tokio::Imap4`, with the same
+//!   methods, awaited.
+//! - `serde`: `serde::Serialize` for every result of the typed API
+//!   ([`typed::SelectedMailbox`], [`typed::MailboxInfo`],
+//!   [`typed::MailboxStatus`], [`typed::Fetches`] and the
+//!   [`typed::Fetch`]es it yields, with their envelopes and body
+//!   structures, [`typed::UidSet`], [`typed::UidMapping`], [`Event`],
+//!   [`MailboxState`], [`sasl::LoginMethod`], [`Authenticated`], …), and
+//!   `Deserialize` for the plain ones ([`typed::SelectedMailbox`],
+//!   [`typed::MailboxStatus`], [`MailboxState`], [`sasl::LoginMethod`]).
+//!   Byte strings from the server ([`typed::ByteStr`], a mailbox's
+//!   `raw_name`, fetched message data) serialize as strings, invalid UTF-8
+//!   replaced by U+FFFD; sequence and UID sets as their IMAP text
+//!   (`"1:3,7"`).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

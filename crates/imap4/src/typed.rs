@@ -34,11 +34,13 @@ use imap4_proto::sasl::{AutoLogin, LoginMethod, Mechanism, Secret};
 use imap4_proto::Authenticated;
 
 pub use imap4_proto::command::{
-    Bound, Date, FetchAttr, InvalidSet, SearchKey, SeqSet, StatusAttr, StoreOp, UidSet,
+    Bound, Date, FetchAttr, InvalidDate, InvalidSet, SearchKey, SeqSet, StatusAttr, StoreOp, UidSet,
 };
 pub use imap4_proto::parse::{
-    Address, BodySpecific, BodyStructure, ByteStr, Envelope, Fetch, FetchItem, Flag, ParseError,
-    Response as ParsedResponse, Thread, Untagged,
+    Address, AnnotationEntry, BodyExtension, BodyFields, BodySpecific, BodyStructure, ByteStr,
+    Capability, Code, Continuation, ESearch, Envelope, Fetch, FetchItem, Flag, ListItem, Mailbox,
+    Namespace, ParseError, QuotaResource, Response as ParsedResponse, Status as ParsedStatus,
+    StatusItem, StatusKind, Thread, Untagged,
 };
 pub use imap4_proto::typed::{
     Fetches, MailboxInfo, MailboxStatus, MailboxVerb, PartialBody, PartialBodyError,

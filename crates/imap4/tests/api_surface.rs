@@ -117,3 +117,118 @@ fn shapes_match_imaplib() {
         .collect();
     assert_eq!(lengths, vec![0, 3, 16, 0]);
 }
+
+/// Every type the typed API, IDLE and SASL hand out (or take) is named
+/// through `imap4` alone: a program never needs `imap4-proto` in its own
+/// Cargo.toml.
+#[test]
+fn typed_api_types_are_reexported() {
+    use imap4::typed::{
+        Address, AnnotationEntry, BodyExtension, BodyFields, BodySpecific, BodyStructure, Bound,
+        ByteStr, Capability, Code, Continuation, Date, ESearch, Envelope, Fetch, FetchAttr,
+        FetchItem, Fetches, Flag, InvalidDate, InvalidSet, ListItem, Mailbox, MailboxInfo,
+        MailboxStatus, Namespace, ParseError, ParsedResponse, ParsedStatus, QuotaResource,
+        SearchKey, SelectedMailbox, SeqSet, StatusAttr, StatusItem, StatusKind, StoreOp, Thread,
+        Typed, UidMapping, UidSet, Untagged, DEFAULT_CHUNK,
+    };
+    use imap4::{AuthFailed, Authenticated, Event, Idle, IdleConfig, Limits, MailboxState, State};
+
+    // The typed methods' results, by their signatures.
+    let _: fn(&mut Typed<'static>, &str) -> Result<SelectedMailbox, Error> = Typed::select;
+    let _: fn(&mut Typed<'static>, &str, &str) -> Result<Vec<MailboxInfo>, Error> = Typed::list;
+    let _: fn(&mut Typed<'static>, &str, &[StatusAttr]) -> Result<MailboxStatus, Error> =
+        Typed::status;
+    let _: fn(&mut Typed<'static>, &UidSet, &[FetchAttr]) -> Result<Fetches, Error> =
+        Typed::uid_fetch;
+    let _: fn(&mut Typed<'static>, &SeqSet, &[FetchAttr]) -> Result<Fetches, Error> = Typed::fetch;
+    let _: fn(&mut Typed<'static>, &SearchKey) -> Result<UidSet, Error> = Typed::uid_search;
+    let _: fn(&mut Typed<'static>, &SearchKey) -> Result<SeqSet, Error> = Typed::search;
+    let _: fn(&mut Typed<'static>, &UidSet, StoreOp, &[&str], bool) -> Result<Fetches, Error> =
+        Typed::uid_store;
+    let _: fn(&mut Typed<'static>, &UidSet, &str) -> Result<Option<UidMapping>, Error> =
+        Typed::uid_copy;
+    let _: fn(&mut Typed<'static>, &[UidSet], &[FetchAttr]) -> Result<Vec<Fetches>, Error> =
+        Typed::uid_fetch_pipelined;
+    let _: fn(
+        &mut Typed<'static>,
+        &mut dyn imap4::sasl::Mechanism,
+    ) -> Result<Authenticated, Error> = Typed::authenticate;
+    let _ = |t: &mut Typed<'static>| -> Result<imap4::sasl::LoginMethod, Error> {
+        t.login_auto("alice", imap4::sasl::Secret::from("secret"))
+    };
+    let _: fn(&mut Imap4, IdleConfig) -> Result<Idle<'_>, Error> = Imap4::idle_with;
+    let _: fn(&mut Idle<'static>, std::time::Duration) -> Result<Option<Event>, Error> = Idle::wait;
+    let _: fn(&Imap4) -> Option<&MailboxState> = Imap4::mailbox_state;
+    let _: fn(&Error) -> Option<&AuthFailed> = Error::auth_failure;
+    let _: fn(&Imap4) -> State = Imap4::state;
+    let _: fn(Limits) -> Limits = std::convert::identity;
+    let _: u32 = DEFAULT_CHUNK;
+
+    // What iterating `Fetches` yields, and everything inside it.
+    let _: fn(&Fetches) -> Option<Result<Fetch<'_>, ParseError>> = |f| f.iter().next();
+    let _: fn(&'static Fetch<'static>) -> Option<&'static Envelope<'static>> = Fetch::envelope;
+    let _: fn(&'static Fetch<'static>) -> Option<&'static BodyStructure<'static>> =
+        Fetch::body_structure;
+    let _: fn(&'static Fetch<'static>) -> Option<&'static [Flag<'static>]> = Fetch::flags;
+    let _ = |i: FetchItem<'static>| -> Option<Box<Envelope<'static>>> {
+        match i {
+            FetchItem::Envelope(e) => Some(e),
+            _ => None,
+        }
+    };
+    let _ = |a: Address<'static>| -> Option<ByteStr<'static>> { a.host };
+    let _ = |b: BodyStructure<'static>| -> Option<(BodyFields<'static>, BodySpecific<'static>)> {
+        match b {
+            BodyStructure::Single {
+                fields, specific, ..
+            } => Some((fields, specific)),
+            _ => None,
+        }
+    };
+    let _ = |e: BodyExtension<'static>| -> Vec<ByteStr<'static>> { e.language };
+    let _ = |s: UidSet| -> Vec<(Bound, Bound)> { s.ranges().to_vec() };
+    let _: fn(u16, u8, u8) -> Result<Date, InvalidDate> = Date::new;
+    let _: fn(&str) -> Result<UidSet, InvalidSet> = |s| s.parse();
+
+    // The parser's other responses, for `imap4::typed::ParsedResponse`.
+    let _ = |r: ParsedResponse<'static>| -> Option<(
+        ParsedStatus<'static>,
+        Option<Code<'static>>,
+        StatusKind,
+    )> {
+        match r {
+            ParsedResponse::Status(s) => {
+                let (code, kind) = (s.code.clone(), s.kind);
+                Some((s, code, kind))
+            }
+            _ => None,
+        }
+    };
+    let _ = |c: Continuation<'static>| c.text;
+    let _ = |u: Untagged<'static>| -> Option<(
+        ListItem<'static>,
+        Mailbox<'static>,
+        Vec<Capability<'static>>,
+        Vec<StatusItem<'static>>,
+        Option<ESearch<'static>>,
+        Vec<Namespace<'static>>,
+        Vec<QuotaResource<'static>>,
+        Vec<AnnotationEntry<'static>>,
+        Vec<Thread>,
+    )> {
+        match u {
+            Untagged::List(l) => Some((
+                l.clone(),
+                l.mailbox,
+                Vec::new(),
+                Vec::new(),
+                None,
+                Vec::new(),
+                Vec::new(),
+                Vec::new(),
+                Vec::new(),
+            )),
+            _ => None,
+        }
+    };
+}

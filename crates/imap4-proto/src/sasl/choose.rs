@@ -7,6 +7,7 @@ use crate::SessionError;
 
 /// A way to log in, strongest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum LoginMethod {
     /// SCRAM-SHA-256-PLUS, bound to the TLS channel.
