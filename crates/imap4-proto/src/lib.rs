@@ -49,6 +49,11 @@ pub use session::{
     Begin, ErrorKind, Pending, Poll, Session, SessionError, State, Tagged, Trace, COMMANDS,
 };
 
+/// The date/time crate of the typed dates ([`parse::Envelope::date_parsed`],
+/// [`parse::Fetch::internal_date_parsed`]), re-exported so that callers name
+/// the same `DateTime<FixedOffset>`.
+pub use chrono;
+
 /// Limits that protect a connection from a hostile or broken server.
 /// Every limit is checked before memory is committed, and breaking one
 /// ends the connection with an error that names it.

@@ -200,6 +200,13 @@ pub struct GeneratedMessage {
     /// Maildir flag letters in sorted order, a subset of `"FRS"`
     /// (F = `\Flagged`, R = `\Answered`, S = `\Seen`).
     pub maildir_flags: String,
+    /// The `Subject:` as text, before RFC 2047 encoding (what a decoder
+    /// should give back).
+    pub subject: String,
+    /// The `From:` display name as text, before RFC 2047 encoding.
+    pub from_name: String,
+    /// The `To:` display names as text, in order, before RFC 2047 encoding.
+    pub to_names: Vec<String>,
 }
 
 impl GeneratedMessage {
@@ -256,17 +263,18 @@ pub fn generate(seed: u64, index: usize) -> GeneratedMessage {
             date = rfc2822_date(ts - hop as i64 * 7),
         );
     }
-    let from = person(&mut rng);
+    let (from_name, from) = person(&mut rng);
     h.push_str("From: ");
     h.push_str(&from);
     h.push('\n');
     let extra_to = *rng.pick(&[0, 0, 0, 1, 2]);
-    let to: Vec<String> = (0..=extra_to).map(|_| person(&mut rng)).collect();
+    let (to_names, to): (Vec<String>, Vec<String>) =
+        (0..=extra_to).map(|_| person(&mut rng)).unzip();
     h.push_str("To: ");
     h.push_str(&to.join(",\n "));
     h.push('\n');
     if rng.chance(0.2) {
-        let cc: Vec<String> = (0..rng.range(1, 3)).map(|_| person(&mut rng)).collect();
+        let cc: Vec<String> = (0..rng.range(1, 3)).map(|_| person(&mut rng).1).collect();
         h.push_str("Cc: ");
         h.push_str(&cc.join(",\n "));
         h.push('\n');
@@ -360,6 +368,9 @@ pub fn generate(seed: u64, index: usize) -> GeneratedMessage {
         bytes: h.into_bytes(),
         unix_time: ts,
         maildir_flags: flags,
+        subject,
+        from_name,
+        to_names,
     }
 }
 
@@ -400,7 +411,8 @@ fn base_subject(seed: u64, index: usize) -> String {
     }
 }
 
-fn person(rng: &mut Rng) -> String {
+/// A display name and the address header text for it.
+fn person(rng: &mut Rng) -> (String, String) {
     let first = *rng.pick(FIRST);
     let last = *rng.pick(LAST);
     let local: String = format!("{first}.{last}")
@@ -410,12 +422,13 @@ fn person(rng: &mut Rng) -> String {
         .collect();
     let domain = rng.pick(DOMAINS);
     let name = format!("{first} {last}");
-    if name.is_ascii() {
+    let text = if name.is_ascii() {
         format!("{name} <{local}@{domain}>")
     } else {
         let words = encoded_words(&name, false, 60);
         format!("{} <{local}@{domain}>", words.join(" "))
-    }
+    };
+    (name, text)
 }
 
 /// Writes `Subject:`; non-ASCII subjects become RFC 2047 encoded words, either

@@ -66,6 +66,9 @@ pub use client::{
 };
 pub use error::{Error, ErrorKind};
 pub use idle::{Event, Idle, IdleConfig, MailboxState};
+/// The date/time crate of the typed dates ([`typed::Envelope::date_parsed`],
+/// [`typed::Fetch::internal_date_parsed`]: `chrono::DateTime<FixedOffset>`).
+pub use imap4_proto::chrono;
 pub use imap4_proto::proxy::{Proxy, ProxyKind};
 pub use imap4_proto::sasl;
 pub use imap4_proto::{AuthFailed, Authenticated, Data, Limits, Response, State};

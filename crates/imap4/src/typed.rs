@@ -36,6 +36,10 @@ use imap4_proto::Authenticated;
 pub use imap4_proto::command::{
     Bound, Date, FetchAttr, InvalidDate, InvalidSet, SearchKey, SeqSet, StatusAttr, StoreOp, UidSet,
 };
+/// The decoders behind [`Envelope::subject_decoded`],
+/// [`Address::name_decoded`], [`Envelope::date_parsed`] and
+/// [`Fetch::internal_date_parsed`], for other header text and dates.
+pub use imap4_proto::parse::{decode_encoded_words, parse_internal_date, parse_rfc5322_date};
 pub use imap4_proto::parse::{
     Address, AnnotationEntry, BodyExtension, BodyFields, BodySpecific, BodyStructure, ByteStr,
     Capability, Code, Continuation, ESearch, Envelope, Fetch, FetchItem, Flag, ListItem, Mailbox,

@@ -31,12 +31,16 @@
 //! ```
 
 mod cursor;
+mod date;
 mod fetch;
 mod mailbox;
+mod rfc2047;
 pub mod types;
 pub mod utf7;
 
+pub use date::{parse_internal_date, parse_rfc5322_date};
 pub use mailbox::decode_mailbox_name;
+pub use rfc2047::decode_encoded_words;
 pub use types::*;
 
 pub(crate) use cursor::find_quoted_special;
