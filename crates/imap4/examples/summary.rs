@@ -93,10 +93,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for f in fetched.iter() {
             let f = f?;
             let env = f.envelope();
-            let subject = env
-                .and_then(|e| e.subject.as_ref())
-                .map(|s| s.to_str_lossy().into_owned())
-                .unwrap_or_default();
+            // RFC 2047 encoded-words decoded (`=?utf-8?q?...?=`)
+            let subject = env.and_then(|e| e.subject_decoded()).unwrap_or_default();
             let from = env
                 .and_then(|e| e.from.first())
                 .map(|a| {

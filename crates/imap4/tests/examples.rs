@@ -71,6 +71,10 @@ fn summary_runs_against_the_test_servers() {
                     line.contains(&format!("{} bytes", m.crlf_len())),
                     "{kind} {mode}: {line}"
                 );
+                assert!(
+                    line.ends_with(&m.subject),
+                    "{kind} {mode}: decoded subject in {line}"
+                );
             }
         }
         // no IMAP4_HOST: a clear message, not a panic
