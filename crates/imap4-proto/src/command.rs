@@ -265,6 +265,13 @@ macro_rules! set_type {
             }
         }
 
+        /// Collects numbers into a set ([`from_numbers`](Self::from_numbers)).
+        impl FromIterator<u32> for $name {
+            fn from_iter<I: IntoIterator<Item = u32>>(iter: I) -> Self {
+                $name::from_numbers(iter)
+            }
+        }
+
         impl From<u32> for $name {
             fn from(n: u32) -> Self {
                 Self::single(n)

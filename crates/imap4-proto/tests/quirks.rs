@@ -1132,3 +1132,19 @@ fn mailutils_message_rfc822_envelope_then_body_without_space() {
         "{f:?}"
     );
 }
+
+/// Small accessors a program reaches for first.
+#[test]
+fn fetch_size_address_email_and_sets_from_iterators() {
+    use imap4_proto::parse::{parse_response, Response, Untagged};
+    let raw = b"* 3 FETCH (UID 9 RFC822.SIZE 1234 ENVELOPE (NIL NIL ((\"A\" NIL \"alice\" \"example.org\")(NIL NIL \"team\" NIL)) NIL NIL NIL NIL NIL NIL NIL))";
+    let Ok(Response::Data(Untagged::Fetch(f))) = parse_response(raw) else {
+        panic!("no FETCH")
+    };
+    assert_eq!(f.rfc822_size(), Some(1234));
+    let from = &f.envelope().unwrap().from;
+    assert_eq!(from[0].email().as_deref(), Some("alice@example.org"));
+    assert_eq!(from[1].email(), None, "a group marker has no host");
+    let set: imap4_proto::command::UidSet = [5, 1, 2, 3].into_iter().collect();
+    assert_eq!(set.to_string(), "1:3,5");
+}

@@ -21,7 +21,7 @@
 //! The login is `login_auto`: the strongest mechanism the server offers,
 //! and never a password in plaintext without TLS.
 
-use imap4::typed::{FetchAttr, FetchItem, SearchKey};
+use imap4::typed::{FetchAttr, SearchKey};
 use imap4::{Imap4, TlsOptions};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -85,7 +85,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let all: Vec<u32> = uids.iter().collect();
     let newest = &all[all.len().saturating_sub(count)..];
     if !newest.is_empty() {
-        let set = imap4::typed::UidSet::from_numbers(newest.iter().copied());
+        let set = newest.iter().copied().collect();
         let fetched = m.typed().uid_fetch(
             &set,
             &[FetchAttr::Uid, FetchAttr::Rfc822Size, FetchAttr::Envelope],
@@ -97,23 +97,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let subject = env.and_then(|e| e.subject_decoded()).unwrap_or_default();
             let from = env
                 .and_then(|e| e.from.first())
-                .map(|a| {
-                    let part = |p: &Option<imap4::typed::ByteStr>| {
-                        p.as_ref()
-                            .map(|b| b.to_str_lossy().into_owned())
-                            .unwrap_or_default()
-                    };
-                    format!("{}@{}", part(&a.mailbox), part(&a.host))
-                })
+                .and_then(|a| a.email())
                 .unwrap_or_default();
-            let size = f.items.iter().find_map(|i| match i {
-                FetchItem::Rfc822Size(n) => Some(*n),
-                _ => None,
-            });
             println!(
                 "  uid {:>6}  {:>8} bytes  {from}  {subject}",
                 f.uid().unwrap_or(0),
-                size.unwrap_or(0)
+                f.rfc822_size().unwrap_or(0)
             );
         }
     }

@@ -485,6 +485,14 @@ impl<'a> Fetch<'a> {
         })
     }
 
+    /// The RFC822.SIZE item, if present.
+    pub fn rfc822_size(&self) -> Option<u64> {
+        self.items.iter().find_map(|i| match i {
+            FetchItem::Rfc822Size(n) => Some(*n),
+            _ => None,
+        })
+    }
+
     /// The ENVELOPE item, if present.
     pub fn envelope(&self) -> Option<&Envelope<'a>> {
         self.items.iter().find_map(|i| match i {
@@ -637,6 +645,27 @@ pub struct Address<'a> {
     pub mailbox: Option<ByteStr<'a>>,
     /// Domain.
     pub host: Option<ByteStr<'a>>,
+}
+
+impl Address<'_> {
+    /// `mailbox@host`, or `None` for a group marker (no host) or an
+    /// address without a mailbox.
+    ///
+    /// ```
+    /// use imap4_proto::parse::{Address, ByteStr};
+    /// let a = Address {
+    ///     name: None,
+    ///     adl: None,
+    ///     mailbox: Some(ByteStr::borrowed(b"alice")),
+    ///     host: Some(ByteStr::borrowed(b"example.org")),
+    /// };
+    /// assert_eq!(a.email().as_deref(), Some("alice@example.org"));
+    /// ```
+    pub fn email(&self) -> Option<String> {
+        let mailbox = self.mailbox.as_ref()?.to_str_lossy();
+        let host = self.host.as_ref()?.to_str_lossy();
+        Some(format!("{mailbox}@{host}"))
+    }
 }
 
 /// A BODYSTRUCTURE (or BODY).
