@@ -78,3 +78,9 @@ pub use tls::TlsOptions;
 pub use transport::Transport;
 pub use typed::Typed;
 pub use util::{int2ap, internaldate2tuple, parse_flags, time2internaldate};
+
+/// The README's code blocks, compiled (not run) as doc tests, so they
+/// cannot rot (they use the async driver, hence the feature).
+#[cfg(all(doctest, feature = "tokio"))]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
