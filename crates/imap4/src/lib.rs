@@ -24,12 +24,56 @@
 //! # Ok::<(), imap4::Error>(())
 //! ```
 //!
+//! # The typed API
+//!
+//! The same connection, Rust-native: typed arguments and parsed results,
+//! with the login picked for you ([`Typed::login_auto`]: SCRAM where
+//! offered, never a password in plaintext without TLS).
+//!
+//! ```no_run
+//! use imap4::typed::{FetchAttr, SearchKey};
+//! use imap4::{Imap4, TlsOptions};
+//!
+//! let mut m = Imap4::connect_ssl_with("imap.example.org", 993, TlsOptions::default())?;
+//! m.typed().login_auto("alice", "secret")?;
+//! let inbox = m.typed().select("INBOX")?;
+//! println!("{} messages", inbox.exists);
+//! let unseen = m.typed().uid_search(&SearchKey::Unseen)?;
+//! for f in m.typed().uid_fetch(&unseen, &[FetchAttr::Envelope])?.iter() {
+//!     let subject = f?.envelope().and_then(|e| e.subject_decoded());
+//!     println!("{subject:?}");
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # TLS
+//!
+//! [`Imap4::connect_ssl`] (implicit TLS) and [`Imap4::connect_starttls`]
+//! verify the certificate and host name (rustls with the `ring` provider);
+//! [`TlsOptions`] adds a private CA or a client certificate.
+//!
+//! # Async
+//!
+//! With the `tokio` feature, `imap4::tokio::Imap4` has the same methods,
+//! awaited, and is cancellation-safe: dropping a command's future never
+//! corrupts the connection.
+//!
+//! ```ignore
+//! let mut m = imap4::tokio::Imap4::connect_ssl("imap.example.org", 993).await?;
+//! m.typed().login_auto("alice", "secret").await?;
+//! ```
+//!
 //! The protocol itself (framing, encoding, the session state machine) lives
 //! in the `imap4-proto` crate; this crate only moves bytes. Every type the
 //! API hands out is re-exported here (the typed results in [`typed`], SASL
 //! in [`sasl`]), so `imap4` is the only dependency a program needs.
 //!
 //! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `tokio` | no | the async driver `imap4::tokio::Imap4` |
+//! | `serde` | no | `Serialize` for every typed result (below) |
 //!
 //! - `tokio`: the async driver `imap4::tokio::Imap4`, with the same
 //!   methods, awaited.
