@@ -328,6 +328,109 @@ pub(crate) fn min_timeout(a: Option<Duration>, b: Option<Duration>) -> Option<Du
     }
 }
 
+/// `host:port` as error messages name a server; `None` for a transport
+/// the caller supplied (port 0).
+pub(crate) fn peer_name(host: &str, port: u16) -> Option<String> {
+    if port == 0 {
+        return None;
+    }
+    let host = if host.is_empty() { "localhost" } else { host };
+    Some(if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    })
+}
+
+/// The timeout that ends a step of connecting first (the TLS handshake,
+/// the greeting), and the name of its [`Config`] field.
+pub(crate) fn connect_limit(t: &Timeouts) -> Option<(Duration, &'static str)> {
+    [
+        (t.connect, "Config::connect_timeout"),
+        (t.command, "Config::command_timeout"),
+        (t.read, "Config::read_timeout"),
+    ]
+    .into_iter()
+    .filter_map(|(d, name)| d.map(|d| (d, name)))
+    .min_by_key(|(d, _)| *d)
+}
+
+/// ` within 1.5s (Config::connect_timeout{extra})`, or just
+/// ` ({extra})` without a limit.
+pub(crate) fn within(limit: Option<(Duration, &'static str)>, extra: &str) -> String {
+    match limit {
+        Some((d, name)) => format!(" within {d:?} ({name}{extra})"),
+        None if extra.is_empty() => String::new(),
+        None => format!(" ({})", extra.trim_start_matches("; ")),
+    }
+}
+
+/// Whether `bytes` start like a TLS record (content type 20 to 23,
+/// protocol version 3.x): a TLS server's alert or handshake.
+fn looks_like_tls(bytes: &[u8]) -> bool {
+    bytes.len() >= 2 && (0x14..=0x17).contains(&bytes[0]) && bytes[1] == 3
+}
+
+/// The first bytes a server sent, kept while waiting for its greeting to
+/// explain a failure.
+#[derive(Default)]
+pub(crate) struct FirstBytes(Vec<u8>);
+
+impl FirstBytes {
+    pub(crate) fn note(&mut self, read: &[u8]) {
+        let room = 8usize.saturating_sub(self.0.len());
+        self.0.extend_from_slice(&read[..read.len().min(room)]);
+    }
+}
+
+/// Explains a failure to get the greeting of `peer` (`None`: a transport
+/// the caller supplied, whose errors keep imaplib's messages): a timeout
+/// names the server, the limit and the setting; a server that answered in
+/// TLS, or closed without a word, on a plaintext connection gets a hint
+/// that this may be a TLS port. Other failures (a BYE, a greeting that is
+/// not OK or PREAUTH) keep imaplib's messages.
+pub(crate) fn greeting_failed(
+    e: Error,
+    peer: Option<&str>,
+    tls: bool,
+    first: &FirstBytes,
+    limit: Option<(Duration, &'static str)>,
+) -> Error {
+    const HINT: &str = "is this a TLS port? use connect_ssl";
+    let Some(peer) = peer else { return e };
+    if !tls && looks_like_tls(&first.0) {
+        return e.with_message(format!(
+            "{peer} did not greet with IMAP: it answered in TLS ({HINT})"
+        ));
+    }
+    let hint = if tls {
+        String::new()
+    } else {
+        format!("; {HINT}")
+    };
+    if e.is_timeout() {
+        return e.with_message(format!(
+            "socket error: timed out: no greeting from {peer}{}",
+            within(limit, &hint)
+        ));
+    }
+    let eof = matches!(
+        e.session_error(),
+        Some(imap4_proto::SessionError::Closed(m)) if m == "socket error: EOF"
+    );
+    if eof && first.0.is_empty() {
+        let hint = if tls {
+            String::new()
+        } else {
+            format!(" ({HINT})")
+        };
+        return e.with_message(format!(
+            "socket error: EOF: {peer} closed the connection without a greeting{hint}"
+        ));
+    }
+    e
+}
+
 pub(crate) fn random_tag_prefix() -> String {
     let mut h = RandomState::new().build_hasher();
     h.write_u64(std::process::id() as u64);
@@ -498,10 +601,7 @@ impl Imap4 {
     /// [`Imap4::connect`] with settings.
     pub fn connect_with(host: &str, port: u16, config: Config) -> Result<Imap4, Error> {
         let stream = connect_tcp(host, port, &config)?;
-        let mut m = Imap4::with_transport(Box::new(stream), config)?;
-        m.host = host.to_string();
-        m.port = port;
-        Ok(m)
+        Imap4::build(Box::new(stream), config, &random_tag_prefix(), host, port)
     }
 
     /// Connects with implicit TLS (IMAPS, port [`IMAP4_SSL_PORT`]), verifying
@@ -532,11 +632,16 @@ impl Imap4 {
         stream
             .set_write_timeout(config.write_timeout)
             .map_err(Error::io)?;
-        let tls = TlsTransport::handshake(stream, conn, deadline)?;
-        let mut m = Imap4::with_transport(Box::new(tls), config)?;
-        m.host = host.to_string();
-        m.port = port;
-        Ok(m)
+        let timeouts = Timeouts::from_config(&config);
+        let peer = peer_name(host, port);
+        let tls = TlsTransport::handshake(
+            stream,
+            conn,
+            deadline,
+            peer.as_deref(),
+            connect_limit(&timeouts),
+        )?;
+        Imap4::build(Box::new(tls), config, &random_tag_prefix(), host, port)
     }
 
     /// Connects in plaintext and upgrades with STARTTLS before anything
@@ -559,9 +664,7 @@ impl Imap4 {
             ..config
         };
         let stream = connect_tcp(host, port, &config)?;
-        let mut m = Imap4::with_transport(Box::new(stream), config)?;
-        m.host = host.to_string();
-        m.port = port;
+        let mut m = Imap4::build(Box::new(stream), config, &random_tag_prefix(), host, port)?;
         if !m.session.has_capability("STARTTLS") {
             let _ = m.transport.shutdown();
             return Err(Error::new(
@@ -591,7 +694,7 @@ impl Imap4 {
     /// Runs the protocol over a transport the caller supplies: reads the
     /// greeting and asks for capabilities.
     pub fn with_transport(transport: Box<dyn Transport>, config: Config) -> Result<Imap4, Error> {
-        Imap4::build(transport, config, &random_tag_prefix())
+        Imap4::build(transport, config, &random_tag_prefix(), "", 0)
     }
 
     /// Like [`Imap4::with_transport`] with a fixed tag prefix instead of a
@@ -602,13 +705,15 @@ impl Imap4 {
         config: Config,
         prefix: &str,
     ) -> Result<Imap4, Error> {
-        Imap4::build(transport, config, prefix)
+        Imap4::build(transport, config, prefix, "", 0)
     }
 
     fn build(
         mut transport: Box<dyn Transport>,
         config: Config,
         prefix: &str,
+        host: &str,
+        port: u16,
     ) -> Result<Imap4, Error> {
         transport
             .set_read_timeout(config.read_timeout)
@@ -624,8 +729,8 @@ impl Imap4 {
             session: Session::new(config.limits.clone(), prefix),
             buf: vec![0; 64 * 1024],
             debug: config.debug.unwrap_or_else(debug),
-            host: String::new(),
-            port: 0,
+            host: host.to_string(),
+            port,
         };
         m.session.set_tracing(wants_trace(m.debug));
         if let Err(e) = m.start() {
@@ -636,15 +741,12 @@ impl Imap4 {
     }
 
     fn start(&mut self) -> Result<(), Error> {
-        let mut deadline = Deadline::connect(&self.timeouts, &self.session);
-        loop {
-            let greeted = self.session.read_greeting();
-            self.emit_trace();
-            if greeted? {
-                break;
-            }
-            let until = deadline.next(&self.session);
-            self.fill(until)?;
+        let mut first = FirstBytes::default();
+        if let Err(e) = self.await_greeting(&mut first) {
+            let peer = peer_name(&self.host, self.port);
+            let tls = self.transport.tls().is_some();
+            let limit = connect_limit(&self.timeouts);
+            return Err(greeting_failed(e, peer.as_deref(), tls, &first, limit));
         }
         if self.require_tls && self.transport.tls().is_none() && self.session.state() == State::Auth
         {
@@ -655,6 +757,21 @@ impl Imap4 {
         }
         self.run(|s| s.refresh_capabilities())?;
         Ok(())
+    }
+
+    /// Reads until the greeting is in, keeping the first bytes received.
+    fn await_greeting(&mut self, first: &mut FirstBytes) -> Result<(), Error> {
+        let mut deadline = Deadline::connect(&self.timeouts, &self.session);
+        loop {
+            let greeted = self.session.read_greeting();
+            self.emit_trace();
+            if greeted? {
+                return Ok(());
+            }
+            let until = deadline.next(&self.session);
+            let n = self.fill(until)?;
+            first.note(&self.buf[..n]);
+        }
     }
 
     // ----- the driver -------------------------------------------------------
@@ -669,7 +786,9 @@ impl Imap4 {
         Ok(())
     }
 
-    fn fill(&mut self, deadline: Option<Instant>) -> Result<(), Error> {
+    /// Reads once (bounded by `deadline`) and hands the bytes to the
+    /// session; returns how many were read.
+    fn fill(&mut self, deadline: Option<Instant>) -> Result<usize, Error> {
         // Each read may wait at most until the command's deadline.
         let wanted = match deadline {
             None => self.timeouts.read,
@@ -694,7 +813,9 @@ impl Imap4 {
                 r => break r,
             }
         };
-        after_read(&mut self.session, read, &self.buf)
+        let n = read.as_ref().map_or(0, |n| *n);
+        after_read(&mut self.session, read, &self.buf)?;
+        Ok(n)
     }
 
     /// Waits for bytes until `wake`; the time running out is no error
@@ -931,7 +1052,9 @@ impl Imap4 {
             return Err(Error::io(e));
         }
         let inner = std::mem::replace(&mut self.transport, Box::new(Closed));
-        match TlsTransport::handshake(inner, conn, deadline) {
+        let peer = peer_name(&self.host, self.port);
+        let limit = connect_limit(&self.timeouts);
+        match TlsTransport::handshake(inner, conn, deadline, peer.as_deref(), limit) {
             Ok(t) => self.transport = Box::new(t),
             Err(e) => {
                 self.session.fail_transport(&e.to_string());

@@ -86,6 +86,37 @@ impl Error {
         }
     }
 
+    /// Replaces the message, keeping the kind and the source (so a
+    /// timeout stays [`Error::is_timeout`]).
+    pub(crate) fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.inner.message = message.into();
+        self
+    }
+
+    /// The session core's error behind this one, if any.
+    pub(crate) fn session_error(&self) -> Option<&SessionError> {
+        match &self.inner.source {
+            Some(Source::Session(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Names the mailbox in a typed command's refusal: `SELECT failed: NO
+    /// …` becomes `SELECT "Archive" failed: NO …` (the server's text need
+    /// not name it). Other errors are returned as they are.
+    pub(crate) fn naming_mailbox(mut self, mailbox: &str) -> Self {
+        if self.server_status().is_none() {
+            return self;
+        }
+        if let Some(at) = self.inner.message.find(" failed: ") {
+            let verb = &self.inner.message[..at];
+            if !verb.is_empty() && verb.bytes().all(|b| b.is_ascii_uppercase()) {
+                self.inner.message.insert_str(at, &format!(" {mailbox:?}"));
+            }
+        }
+        self
+    }
+
     /// Prefixes the message with `context: `.
     pub(crate) fn context(mut self, context: &str) -> Self {
         self.inner.message = format!("{context}: {}", self.inner.message);

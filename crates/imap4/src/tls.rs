@@ -255,23 +255,24 @@ impl TlsTransport {
 
     /// Runs the handshake over `inner`; certificate errors surface here.
     /// Each read waits at most the transport's read timeout, and the whole
-    /// handshake ends by `deadline`.
+    /// handshake ends by `deadline`. Errors name `peer` (`host:port`) and,
+    /// for a timeout, `limit` (the duration and its `Config` field).
     pub(crate) fn handshake(
         mut inner: Box<dyn Transport>,
         mut conn: ClientConnection,
         deadline: Option<Instant>,
+        peer: Option<&str>,
+        limit: Option<(Duration, &'static str)>,
     ) -> Result<TlsTransport, Error> {
         while conn.is_handshaking() {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 let _ = inner.shutdown();
-                return Err(Error::io(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "TLS handshake timed out",
-                )));
+                let e = io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out");
+                return Err(handshake_failed(e, peer, limit));
             }
             if let Err(e) = conn.complete_io(&mut inner) {
                 let _ = inner.shutdown();
-                return Err(handshake_error(e));
+                return Err(handshake_failed(e, peer, limit));
             }
         }
         Ok(TlsTransport {
@@ -280,13 +281,55 @@ impl TlsTransport {
     }
 }
 
-fn handshake_error(e: io::Error) -> Error {
+/// The error for a failed TLS handshake with `peer` (both drivers):
+/// certificate and protocol failures are aborts naming the server (with a
+/// hint when the server did not speak TLS at all: a plaintext port), a
+/// timeout names the limit that ran out, other I/O failures are
+/// imaplib's socket errors.
+pub(crate) fn handshake_failed(
+    e: io::Error,
+    peer: Option<&str>,
+    limit: Option<(Duration, &'static str)>,
+) -> Error {
+    let with = peer.map(|p| format!(" with {p}")).unwrap_or_default();
     if e.kind() == io::ErrorKind::InvalidData {
         // rustls reports certificate and protocol failures as InvalidData.
-        Error::new(ErrorKind::Abort, format!("TLS handshake failed: {e}"))
-    } else {
-        Error::io(e)
+        let not_tls = matches!(
+            e.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()),
+            Some(rustls::Error::InvalidMessage(
+                rustls::InvalidMessage::InvalidContentType
+                    | rustls::InvalidMessage::UnknownProtocolVersion
+                    | rustls::InvalidMessage::MessageTooLarge
+            ))
+        );
+        let hint = if not_tls {
+            " (the server did not answer with TLS: is this a plaintext port? \
+             use STARTTLS or the TLS port)"
+        } else {
+            ""
+        };
+        return Error::new(
+            ErrorKind::Abort,
+            format!("TLS handshake{with} failed: {e}{hint}"),
+        );
     }
+    let timed_out = matches!(
+        e.kind(),
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+    );
+    let message = if timed_out {
+        format!(
+            "socket error: timed out: TLS handshake{with} not complete{}",
+            crate::client::within(limit, "")
+        )
+    } else if e.kind() == io::ErrorKind::UnexpectedEof {
+        format!(
+            "socket error: EOF: the server closed the connection during the TLS handshake{with}"
+        )
+    } else {
+        format!("socket error: TLS handshake{with}: {e}")
+    };
+    Error::io_with_message(e, message)
 }
 
 impl Read for TlsTransport {

@@ -24,8 +24,9 @@ use imap4_proto::{
 };
 
 use crate::client::{
-    after_read, debug, emit_trace, min_timeout, proxy_name, proxy_refused, proxy_timed_out,
-    random_tag_prefix, transport_failed, Config, Deadline, Timeouts,
+    after_read, connect_limit, debug, emit_trace, greeting_failed, min_timeout, peer_name,
+    proxy_name, proxy_refused, proxy_timed_out, random_tag_prefix, transport_failed, Config,
+    Deadline, FirstBytes, Timeouts,
 };
 use crate::error::Error;
 use crate::typed::{
@@ -159,13 +160,6 @@ enum Stop {
     Io(Error),
 }
 
-fn timed_out(what: &str) -> Error {
-    Error::io(std::io::Error::new(
-        std::io::ErrorKind::TimedOut,
-        what.to_string(),
-    ))
-}
-
 /// Connects to `host:port`, directly or through the configured proxy
 /// (the handshake's bytes are the core's; this only moves them).
 async fn connect_tcp(host: &str, port: u16, config: &Config) -> Result<TcpStream, Error> {
@@ -229,29 +223,32 @@ async fn connect_direct(
     Ok(stream)
 }
 
-/// Runs the TLS handshake over `inner`, bounded by `deadline`.
+/// Runs the TLS handshake over `inner` with `host` (`port` for the
+/// messages, 0 if unknown), bounded by `deadline`.
 async fn handshake(
     inner: Box<dyn AsyncTransport>,
     tls: &TlsOptions,
-    host: &str,
+    (host, port): (&str, u16),
     deadline: Option<Instant>,
+    timeouts: &Timeouts,
 ) -> Result<Box<dyn AsyncTransport>, Error> {
     let (config, name) = tls.config_for(host)?;
     let connect = tokio_rustls::TlsConnector::from(Arc::clone(&config)).connect(name, inner);
     let result = match deadline {
         None => connect.await,
-        Some(d) => timeout_at(d, connect)
-            .await
-            .map_err(|_| timed_out("TLS handshake timed out"))?,
+        Some(d) => timeout_at(d, connect).await.unwrap_or_else(|_| {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "TLS handshake timed out",
+            ))
+        }),
     };
-    match result {
-        Ok(s) => Ok(Box::new(s)),
-        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Err(Error::new(
-            ErrorKind::Abort,
-            format!("TLS handshake failed: {e}"),
-        )),
-        Err(e) => Err(Error::io(e)),
-    }
+    result
+        .map(|s| Box::new(s) as Box<dyn AsyncTransport>)
+        .map_err(|e| {
+            let peer = peer_name(host, port);
+            crate::tls::handshake_failed(e, peer.as_deref(), connect_limit(timeouts))
+        })
 }
 
 /// An async IMAP4 connection with imaplib's API (every command method is
@@ -262,6 +259,8 @@ pub struct Imap4 {
     buf: Vec<u8>,
     debug: u32,
     host: String,
+    /// The port connected to (0: a transport the caller supplied).
+    port: u16,
     require_tls: bool,
     timeouts: Timeouts,
     /// Output taken from the session but not yet written (a write future
@@ -290,7 +289,7 @@ impl Imap4 {
     /// [`Imap4::connect`] with settings.
     pub async fn connect_with(host: &str, port: u16, config: Config) -> Result<Imap4, Error> {
         let stream = connect_tcp(host, port, &config).await?;
-        Imap4::start(Box::new(stream), config, host).await
+        Imap4::start(Box::new(stream), config, host, port).await
     }
 
     /// Connects with implicit TLS, verifying the certificate.
@@ -315,8 +314,9 @@ impl Imap4 {
         let stream = connect_tcp(host, port, &config).await?;
         let phase = Timeouts::from_config(&config).connect_phase();
         let deadline = min_timeout(config.read_timeout, phase).map(|t| Instant::now() + t);
-        let tls = handshake(Box::new(stream), &tls, host, deadline).await?;
-        Imap4::start(tls, config, host).await
+        let timeouts = Timeouts::from_config(&config);
+        let tls = handshake(Box::new(stream), &tls, (host, port), deadline, &timeouts).await?;
+        Imap4::start(tls, config, host, port).await
     }
 
     /// Connects in plaintext and upgrades with STARTTLS before anything
@@ -369,7 +369,7 @@ impl Imap4 {
     /// connect timeout does not).
     pub async fn connect_stream_with(command: &str, config: Config) -> Result<Imap4, Error> {
         let t = ChildTransport::spawn(command).map_err(Error::io)?;
-        Imap4::start(Box::new(t), config, "").await
+        Imap4::start(Box::new(t), config, "", 0).await
     }
 
     /// Runs the protocol over a transport the caller supplies.
@@ -377,13 +377,14 @@ impl Imap4 {
         transport: Box<dyn AsyncTransport>,
         config: Config,
     ) -> Result<Imap4, Error> {
-        Imap4::start(transport, config, "").await
+        Imap4::start(transport, config, "", 0).await
     }
 
     async fn start(
         transport: Box<dyn AsyncTransport>,
         config: Config,
         host: &str,
+        port: u16,
     ) -> Result<Imap4, Error> {
         let mut m = Imap4 {
             transport,
@@ -391,6 +392,7 @@ impl Imap4 {
             buf: vec![0; 64 * 1024],
             debug: config.debug.unwrap_or_else(debug),
             host: host.to_string(),
+            port,
             require_tls: config.require_tls,
             timeouts: Timeouts::from_config(&config),
             unwritten: Bytes::new(),
@@ -405,15 +407,12 @@ impl Imap4 {
     }
 
     async fn greet(&mut self) -> Result<(), Error> {
-        let mut deadline = Deadline::connect(&self.timeouts, &self.session);
-        loop {
-            let greeted = self.session.read_greeting();
-            emit_trace(&mut self.session, self.debug);
-            if greeted? {
-                break;
-            }
-            let until = deadline.next(&self.session).map(Instant::from_std);
-            self.fill(until).await?;
+        let mut first = FirstBytes::default();
+        if let Err(e) = self.await_greeting(&mut first).await {
+            let peer = peer_name(&self.host, self.port);
+            let tls = self.transport.tls().is_some();
+            let limit = connect_limit(&self.timeouts);
+            return Err(greeting_failed(e, peer.as_deref(), tls, &first, limit));
         }
         if self.require_tls && self.transport.tls().is_none() && self.session.state() == State::Auth
         {
@@ -426,9 +425,26 @@ impl Imap4 {
         Ok(())
     }
 
+    /// Reads until the greeting is in, keeping the first bytes received.
+    async fn await_greeting(&mut self, first: &mut FirstBytes) -> Result<(), Error> {
+        let mut deadline = Deadline::connect(&self.timeouts, &self.session);
+        loop {
+            let greeted = self.session.read_greeting();
+            emit_trace(&mut self.session, self.debug);
+            if greeted? {
+                return Ok(());
+            }
+            let until = deadline.next(&self.session).map(Instant::from_std);
+            let n = self.fill(until).await?;
+            first.note(&self.buf[..n]);
+        }
+    }
+
     // ----- the driver ---------------------------------------------------------
 
-    async fn fill(&mut self, deadline: Option<Instant>) -> Result<(), Error> {
+    /// Reads once (bounded by `deadline` and the read timeout) and hands
+    /// the bytes to the session; returns how many were read.
+    async fn fill(&mut self, deadline: Option<Instant>) -> Result<usize, Error> {
         let per_read = self.timeouts.read.map(|t| Instant::now() + t);
         let until = match (deadline, per_read) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -445,7 +461,9 @@ impl Imap4 {
                 )),
             },
         };
-        after_read(&mut self.session, result, &self.buf)
+        let n = result.as_ref().map_or(0, |n| *n);
+        after_read(&mut self.session, result, &self.buf)?;
+        Ok(n)
     }
 
     /// Waits for bytes until `wake`; the time running out is no error
@@ -707,7 +725,7 @@ impl Imap4 {
         let deadline = min_timeout(self.timeouts.read, self.timeouts.connect_phase())
             .map(|t| Instant::now() + t);
         let inner = std::mem::replace(&mut self.transport, Box::new(ClosedTransport));
-        match handshake(inner, &tls, &host, deadline).await {
+        match handshake(inner, &tls, (&host, self.port), deadline, &self.timeouts).await {
             Ok(t) => self.transport = t,
             Err(e) => {
                 self.session.fail_transport(&e.to_string());

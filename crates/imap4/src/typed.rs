@@ -94,13 +94,19 @@ macro_rules! typed_commands {
 
         /// SELECT a mailbox (name in UTF-8; encoded as the server needs).
         pub $($async)* fn select(&mut self, mailbox: &str) -> Result<SelectedMailbox, Error> {
-            let out = self.m.run_typed(|s| s.typed_select(mailbox, false))$($await)*?;
+            let out = self
+                .m
+                .run_typed(|s| s.typed_select(mailbox, false))$($await)*
+                .map_err(|e| e.naming_mailbox(mailbox))?;
             Ok(out.selected(false)?)
         }
 
         /// EXAMINE a mailbox (read-only).
         pub $($async)* fn examine(&mut self, mailbox: &str) -> Result<SelectedMailbox, Error> {
-            let out = self.m.run_typed(|s| s.typed_select(mailbox, true))$($await)*?;
+            let out = self
+                .m
+                .run_typed(|s| s.typed_select(mailbox, true))$($await)*
+                .map_err(|e| e.naming_mailbox(mailbox))?;
             Ok(out.selected(true)?)
         }
 
@@ -306,21 +312,24 @@ macro_rules! typed_commands {
         pub $($async)* fn status(&mut self, mailbox: &str, attrs: &[StatusAttr]) -> Result<MailboxStatus, Error> {
             Ok(self
                 .m
-                .run_typed(|s| s.typed_status(mailbox, attrs))$($await)*?
+                .run_typed(|s| s.typed_status(mailbox, attrs))$($await)*
+                .map_err(|e| e.naming_mailbox(mailbox))?
                 .status()?)
         }
 
         /// CREATE a mailbox.
         pub $($async)* fn create(&mut self, mailbox: &str) -> Result<(), Error> {
             self.m
-                .run_typed(|s| s.typed_mailbox_command(MailboxVerb::Create, mailbox))$($await)*?;
+                .run_typed(|s| s.typed_mailbox_command(MailboxVerb::Create, mailbox))$($await)*
+                .map_err(|e| e.naming_mailbox(mailbox))?;
             Ok(())
         }
 
         /// DELETE a mailbox.
         pub $($async)* fn delete(&mut self, mailbox: &str) -> Result<(), Error> {
             self.m
-                .run_typed(|s| s.typed_mailbox_command(MailboxVerb::Delete, mailbox))$($await)*?;
+                .run_typed(|s| s.typed_mailbox_command(MailboxVerb::Delete, mailbox))$($await)*
+                .map_err(|e| e.naming_mailbox(mailbox))?;
             Ok(())
         }
 
@@ -333,14 +342,16 @@ macro_rules! typed_commands {
         /// SUBSCRIBE to a mailbox.
         pub $($async)* fn subscribe(&mut self, mailbox: &str) -> Result<(), Error> {
             self.m
-                .run_typed(|s| s.typed_mailbox_command(MailboxVerb::Subscribe, mailbox))$($await)*?;
+                .run_typed(|s| s.typed_mailbox_command(MailboxVerb::Subscribe, mailbox))$($await)*
+                .map_err(|e| e.naming_mailbox(mailbox))?;
             Ok(())
         }
 
         /// UNSUBSCRIBE from a mailbox.
         pub $($async)* fn unsubscribe(&mut self, mailbox: &str) -> Result<(), Error> {
             self.m
-                .run_typed(|s| s.typed_mailbox_command(MailboxVerb::Unsubscribe, mailbox))$($await)*?;
+                .run_typed(|s| s.typed_mailbox_command(MailboxVerb::Unsubscribe, mailbox))$($await)*
+                .map_err(|e| e.naming_mailbox(mailbox))?;
             Ok(())
         }
 
