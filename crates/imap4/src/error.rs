@@ -193,6 +193,19 @@ fn is_timeout(e: &io::Error) -> bool {
     )
 }
 
+/// A typed result that could not be parsed (what iterating
+/// [`Fetches`](crate::typed::Fetches) yields on a malformed response), so
+/// `?` works in a function returning [`Error`]: kind `error`, the
+/// connection stays usable.
+impl From<imap4_proto::parse::ParseError> for Error {
+    fn from(error: imap4_proto::parse::ParseError) -> Self {
+        Error::from(SessionError::Unparsable {
+            error,
+            raw: bytes::Bytes::new(),
+        })
+    }
+}
+
 impl From<SessionError> for Error {
     fn from(e: SessionError) -> Self {
         Error {

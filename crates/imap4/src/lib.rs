@@ -43,7 +43,7 @@
 //!     let subject = f?.envelope().and_then(|e| e.subject_decoded());
 //!     println!("{subject:?}");
 //! }
-//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # Ok::<(), imap4::Error>(())
 //! ```
 //!
 //! # TLS

@@ -232,3 +232,25 @@ fn typed_api_types_are_reexported() {
         }
     };
 }
+
+/// `?` on what iterating `Fetches` yields, in a function returning
+/// `imap4::Error`: a malformed response is an `error`, not a panic.
+#[test]
+fn parse_errors_convert_into_imap4_errors() {
+    fn count(f: &imap4::typed::Fetches) -> Result<usize, imap4::Error> {
+        let mut n = 0;
+        for fetch in f.iter() {
+            fetch?;
+            n += 1;
+        }
+        Ok(n)
+    }
+    let _ = count;
+    let e: imap4::Error = imap4::typed::ParseError {
+        offset: 3,
+        expected: "a FETCH item",
+    }
+    .into();
+    assert_eq!(e.kind(), imap4::ErrorKind::Error);
+    assert!(e.to_string().contains("a FETCH item"), "{e}");
+}
