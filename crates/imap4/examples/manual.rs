@@ -50,14 +50,47 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     m.select("INBOX", false)?;
     let r = m.search(None, &["ALL"])?;
     let nums = r.data[0].as_line().unwrap_or_default().to_vec();
+    // imaplib's manual prints every message whole; with real mail that is
+    // mostly base64 attachments, so each message gets one line (size,
+    // subject) and only the smallest one is shown whole.
+    let mut messages = Vec::new();
     for num in nums.split(|&b| b == b' ').filter(|n| !n.is_empty()) {
-        let num = String::from_utf8_lossy(num);
+        let num = String::from_utf8_lossy(num).into_owned();
         let r = m.fetch(&num, "(RFC822)")?;
         if let Some(Data::Literal { body, .. }) = r.data.first() {
-            println!("Message {num}\n{}\n", String::from_utf8_lossy(body));
+            println!("Message {num}: {} bytes, {}", body.len(), subject(body));
+            messages.push((num, body.clone()));
         }
+    }
+    let total: usize = messages.iter().map(|(_, b)| b.len()).sum();
+    println!("{} messages, {total} bytes", messages.len());
+    if let Some((num, body)) = messages.iter().min_by_key(|(_, b)| b.len()) {
+        println!("\nMessage {num}\n{}\n", String::from_utf8_lossy(body));
     }
     m.close()?;
     m.logout()?;
     Ok(())
+}
+
+/// The message's Subject header, RFC 2047 words decoded.
+fn subject(message: &[u8]) -> String {
+    let head = message
+        .split(|&b| b == b'\n')
+        .take_while(|l| !l.is_empty() && *l != b"\r");
+    let mut subject: Option<Vec<u8>> = None;
+    for line in head {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        match (&mut subject, line.first()) {
+            // a folded continuation of the subject
+            (Some(s), Some(b' ' | b'\t')) => s.extend_from_slice(line),
+            (Some(_), _) => break,
+            (None, _) if line.len() > 8 && line[..8].eq_ignore_ascii_case(b"subject:") => {
+                subject = Some(line[8..].to_vec());
+            }
+            _ => {}
+        }
+    }
+    subject
+        .map(|s| imap4::typed::decode_encoded_words(&s).trim().to_string())
+        .unwrap_or_else(|| "(no subject)".into())
 }

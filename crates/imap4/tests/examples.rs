@@ -86,3 +86,45 @@ fn summary_runs_against_the_test_servers() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("set IMAP4_HOST"));
     }
 }
+
+/// The demo (`scripts/demo.sh` runs `manual`): imaplib's manual example,
+/// one line per message and the smallest message whole.
+#[test]
+fn manual_prints_a_summary() {
+    let d = imap4_testkit::Dovecot::builder()
+        .messages("alice", 4, 8)
+        .start()
+        .expect("start Dovecot");
+    let out = Command::new(example("manual"))
+        .env("IMAP4_HOST", d.host())
+        .env("IMAP4_PORT", d.port().to_string())
+        .env("IMAP4_USER", "alice")
+        .env("IMAP4_PASSWORD", d.password())
+        .output()
+        .expect("run the manual example");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let msgs: Vec<_> = (0..4).map(|i| imap4_testkit::generate(8, i)).collect();
+    for (i, m) in msgs.iter().enumerate() {
+        let line = format!("Message {}: {} bytes, {}", i + 1, m.crlf_len(), m.subject);
+        assert!(text.lines().any(|l| l == line), "no {line:?} in {text}");
+    }
+    let total: usize = msgs.iter().map(|m| m.crlf_len()).sum();
+    assert!(
+        text.contains(&format!("4 messages, {total} bytes")),
+        "{text}"
+    );
+    let smallest = (0..4).min_by_key(|&i| msgs[i].crlf_len()).unwrap();
+    assert!(
+        text.contains(&format!("\nMessage {}\n", smallest + 1)),
+        "{text}"
+    );
+    assert!(
+        text.len() < 4 * 1024 + msgs[smallest].crlf_len() * 2,
+        "a summary, not every body"
+    );
+}
