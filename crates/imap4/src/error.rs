@@ -242,3 +242,245 @@ impl std::error::Error for Error {
         }
     }
 }
+
+/// A response code (RFC 3501 §7.1, RFC 5530 and the extensions') of a
+/// server's refusal, for matching: `[NONEXISTENT]`, `[OVERQUOTA]`, …
+/// Unknown codes keep their name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ResponseCode {
+    /// ALERT: show the text to the user.
+    Alert,
+    /// TRYCREATE: the target mailbox does not exist, create it first.
+    TryCreate,
+    /// READ-ONLY.
+    ReadOnly,
+    /// PARSE: the server could not parse the message.
+    Parse,
+    /// BADCHARSET.
+    BadCharset,
+    /// UNAVAILABLE (RFC 5530): try again later.
+    Unavailable,
+    /// AUTHENTICATIONFAILED: wrong credentials.
+    AuthenticationFailed,
+    /// AUTHORIZATIONFAILED: the credentials may not act as that user.
+    AuthorizationFailed,
+    /// EXPIRED: the credentials have expired.
+    Expired,
+    /// PRIVACYREQUIRED: use TLS.
+    PrivacyRequired,
+    /// CONTACTADMIN.
+    ContactAdmin,
+    /// NOPERM: no access rights.
+    NoPerm,
+    /// INUSE: the mailbox is in use.
+    InUse,
+    /// EXPUNGEISSUED.
+    ExpungeIssued,
+    /// CORRUPTION.
+    Corruption,
+    /// SERVERBUG.
+    ServerBug,
+    /// CLIENTBUG.
+    ClientBug,
+    /// CANNOT: the operation cannot be done.
+    Cannot,
+    /// LIMIT: a server limit was reached.
+    Limit,
+    /// OVERQUOTA.
+    OverQuota,
+    /// ALREADYEXISTS.
+    AlreadyExists,
+    /// NONEXISTENT: no such mailbox or message.
+    NonExistent,
+    /// Any other code, by name (upper-cased).
+    Other(String),
+}
+
+impl ResponseCode {
+    /// The code at the start of a server text (`[NONEXISTENT] No such
+    /// mailbox`), if there is one.
+    pub fn parse(text: &[u8]) -> Option<ResponseCode> {
+        let rest = text.strip_prefix(b"[")?;
+        let end = rest.iter().position(|&b| b == b' ' || b == b']')?;
+        let name = String::from_utf8_lossy(&rest[..end]).to_ascii_uppercase();
+        if name.is_empty() {
+            return None;
+        }
+        Some(match name.as_str() {
+            "ALERT" => ResponseCode::Alert,
+            "TRYCREATE" => ResponseCode::TryCreate,
+            "READ-ONLY" => ResponseCode::ReadOnly,
+            "PARSE" => ResponseCode::Parse,
+            "BADCHARSET" => ResponseCode::BadCharset,
+            "UNAVAILABLE" => ResponseCode::Unavailable,
+            "AUTHENTICATIONFAILED" => ResponseCode::AuthenticationFailed,
+            "AUTHORIZATIONFAILED" => ResponseCode::AuthorizationFailed,
+            "EXPIRED" => ResponseCode::Expired,
+            "PRIVACYREQUIRED" => ResponseCode::PrivacyRequired,
+            "CONTACTADMIN" => ResponseCode::ContactAdmin,
+            "NOPERM" => ResponseCode::NoPerm,
+            "INUSE" => ResponseCode::InUse,
+            "EXPUNGEISSUED" => ResponseCode::ExpungeIssued,
+            "CORRUPTION" => ResponseCode::Corruption,
+            "SERVERBUG" => ResponseCode::ServerBug,
+            "CLIENTBUG" => ResponseCode::ClientBug,
+            "CANNOT" => ResponseCode::Cannot,
+            "LIMIT" => ResponseCode::Limit,
+            "OVERQUOTA" => ResponseCode::OverQuota,
+            "ALREADYEXISTS" => ResponseCode::AlreadyExists,
+            "NONEXISTENT" => ResponseCode::NonExistent,
+            _ => ResponseCode::Other(name),
+        })
+    }
+}
+
+/// What went wrong, precisely, for matching; see [`Error::detail`].
+/// [`Error::kind`] stays imaplib's coarse three-way split.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Detail<'a> {
+    /// The server refused the command (NO or BAD).
+    Refused {
+        /// `"NO"` or `"BAD"`.
+        status: &'a str,
+        /// The response code at the start of the text, if any.
+        code: Option<ResponseCode>,
+        /// The server's text after the status (code included), raw.
+        text: &'a [u8],
+    },
+    /// The server said BYE and closed the connection.
+    Bye {
+        /// The server's text.
+        text: &'a str,
+    },
+    /// Authentication failed: the mechanism, the server's status and
+    /// reason, what the client found wrong.
+    Auth(&'a imap4_proto::AuthFailed),
+    /// A connect, read or write timed out (the message names which).
+    Timeout,
+    /// TLS failed: the handshake, or the certificate or its name.
+    Tls(&'a rustls::Error),
+    /// Another I/O failure (connection refused, reset, name not found…).
+    Io(&'a io::Error),
+    /// The server made the client hold more than a [`crate::Limits`] field
+    /// allows.
+    Limit {
+        /// The field's name, e.g. `"max_line_len"`.
+        limit: &'static str,
+        /// Its value.
+        value: u64,
+    },
+    /// The server broke the protocol (unparsable or unexpected responses,
+    /// corrupt compressed data); the message has the details.
+    Protocol,
+    /// The command is not allowed in the connection's state.
+    IllegalState {
+        /// The command.
+        command: &'a str,
+        /// The state it was tried in.
+        state: crate::State,
+    },
+    /// The selected mailbox is (or became) read-only.
+    ReadOnly,
+    /// The connection was already closed or broken.
+    Closed,
+    /// A wrong use of the API: a bad argument, a capability the server
+    /// lacks, credentials refused to go out without TLS, …
+    Usage,
+}
+
+fn session_detail(e: &SessionError) -> Detail<'_> {
+    use imap4_proto::frame::FrameError as F;
+    match e {
+        SessionError::Command { status, text, .. } => Detail::Refused {
+            status,
+            code: ResponseCode::parse(text),
+            text,
+        },
+        SessionError::Auth(a) => Detail::Auth(a),
+        SessionError::Bye(text) => Detail::Bye { text },
+        SessionError::InCommand { source, .. } => session_detail(source),
+        SessionError::LimitExceeded { limit, value } => Detail::Limit {
+            limit,
+            value: *value,
+        },
+        SessionError::Frame(f) => match f {
+            F::LineTooLong { limit } => Detail::Limit {
+                limit: "max_line_len",
+                value: *limit as u64,
+            },
+            F::LiteralTooLarge { limit, .. } => Detail::Limit {
+                limit: "max_literal_len",
+                value: *limit,
+            },
+            F::TooManyLiterals { limit } => Detail::Limit {
+                limit: "max_literals",
+                value: *limit as u64,
+            },
+            F::TooDeep { limit } => Detail::Limit {
+                limit: "max_depth",
+                value: *limit as u64,
+            },
+            F::ResponseTooLarge { limit } => Detail::Limit {
+                limit: "max_response_len",
+                value: *limit,
+            },
+            _ => Detail::Protocol,
+        },
+        SessionError::IllegalState { command, state, .. } => Detail::IllegalState {
+            command,
+            state: *state,
+        },
+        SessionError::ReadOnly(_) => Detail::ReadOnly,
+        SessionError::Closed(_) => Detail::Closed,
+        SessionError::Usage(_) | SessionError::Encode(_) => Detail::Usage,
+        _ => Detail::Protocol,
+    }
+}
+
+impl Error {
+    /// What went wrong, precisely: the server's refusal with its parsed
+    /// response code, a BYE, an authentication failure, a timeout, a TLS
+    /// or other I/O failure, a limit the server broke, a protocol
+    /// violation, a command in the wrong state, or a misuse.
+    ///
+    /// ```no_run
+    /// use imap4::{Detail, Imap4, ResponseCode};
+    /// # fn run(m: &mut Imap4) -> Result<(), imap4::Error> {
+    /// match m.typed().select("Archive/2019") {
+    ///     Ok(mailbox) => println!("{} messages", mailbox.exists),
+    ///     Err(e) => match e.detail() {
+    ///         Detail::Refused { code: Some(ResponseCode::NonExistent), .. } => {
+    ///             println!("no such mailbox")
+    ///         }
+    ///         Detail::Timeout => println!("the server is slow: {e}"),
+    ///         _ => return Err(e),
+    ///     },
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn detail(&self) -> Detail<'_> {
+        match &self.inner.source {
+            Some(Source::Session(s)) => session_detail(s),
+            Some(Source::Io(e)) if is_timeout(e) => Detail::Timeout,
+            Some(Source::Io(e)) => {
+                match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                    Some(t) => Detail::Tls(t),
+                    None => Detail::Io(e),
+                }
+            }
+            None => match self.inner.kind {
+                ErrorKind::ReadOnly => Detail::ReadOnly,
+                ErrorKind::Abort => Detail::Protocol,
+                ErrorKind::Error => Detail::Usage,
+            },
+        }
+    }
+
+    /// The response code of the server's refusal, if it sent one
+    /// (`[NONEXISTENT]`, `[AUTHENTICATIONFAILED]`, …).
+    pub fn response_code(&self) -> Option<ResponseCode> {
+        self.server_text().and_then(ResponseCode::parse)
+    }
+}

@@ -108,7 +108,7 @@ pub use client::{
     debug, set_debug, Config, Imap4, DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT,
     DEFAULT_WRITE_TIMEOUT, IMAP4_PORT, IMAP4_SSL_PORT,
 };
-pub use error::{Error, ErrorKind};
+pub use error::{Detail, Error, ErrorKind, ResponseCode};
 pub use idle::{Event, Idle, IdleConfig, MailboxState};
 /// The date/time crate of the typed dates ([`typed::Envelope::date_parsed`],
 /// [`typed::Fetch::internal_date_parsed`]: `chrono::DateTime<FixedOffset>`).

@@ -308,10 +308,9 @@ pub(crate) fn handshake_failed(
         } else {
             ""
         };
-        return Error::new(
-            ErrorKind::Abort,
-            format!("TLS handshake{with} failed: {e}{hint}"),
-        );
+        let message = format!("TLS handshake{with} failed: {e}{hint}");
+        // keeps the rustls error for Error::detail
+        return Error::io_with_message(e, message);
     }
     let timed_out = matches!(
         e.kind(),

@@ -254,3 +254,21 @@ fn parse_errors_convert_into_imap4_errors() {
     assert_eq!(e.kind(), imap4::ErrorKind::Error);
     assert!(e.to_string().contains("a FETCH item"), "{e}");
 }
+
+#[test]
+fn response_codes_parse_for_matching() {
+    use imap4::ResponseCode as C;
+    assert_eq!(
+        C::parse(b"[NONEXISTENT] No such mailbox"),
+        Some(C::NonExistent)
+    );
+    assert_eq!(C::parse(b"[overquota] full"), Some(C::OverQuota));
+    assert_eq!(C::parse(b"[TRYCREATE]"), Some(C::TryCreate));
+    assert_eq!(
+        C::parse(b"[X-CUSTOM 12] hm"),
+        Some(C::Other("X-CUSTOM".into()))
+    );
+    assert_eq!(C::parse(b"no code"), None);
+    assert_eq!(C::parse(b"[] empty"), None);
+    assert_eq!(C::parse(b"[UNTERMINATED"), None);
+}

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use imap4::typed::{FetchAttr, SeqSet};
-use imap4::{Config, Error, ErrorKind, Imap4, TlsOptions};
+use imap4::{Config, Detail, Error, ErrorKind, Imap4, ResponseCode, TlsOptions};
 use imap4_testkit::fake::{FakeServer, Step};
 use imap4_testkit::Dovecot;
 
@@ -107,6 +107,17 @@ fn wrong_password_login(r: &mut Report, err: &Error) {
         false,
     );
     assert_eq!(err.server_status(), Some("NO"));
+    match err.detail() {
+        Detail::Refused {
+            status: "NO",
+            code: Some(ResponseCode::AuthenticationFailed),
+            ..
+        } => {}
+        d => r.miss("1a", format!("detail {d:?}")),
+    }
+    if err.response_code() != Some(ResponseCode::AuthenticationFailed) {
+        r.miss("1a", format!("response_code {:?}", err.response_code()));
+    }
 }
 
 fn wrong_password_auto(r: &mut Report, err: &Error) {
@@ -120,6 +131,9 @@ fn wrong_password_auto(r: &mut Report, err: &Error) {
     if err.auth_failure().is_none() {
         r.miss("1b", "no auth_failure()".into());
     }
+    if !matches!(err.detail(), Detail::Auth(a) if a.mechanism.as_deref() == Some("SCRAM-SHA-256")) {
+        r.miss("1b", format!("detail {:?}", err.detail()));
+    }
 }
 
 fn unknown_host(r: &mut Report, err: &Error) {
@@ -130,6 +144,9 @@ fn unknown_host(r: &mut Report, err: &Error) {
         &[&format!("{UNKNOWN_HOST}:143")],
         false,
     );
+    if !matches!(err.detail(), Detail::Io(_)) {
+        r.miss("2", format!("detail {:?}", err.detail()));
+    }
 }
 
 fn closed_port(r: &mut Report, err: &Error, port: u16) {
@@ -140,6 +157,9 @@ fn closed_port(r: &mut Report, err: &Error, port: u16) {
         &[&format!("127.0.0.1:{port}"), "refused"],
         false,
     );
+    if !matches!(err.detail(), Detail::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused) {
+        r.miss("3", format!("detail {:?}", err.detail()));
+    }
 }
 
 fn tls_to_plaintext(r: &mut Report, err: &Error, port: u16) {
@@ -154,6 +174,9 @@ fn tls_to_plaintext(r: &mut Report, err: &Error, port: u16) {
         ],
         false,
     );
+    if !matches!(err.detail(), Detail::Tls(_)) {
+        r.miss("4", format!("detail {:?}", err.detail()));
+    }
 }
 
 fn plaintext_to_tls(r: &mut Report, err: &Error, port: u16) {
@@ -164,6 +187,9 @@ fn plaintext_to_tls(r: &mut Report, err: &Error, port: u16) {
         &[&format!("127.0.0.1:{port}"), "TLS port", "connect_ssl"],
         false,
     );
+    if !matches!(err.detail(), Detail::Timeout) {
+        r.miss("5", format!("detail {:?}", err.detail()));
+    }
 }
 
 /// A TLS server that answers a plaintext client's silence with an alert
@@ -215,6 +241,12 @@ fn wrong_name(r: &mut Report, err: &Error, port: u16) {
         &[&format!("127.0.0.1:{port}"), "wrong.example", "localhost"],
         false,
     );
+    if !matches!(
+        err.detail(),
+        Detail::Tls(rustls::Error::InvalidCertificate(_))
+    ) {
+        r.miss("6", format!("detail {:?}", err.detail()));
+    }
 }
 
 /// imaplib's `select` does not raise on NO: it returns it.
@@ -247,6 +279,9 @@ fn missing_mailbox(r: &mut Report, err: &Error) {
             format!("server_status() is {:?}", err.server_status()),
         );
     }
+    if !matches!(err.detail(), Detail::Refused { status: "NO", .. }) {
+        r.miss(CASE, format!("detail {:?}", err.detail()));
+    }
 }
 
 fn wrong_state(r: &mut Report, err: &Error, typed: bool) {
@@ -262,6 +297,15 @@ fn wrong_state(r: &mut Report, err: &Error, typed: bool) {
         &["FETCH", "AUTH", "SELECTED"],
         typed,
     );
+    if !matches!(
+        err.detail(),
+        Detail::IllegalState {
+            command: "FETCH",
+            state: imap4::State::Auth
+        }
+    ) {
+        r.miss(case, format!("detail {:?}", err.detail()));
+    }
 }
 
 fn silent(r: &mut Report, err: &Error, port: u16) {
@@ -280,6 +324,9 @@ fn silent(r: &mut Report, err: &Error, port: u16) {
     );
     if !err.is_timeout() {
         r.miss("9", "not is_timeout()".into());
+    }
+    if !matches!(err.detail(), Detail::Timeout) {
+        r.miss("9", format!("detail {:?}", err.detail()));
     }
 }
 
