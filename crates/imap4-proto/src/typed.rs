@@ -401,6 +401,65 @@ impl Session {
         })
     }
 
+    /// SORT or UID SORT (RFC 5256) of the messages matching `key`, by
+    /// `criteria` (at least one), charset UTF-8. Refused, nothing sent,
+    /// when the server does not advertise SORT.
+    pub fn typed_sort(
+        &mut self,
+        uid: bool,
+        criteria: &[SortCriterion],
+        key: &SearchKey,
+    ) -> Result<Pending, SessionError> {
+        if !self.supports("SORT") {
+            return Err(SessionError::Usage("the server does not offer SORT".into()));
+        }
+        if criteria.is_empty() {
+            return Err(SessionError::Usage(
+                "SORT needs at least one criterion".into(),
+            ));
+        }
+        let name = if uid { "UID SORT" } else { "SORT" };
+        let mut list = String::from("(");
+        for (i, c) in criteria.iter().enumerate() {
+            if i > 0 {
+                list.push(' ');
+            }
+            if c.reverse {
+                list.push_str("REVERSE ");
+            }
+            list.push_str(c.key.as_str());
+        }
+        list.push(')');
+        self.typed(name, TypedKind::Plain, &[State::Selected], |_, c| {
+            c.raw(list.as_bytes())?;
+            c.raw(b"UTF-8")?;
+            key.encode(c)
+        })
+    }
+
+    /// THREAD or UID THREAD (RFC 5256) of the messages matching `key` with
+    /// `algorithm`, charset UTF-8. Refused, nothing sent, when the server
+    /// does not advertise `THREAD=<algorithm>`.
+    pub fn typed_thread(
+        &mut self,
+        uid: bool,
+        algorithm: ThreadAlgorithm,
+        key: &SearchKey,
+    ) -> Result<Pending, SessionError> {
+        let alg = algorithm.as_str();
+        if !self.supports(&format!("THREAD={alg}")) {
+            return Err(SessionError::Usage(format!(
+                "the server does not offer THREAD={alg}"
+            )));
+        }
+        let name = if uid { "UID THREAD" } else { "THREAD" };
+        self.typed(name, TypedKind::Plain, &[State::Selected], |_, c| {
+            c.raw(alg.as_bytes())?;
+            c.raw(b"UTF-8")?;
+            key.encode(c)
+        })
+    }
+
     /// STORE or UID STORE (`.SILENT` when `silent`).
     pub fn typed_store(
         &mut self,
@@ -788,6 +847,32 @@ impl TypedOutcome {
             .collect())
     }
 
+    /// SORT results: message numbers or UIDs, in the server's order.
+    pub fn sorted(&self) -> Result<Vec<u32>, SessionError> {
+        Ok(self
+            .checked()?
+            .into_iter()
+            .filter_map(|d| match d {
+                Untagged::Sort(v) => Some(v),
+                _ => None,
+            })
+            .flatten()
+            .collect())
+    }
+
+    /// THREAD results: the threads, in the server's order.
+    pub fn threads(&self) -> Result<Vec<parse::Thread>, SessionError> {
+        Ok(self
+            .checked()?
+            .into_iter()
+            .filter_map(|d| match d {
+                Untagged::Thread(v) => Some(v),
+                _ => None,
+            })
+            .flatten()
+            .collect())
+    }
+
     /// STATUS results; a value too large for its field is an error, and
     /// so is a completed STATUS without a readable `* STATUS` response
     /// (never an empty result that looks like a mailbox without
@@ -1011,5 +1096,94 @@ impl PartialBody {
     /// Bytes received so far.
     pub fn offset(&self) -> u64 {
         self.offset
+    }
+}
+
+/// A SORT key (RFC 5256; DISPLAYFROM and DISPLAYTO from RFC 5957).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SortKey {
+    /// Arrival order (INTERNALDATE).
+    Arrival,
+    /// The first Cc address's mailbox.
+    Cc,
+    /// The Date header (sent date).
+    Date,
+    /// The first From address's mailbox.
+    From,
+    /// RFC822.SIZE.
+    Size,
+    /// The base subject (Re:, Fwd: and the like removed).
+    Subject,
+    /// The first To address's mailbox.
+    To,
+    /// The first From address's display name (SORT=DISPLAY).
+    DisplayFrom,
+    /// The first To address's display name (SORT=DISPLAY).
+    DisplayTo,
+}
+
+impl SortKey {
+    /// The key as sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortKey::Arrival => "ARRIVAL",
+            SortKey::Cc => "CC",
+            SortKey::Date => "DATE",
+            SortKey::From => "FROM",
+            SortKey::Size => "SIZE",
+            SortKey::Subject => "SUBJECT",
+            SortKey::To => "TO",
+            SortKey::DisplayFrom => "DISPLAYFROM",
+            SortKey::DisplayTo => "DISPLAYTO",
+        }
+    }
+}
+
+/// One SORT criterion: a key, ascending or reversed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SortCriterion {
+    /// What to sort by.
+    pub key: SortKey,
+    /// Descending instead of ascending.
+    pub reverse: bool,
+}
+
+impl SortCriterion {
+    /// Ascending by `key`.
+    pub fn asc(key: SortKey) -> Self {
+        SortCriterion {
+            key,
+            reverse: false,
+        }
+    }
+
+    /// Descending by `key`.
+    pub fn desc(key: SortKey) -> Self {
+        SortCriterion { key, reverse: true }
+    }
+}
+
+/// A THREAD algorithm (RFC 5256; REFS from RFC 9051's registry, offered by
+/// Dovecot and Cyrus).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ThreadAlgorithm {
+    /// ORDEREDSUBJECT: by base subject, then date.
+    OrderedSubject,
+    /// REFERENCES: by the References and In-Reply-To headers.
+    References,
+    /// REFS: like REFERENCES, threads ordered by their latest message.
+    Refs,
+}
+
+impl ThreadAlgorithm {
+    /// The algorithm as sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ThreadAlgorithm::OrderedSubject => "ORDEREDSUBJECT",
+            ThreadAlgorithm::References => "REFERENCES",
+            ThreadAlgorithm::Refs => "REFS",
+        }
     }
 }

@@ -48,7 +48,7 @@ pub use imap4_proto::parse::{
 };
 pub use imap4_proto::typed::{
     Fetches, MailboxInfo, MailboxStatus, MailboxVerb, PartialBody, PartialBodyError,
-    SelectedMailbox, SetArg, UidMapping,
+    SelectedMailbox, SetArg, SortCriterion, SortKey, ThreadAlgorithm, UidMapping,
 };
 
 /// The error for a streamed body that could not be fetched.
@@ -300,6 +300,66 @@ macro_rules! typed_commands {
             Ok(out.uid_mapping())
         }
 
+        /// COPY messages by sequence number; the UID mapping if the
+        /// server supports UIDPLUS.
+        pub $($async)* fn copy(&mut self, set: &SeqSet, mailbox: &str) -> Result<Option<UidMapping>, Error> {
+            if set.is_empty() {
+                return Ok(None);
+            }
+            let out = self
+                .m
+                .run_typed(|s| s.typed_copy(SetArg::Seq(set), mailbox, false))$($await)*?;
+            Ok(out.uid_mapping())
+        }
+
+        /// MOVE (RFC 6851) messages by sequence number; the UID mapping if
+        /// the server sends one. (`move` is a Rust keyword.)
+        pub $($async)* fn move_messages(&mut self, set: &SeqSet, mailbox: &str) -> Result<Option<UidMapping>, Error> {
+            if set.is_empty() {
+                return Ok(None);
+            }
+            let out = self
+                .m
+                .run_typed(|s| s.typed_copy(SetArg::Seq(set), mailbox, true))$($await)*?;
+            Ok(out.uid_mapping())
+        }
+
+        /// SORT (RFC 5256): sequence numbers of the messages matching
+        /// `key`, ordered by `criteria`. An error, nothing sent, when the
+        /// server lacks SORT.
+        ///
+        /// ```no_run
+        /// use imap4::typed::{SearchKey, SortCriterion, SortKey};
+        /// # fn run(m: &mut imap4::Imap4) -> Result<(), imap4::Error> {
+        /// m.typed().select("INBOX")?;
+        /// let newest_first = m.typed().sort(&[SortCriterion::desc(SortKey::Date)], &SearchKey::All)?;
+        /// # Ok(()) }
+        /// ```
+        pub $($async)* fn sort(&mut self, criteria: &[$crate::typed::SortCriterion], key: &SearchKey) -> Result<Vec<u32>, Error> {
+            let out = self.m.run_typed(|s| s.typed_sort(false, criteria, key))$($await)*?;
+            Ok(out.sorted()?)
+        }
+
+        /// UID SORT: like [`Self::sort`], with UIDs.
+        pub $($async)* fn uid_sort(&mut self, criteria: &[$crate::typed::SortCriterion], key: &SearchKey) -> Result<Vec<u32>, Error> {
+            let out = self.m.run_typed(|s| s.typed_sort(true, criteria, key))$($await)*?;
+            Ok(out.sorted()?)
+        }
+
+        /// THREAD (RFC 5256): the messages matching `key` as threads of
+        /// sequence numbers. An error, nothing sent, when the server lacks
+        /// `THREAD=<algorithm>`.
+        pub $($async)* fn thread(&mut self, algorithm: $crate::typed::ThreadAlgorithm, key: &SearchKey) -> Result<Vec<$crate::typed::Thread>, Error> {
+            let out = self.m.run_typed(|s| s.typed_thread(false, algorithm, key))$($await)*?;
+            Ok(out.threads()?)
+        }
+
+        /// UID THREAD: like [`Self::thread`], with UIDs.
+        pub $($async)* fn uid_thread(&mut self, algorithm: $crate::typed::ThreadAlgorithm, key: &SearchKey) -> Result<Vec<$crate::typed::Thread>, Error> {
+            let out = self.m.run_typed(|s| s.typed_thread(true, algorithm, key))$($await)*?;
+            Ok(out.threads()?)
+        }
+
         /// LIST mailboxes (`reference`, `pattern` with `*` and `%`).
         pub $($async)* fn list(&mut self, reference: &str, pattern: &str) -> Result<Vec<MailboxInfo>, Error> {
             Ok(self
@@ -481,6 +541,25 @@ macro_rules! typed_commands {
             }
             self.after_login(r)$($await)*?;
             Ok(method)
+        }
+
+        /// The LOGIN command, typed: the capabilities are refreshed
+        /// afterwards. The password goes out as it is, so this refuses,
+        /// sending nothing, on a connection without TLS (the imaplib
+        /// `login()` keeps CPython's behaviour). Prefer
+        /// [`Self::login_auto`], which uses SCRAM where offered.
+        pub $($async)* fn login(&mut self, user: &str, password: impl Into<Secret>) -> Result<Authenticated, Error> {
+            self.m.check_credentials_may_go_out()?;
+            if self.m.ssl().is_none() {
+                return Err(Error::new(
+                    $crate::ErrorKind::Error,
+                    "LOGIN would send the password in plaintext on this connection without TLS \
+                     (use TLS, login_auto, or the imaplib login())",
+                ));
+            }
+            let secret = password.into();
+            let r = self.m.run_typed_login(user, &secret)$($await)*;
+            self.after_login(r)$($await)*
         }
 
         /// One login attempt with `method`.

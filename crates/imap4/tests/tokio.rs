@@ -216,3 +216,29 @@ async fn streamed_fetch_on_the_async_driver() {
     assert_eq!(uids.len(), 50);
     m.logout().await.unwrap();
 }
+
+#[tokio::test]
+async fn sort_and_thread_on_the_async_driver() {
+    use imap4::typed::{SearchKey, SortCriterion, SortKey, ThreadAlgorithm};
+    let d = Dovecot::builder().messages("alice", 6, 3).start().unwrap();
+    let mut m = imap4::tokio::Imap4::connect(d.host(), d.port())
+        .await
+        .unwrap();
+    m.login("alice", d.password()).await.unwrap();
+    m.typed().select("INBOX").await.unwrap();
+    let s = m
+        .typed()
+        .sort(&[SortCriterion::desc(SortKey::Arrival)], &SearchKey::All)
+        .await
+        .unwrap();
+    assert_eq!(s, [6, 5, 4, 3, 2, 1]);
+    let t = m
+        .typed()
+        .uid_thread(ThreadAlgorithm::OrderedSubject, &SearchKey::All)
+        .await
+        .unwrap();
+    let mut all: Vec<u32> = t.iter().flat_map(|t| t.all_messages()).collect();
+    all.sort_unstable();
+    assert_eq!(all, [1, 2, 3, 4, 5, 6]);
+    m.logout().await.unwrap();
+}

@@ -266,3 +266,148 @@ fn typed_checks_follow_the_capabilities_announced_at_login() {
     assert_eq!(m.typed().select("INBOX").unwrap().exists, 2);
     m.logout().unwrap();
 }
+
+/// SORT, THREAD, COPY and MOVE by sequence number, and the typed LOGIN,
+/// against Dovecot; the results agree with the generator and with the
+/// imaplib surface.
+#[test]
+fn sort_thread_copy_move_and_login() {
+    use imap4::typed::{SeqSet, SortCriterion, SortKey, Thread, ThreadAlgorithm};
+    const N: usize = 16;
+    const SEED: u64 = 21;
+    let d = Dovecot::builder()
+        .messages("alice", N, SEED)
+        .start()
+        .unwrap();
+
+    // typed LOGIN: refused without TLS, nothing sent; fine over TLS
+    let mut m = Imap4::connect(d.host(), d.port()).unwrap();
+    let e = m.typed().login("alice", d.password()).unwrap_err();
+    assert!(e.to_string().contains("plaintext"), "{e}");
+    assert_eq!(m.state(), imap4::State::NonAuth);
+    let tls = imap4::TlsOptions::new().ca_file(d.ca_file());
+    let mut m = Imap4::connect_ssl_with("localhost", d.tls_port(), tls).unwrap();
+    let a = m.typed().login("alice", d.password()).unwrap();
+    assert!(a.capabilities_updated);
+    assert!(m.typed().has_capability("SORT"));
+
+    m.typed().select("INBOX").unwrap();
+    let all: Vec<u32> = (1..=N as u32).collect();
+    let arrival = m
+        .typed()
+        .sort(&[SortCriterion::asc(SortKey::Arrival)], &SearchKey::All)
+        .unwrap();
+    assert_eq!(arrival, all);
+    let reverse = m
+        .typed()
+        .sort(&[SortCriterion::desc(SortKey::Arrival)], &SearchKey::All)
+        .unwrap();
+    assert_eq!(reverse, all.iter().rev().copied().collect::<Vec<_>>());
+    // by size, ties by sequence number (RFC 5256)
+    let sizes: Vec<usize> = (0..N)
+        .map(|i| imap4_testkit::generate(SEED, i).crlf_len())
+        .collect();
+    let mut by_size = all.clone();
+    by_size.sort_by_key(|&n| (sizes[n as usize - 1], n));
+    let sorted = m
+        .typed()
+        .sort(&[SortCriterion::asc(SortKey::Size)], &SearchKey::All)
+        .unwrap();
+    assert_eq!(sorted, by_size);
+    // the same as imaplib's SORT, parsed by hand
+    let typed = m
+        .typed()
+        .uid_sort(&[SortCriterion::asc(SortKey::Subject)], &SearchKey::All)
+        .unwrap();
+    let raw = m.uid("SORT", &["(SUBJECT)", "UTF-8", "ALL"]).unwrap();
+    let raw: Vec<u32> = raw.data[0]
+        .as_line()
+        .unwrap()
+        .split(|&b| b == b' ')
+        .map(|n| std::str::from_utf8(n).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(typed, raw);
+
+    // THREAD REFERENCES: every message once, each reply under its parent
+    let threads = m
+        .typed()
+        .thread(ThreadAlgorithm::References, &SearchKey::All)
+        .unwrap();
+    let mut seen: Vec<u32> = threads.iter().flat_map(Thread::all_messages).collect();
+    seen.sort_unstable();
+    assert_eq!(seen, all);
+    fn parents(t: &Thread, above: Option<u32>, out: &mut Vec<(u32, Option<u32>)>) {
+        let mut up = above;
+        for &m in &t.messages {
+            out.push((m, up));
+            up = Some(m);
+        }
+        for c in &t.children {
+            parents(c, up, out);
+        }
+    }
+    let mut edges = Vec::new();
+    for t in &threads {
+        parents(t, None, &mut edges);
+    }
+    let mut replies = 0;
+    for (msg, parent) in edges {
+        let want = imap4_testkit::parent_of(SEED, msg as usize - 1).map(|p| p as u32 + 1);
+        if let Some(want) = want {
+            assert_eq!(parent, Some(want), "message {msg}");
+            replies += 1;
+        }
+    }
+    assert!(replies >= 2, "the mailbox has replies to check ({replies})");
+
+    // COPY and MOVE by sequence number
+    m.typed().copy(&SeqSet::from(1..=2), "Archive").unwrap();
+    let st = m
+        .typed()
+        .status("Archive", &[imap4::typed::StatusAttr::Messages])
+        .unwrap();
+    assert_eq!(st.messages, Some(2));
+    m.typed()
+        .move_messages(&SeqSet::single(3), "Archive")
+        .unwrap();
+    m.noop().unwrap();
+    assert_eq!(m.mailbox_state().unwrap().exists, N as u32 - 1);
+    m.logout().unwrap();
+}
+
+/// A server without SORT or THREAD=REFS: the typed commands refuse,
+/// nothing sent.
+#[test]
+fn sort_and_thread_need_the_capability() {
+    use imap4::typed::{SortCriterion, SortKey, ThreadAlgorithm};
+    use imap4_testkit::fake::{FakeServer, Step};
+    let fake = FakeServer::start(vec![
+        Step::send("* PREAUTH [CAPABILITY IMAP4rev1 THREAD=REFERENCES] hi\r\n"),
+        Step::expect("{tag} CAPABILITY"),
+        Step::send("* CAPABILITY IMAP4rev1 THREAD=REFERENCES\r\n{tag} OK\r\n"),
+        Step::expect("{tag} SELECT \"INBOX\""),
+        Step::send("* 2 EXISTS\r\n{tag} OK [READ-WRITE] done\r\n"),
+        Step::expect("{tag} THREAD REFERENCES UTF-8 ALL"),
+        Step::send("* THREAD (1 2)\r\n{tag} OK done\r\n"),
+    ])
+    .unwrap();
+    let mut m = Imap4::connect("127.0.0.1", fake.port()).unwrap();
+    m.typed().select("INBOX").unwrap();
+    let e = m
+        .typed()
+        .sort(&[SortCriterion::asc(SortKey::Date)], &SearchKey::All)
+        .unwrap_err();
+    assert!(e.to_string().contains("SORT"), "{e}");
+    let e = m
+        .typed()
+        .thread(ThreadAlgorithm::Refs, &SearchKey::All)
+        .unwrap_err();
+    assert!(e.to_string().contains("THREAD=REFS"), "{e}");
+    let t = m
+        .typed()
+        .thread(ThreadAlgorithm::References, &SearchKey::All)
+        .unwrap();
+    assert_eq!(t[0].messages, [1, 2]);
+    drop(m);
+    fake.finish().unwrap();
+}
