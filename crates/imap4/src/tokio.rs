@@ -44,13 +44,26 @@ pub trait AsyncTransport: AsyncRead + AsyncWrite + Unpin + Send {
     fn tls(&self) -> Option<&rustls::ClientConnection> {
         None
     }
+
+    /// The TCP socket underneath, if there is one.
+    fn socket(&self) -> Option<&TcpStream> {
+        None
+    }
 }
 
-impl AsyncTransport for TcpStream {}
+impl AsyncTransport for TcpStream {
+    fn socket(&self) -> Option<&TcpStream> {
+        Some(self)
+    }
+}
 
 impl AsyncTransport for tokio_rustls::client::TlsStream<Box<dyn AsyncTransport>> {
     fn tls(&self) -> Option<&rustls::ClientConnection> {
         Some(self.get_ref().1)
+    }
+
+    fn socket(&self) -> Option<&TcpStream> {
+        self.get_ref().0.socket()
     }
 }
 
@@ -664,7 +677,7 @@ impl Imap4 {
 
     /// Runs a typed command (see [`crate::typed`]) and returns its raw
     /// outcome; the typed result builders of `imap4_proto::typed` apply.
-    pub async fn run_typed(
+    pub(crate) async fn run_typed(
         &mut self,
         begin: impl FnOnce(&mut Session) -> Result<Pending, SessionError>,
     ) -> Result<TypedOutcome, Error> {
@@ -672,6 +685,68 @@ impl Imap4 {
         let pending = begin(&mut self.session)?;
         self.execute(pending, Auth::None, Session::complete_typed)
             .await
+    }
+
+    // ----- transport hooks --------------------------------------------------
+
+    /// Reads `size` bytes from the server (imaplib's `read()`), starting
+    /// with any bytes received but not yet processed; fewer at EOF.
+    pub async fn read(&mut self, size: usize) -> Result<Vec<u8>, Error> {
+        self.settle().await?;
+        let mut out = self.session.take_unprocessed().to_vec();
+        while out.len() < size {
+            if self.fill(None).await? == 0 {
+                break;
+            }
+            // through the session: it inflates under COMPRESS
+            out.extend_from_slice(&self.session.take_unprocessed());
+        }
+        if out.len() > size {
+            self.session.put_back(&out[size..]);
+            out.truncate(size);
+        }
+        Ok(out)
+    }
+
+    /// Reads one line, CRLF included (imaplib's `readline()`); a line
+    /// longer than the line limit is an error.
+    pub async fn readline(&mut self) -> Result<Vec<u8>, Error> {
+        self.settle().await?;
+        let max = self.session.limits().max_line_len;
+        let mut out = self.session.take_unprocessed().to_vec();
+        loop {
+            if let Some(i) = out.iter().position(|&b| b == b'\n') {
+                self.session.put_back(&out[i + 1..]);
+                out.truncate(i + 1);
+            }
+            if out.len() > max {
+                return Err(Error::new(
+                    ErrorKind::Error,
+                    format!("got more than {max} bytes"),
+                ));
+            }
+            if out.last() == Some(&b'\n') {
+                return Ok(out);
+            }
+            if self.fill(None).await? == 0 {
+                return Ok(out);
+            }
+            out.extend_from_slice(&self.session.take_unprocessed());
+        }
+    }
+
+    /// Sends `data` to the server as it is (imaplib's `send()`; deflated
+    /// under COMPRESS).
+    pub async fn send(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.settle().await?;
+        let data = self.session.encode_raw(data)?;
+        self.transport.write_all(&data).await.map_err(Error::io)?;
+        self.transport.flush().await.map_err(Error::io)
+    }
+
+    /// The TCP socket, where the transport has one (imaplib's `socket()`).
+    pub fn socket(&self) -> Option<&TcpStream> {
+        self.transport.socket()
     }
 
     /// AUTHENTICATE with a SASL mechanism, run by the session (see

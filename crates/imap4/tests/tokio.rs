@@ -93,23 +93,31 @@ async fn typed_commands_run_on_the_async_driver() {
     let d = Dovecot::builder().messages("alice", 3, 4).start().unwrap();
     let mut m = Imap4::connect(d.host(), d.port()).await.unwrap();
     m.login("alice", d.password()).await.unwrap();
-    let out = m
-        .run_typed(|s| s.typed_select("INBOX", false))
-        .await
-        .unwrap();
-    assert_eq!(out.selected(false).unwrap().exists, 3);
+    let inbox = m.typed().select("INBOX").await.unwrap();
+    assert_eq!(inbox.exists, 3);
     let set = imap4::typed::UidSet::all();
     let attrs = [
         imap4::typed::FetchAttr::Uid,
         imap4::typed::FetchAttr::Envelope,
     ];
-    let out = m
-        .run_typed(|s| s.typed_fetch(imap4::typed::SetArg::Uid(&set), &attrs))
-        .await
-        .unwrap();
-    let fetches = out.into_fetches();
+    let fetches = m.typed().uid_fetch(&set, &attrs).await.unwrap();
     let uids: Vec<u32> = fetches.iter().map(|f| f.unwrap().uid().unwrap()).collect();
     assert_eq!(uids, vec![1, 2, 3]);
+
+    // The raw hooks, as imaplib's read/readline/send/socket.
+    assert!(m.socket().is_some());
+    m.send(b"x1 NOOP\r\n").await.unwrap();
+    let line = m.readline().await.unwrap();
+    assert!(
+        line.starts_with(b"x1 OK"),
+        "{:?}",
+        String::from_utf8_lossy(&line)
+    );
+    m.send(b"x2 NOOP\r\n").await.unwrap();
+    let head = m.read(5).await.unwrap();
+    assert_eq!(head, b"x2 OK");
+    let rest = m.readline().await.unwrap();
+    assert!(rest.ends_with(b"\r\n"));
 
     // The typed wrapper, awaited.
     let inbox = m.typed().examine("INBOX").await.unwrap();
