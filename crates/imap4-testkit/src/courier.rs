@@ -6,14 +6,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use crate::daemon::{self, Daemon, Retry};
+use crate::daemon::{self, Daemon};
 use crate::raw::{self, RawClient};
 use crate::server::{self, ImapServer, Kind, Namespace, Quirks};
 use crate::sys::{self, shell_quote};
 use crate::{pkgs, tls};
 
 const START_TIMEOUT: Duration = Duration::from_secs(30);
-const PORT_ATTEMPTS: usize = 5;
 /// The capabilities Courier advertises (it adds ACL, STARTTLS, ENABLE and
 /// UTF8=ACCEPT itself); AUTH=PLAIN only after TLS.
 const CAPS: &str = "IMAP4rev1 UIDPLUS CHILDREN NAMESPACE THREAD=ORDEREDSUBJECT \
@@ -234,11 +233,16 @@ wait
 
     fn launch(&mut self) -> io::Result<()> {
         use std::os::unix::fs::PermissionsExt;
-        let mut last_error = None;
-        for _ in 0..PORT_ATTEMPTS {
-            let ports = sys::free_ports(2)?;
-            self.port = ports[0];
-            self.tls_port = ports[1];
+        let dir = self.dir.clone();
+        let how = daemon::Launch {
+            what: "courier",
+            mark: "Courier-IMAP",
+            timeout: START_TIMEOUT,
+            log: &|| log_of(&dir),
+        };
+        let (d, port, tls_port) = daemon::launch(&how, |port, tls_port| {
+            self.port = port;
+            self.tls_port = tls_port;
             let script = self.dir.join("run-inside-ns.sh");
             fs::write(&script, self.script())?;
             fs::set_permissions(&script, fs::Permissions::from_mode(0o755))?;
@@ -252,25 +256,11 @@ wait
             let _ = fs::remove_file(self.dir.join("pids"));
             let mut d = Daemon::spawn(&mut cmd, &self.dir, "unshare (util-linux)")?;
             d.also_kill_listed_in(self.dir.join("pids"));
-            let dir = self.dir.clone();
-            let r = daemon::wait_for_greeting(
-                &mut d,
-                self.addr(),
-                "Courier-IMAP",
-                START_TIMEOUT,
-                "courier",
-                &|| log_of(&dir),
-            );
-            match r {
-                Ok(()) => {
-                    self.daemon = Some(d);
-                    return Ok(());
-                }
-                Err(Retry::Port(e)) => last_error = Some(e),
-                Err(Retry::No(e)) => return Err(e),
-            }
-        }
-        Err(last_error.unwrap_or_else(|| io::Error::other("courier did not start")))
+            Ok(d)
+        })?;
+        (self.port, self.tls_port) = (port, tls_port);
+        self.daemon = Some(d);
+        Ok(())
     }
 }
 
@@ -355,13 +345,9 @@ impl ImapServer for Courier {
     }
 
     fn fill(&self, user: &str, mailbox: &str, count: usize, seed: u64) -> io::Result<()> {
-        let mut c = RawClient::login(self.addr(), user, crate::PASSWORD)?;
         let name = self.mailbox(mailbox);
-        if !mailbox.eq_ignore_ascii_case("INBOX") {
-            c.command(&format!("CREATE {}", raw::quote(&name)))?;
-        }
-        raw::append_generated(&mut c, &name, count, seed)?;
-        c.logout();
+        let inbox = mailbox.eq_ignore_ascii_case("INBOX");
+        raw::fill_by_append(self.addr(), user, &name, inbox, count, seed)?.logout();
         Ok(())
     }
 }

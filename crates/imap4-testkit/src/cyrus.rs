@@ -6,15 +6,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::daemon::{self, Daemon, Retry};
+use crate::daemon::{self, Daemon};
 use crate::raw::{self, RawClient};
 use crate::server::{self, ImapServer, Kind, Namespace, Quirks};
 use crate::{pkgs, sys, tls};
 
 /// How long a start waits for the greeting.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
-/// How many times a start is retried when a picked port was taken meanwhile.
-const PORT_ATTEMPTS: usize = 5;
 /// Cyrus's own tools (from `cyrus-common`).
 const BIN: &str = "/usr/lib/cyrus/bin";
 /// The folders every user gets at first login (all subscribed).
@@ -238,11 +236,16 @@ DAEMON {{
     fn launch(&mut self, pkg: &Path) -> io::Result<()> {
         let (user, group) = Cyrus::run_as()?;
         let name = self.token();
-        let mut last_error = None;
-        for _ in 0..PORT_ATTEMPTS {
-            let ports = sys::free_ports(2)?;
-            self.port = ports[0];
-            self.tls_port = ports[1];
+        let dir = self.dir.clone();
+        let how = daemon::Launch {
+            what: "cyrus",
+            mark: &name,
+            timeout: START_TIMEOUT,
+            log: &|| log_of(&dir),
+        };
+        let (d, port, tls_port) = daemon::launch(&how, |port, tls_port| {
+            self.port = port;
+            self.tls_port = tls_port;
             let (imapd, master) = self.config(pkg, &name, &user, &group);
             fs::write(self.dir.join("imapd.conf"), imapd)?;
             fs::write(self.dir.join("cyrus.conf"), master)?;
@@ -260,30 +263,15 @@ DAEMON {{
                 .arg(self.dir.join("log/master.log"))
                 .stdout(out)
                 .stderr(err);
-            let mut d = Daemon::spawn(
+            Daemon::spawn(
                 &mut cmd,
                 &self.dir,
                 "Cyrus's master (is cyrus-common installed?)",
-            )?;
-            let dir = self.dir.clone();
-            let r = daemon::wait_for_greeting(
-                &mut d,
-                self.addr(),
-                &name,
-                START_TIMEOUT,
-                "cyrus",
-                &|| log_of(&dir),
-            );
-            match r {
-                Ok(()) => {
-                    self.daemon = Some(d);
-                    return Ok(());
-                }
-                Err(Retry::Port(e)) => last_error = Some(e),
-                Err(Retry::No(e)) => return Err(e),
-            }
-        }
-        Err(last_error.unwrap_or_else(|| io::Error::other("cyrus did not start")))
+            )
+        })?;
+        (self.port, self.tls_port) = (port, tls_port);
+        self.daemon = Some(d);
+        Ok(())
     }
 }
 
@@ -342,14 +330,9 @@ impl ImapServer for Cyrus {
     }
 
     fn fill(&self, user: &str, mailbox: &str, count: usize, seed: u64) -> io::Result<()> {
-        let mut c = RawClient::login(self.addr(), user, crate::PASSWORD)?;
         let name = self.mailbox(mailbox);
-        if !mailbox.eq_ignore_ascii_case("INBOX") {
-            // NO [ALREADYEXISTS] is fine
-            c.command(&format!("CREATE {}", raw::quote(&name)))?;
-        }
-        raw::append_generated(&mut c, &name, count, seed)?;
-        c.logout();
+        let inbox = mailbox.eq_ignore_ascii_case("INBOX");
+        raw::fill_by_append(self.addr(), user, &name, inbox, count, seed)?.logout();
         Ok(())
     }
 }

@@ -241,3 +241,41 @@ pub(crate) fn run(command: &mut Command) -> io::Result<std::process::Output> {
         )))
     }
 }
+
+/// What a server's start needs from [`launch`].
+pub(crate) struct Launch<'a> {
+    /// The server's name in messages (`"cyrus"`).
+    pub what: &'a str,
+    /// What its greeting must contain.
+    pub mark: &'a str,
+    /// How long to wait for the greeting.
+    pub timeout: Duration,
+    /// The server's log, for error messages.
+    pub log: &'a dyn Fn() -> String,
+}
+
+/// How many times a start is retried when a picked port was taken
+/// meanwhile.
+const PORT_ATTEMPTS: usize = 5;
+
+/// Picks two free loopback ports, lets `spawn` write the configuration
+/// for them and start the server, and waits for its greeting on the
+/// first; retries with new ports when one was taken in between. Returns
+/// the running daemon and its (plain, TLS) ports.
+pub(crate) fn launch(
+    how: &Launch<'_>,
+    mut spawn: impl FnMut(u16, u16) -> io::Result<Daemon>,
+) -> io::Result<(Daemon, u16, u16)> {
+    let mut last_error = None;
+    for _ in 0..PORT_ATTEMPTS {
+        let ports = sys::free_ports(2)?;
+        let mut d = spawn(ports[0], ports[1])?;
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], ports[0]));
+        match wait_for_greeting(&mut d, addr, how.mark, how.timeout, how.what, how.log) {
+            Ok(()) => return Ok((d, ports[0], ports[1])),
+            Err(Retry::Port(e)) => last_error = Some(e),
+            Err(Retry::No(e)) => return Err(e),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| io::Error::other(format!("{} did not start", how.what))))
+}

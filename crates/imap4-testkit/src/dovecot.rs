@@ -7,14 +7,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use crate::daemon::{self, Daemon, Retry};
+use crate::daemon::{self, Daemon};
 use crate::sys::{self, shell_quote, Ids};
 use crate::{maildir, tls};
 
 /// How long [`DovecotBuilder::start`] waits for the greeting.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
-/// How many times a start is retried when a picked port was taken meanwhile.
-const PORT_ATTEMPTS: usize = 5;
 use crate::PASSWORD;
 /// Users every instance has.
 const DEFAULT_USERS: [&str; 3] = ["alice", "bob", "bench"];
@@ -497,65 +495,46 @@ impl Dovecot {
     /// Picks ports, writes the config, starts Dovecot and waits for it;
     /// retries with new ports when one was taken in between.
     fn launch(&mut self) -> io::Result<()> {
-        let mut last_error = None;
-        for attempt in 0..PORT_ATTEMPTS {
-            let ports = sys::free_ports(2)?;
-            self.port = ports[0];
-            self.tls_port = ports[1];
-            let token = format!(
-                "imap4-testkit {}-{}-{attempt}",
-                std::process::id(),
-                self.dir
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default()
-            );
-            fs::write(self.config_file(), self.config(&token))?;
-            match self.spawn_and_wait(&token) {
-                Ok(()) => return Ok(()),
-                Err(Retry::Port(e)) => {
-                    self.stop();
-                    last_error = Some(e);
-                }
-                Err(Retry::No(e)) => {
-                    self.stop();
-                    return Err(e);
-                }
-            }
-        }
-        Err(last_error.unwrap_or_else(|| io::Error::other("dovecot did not start")))
-    }
-
-    fn spawn_and_wait(&mut self, token: &str) -> Result<(), Retry> {
-        let out = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.join("log/stdout.log"))
-            .map_err(Retry::No)?;
-        let err = out.try_clone().map_err(Retry::No)?;
-        let mut command = Command::new("dovecot");
-        command
-            .arg("-F")
-            .arg("-c")
-            .arg(self.config_file())
-            .stdout(out)
-            .stderr(err);
-        let daemon = Daemon::spawn(
-            &mut command,
-            &self.dir,
-            "dovecot (is dovecot-core installed?)",
-        )
-        .map_err(Retry::No)?;
-        let daemon = self.daemon.insert(daemon);
+        let token = format!(
+            "imap4-testkit {}-{}",
+            std::process::id(),
+            self.dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        );
         let dir = self.dir.clone();
-        daemon::wait_for_greeting(
-            daemon,
-            SocketAddr::from(([127, 0, 0, 1], self.port)),
-            token,
-            START_TIMEOUT,
-            "dovecot",
-            &|| log_of(&dir),
-        )
+        let how = daemon::Launch {
+            what: "dovecot",
+            mark: &token,
+            timeout: START_TIMEOUT,
+            log: &|| log_of(&dir),
+        };
+        let (d, port, tls_port) = daemon::launch(&how, |port, tls_port| {
+            self.port = port;
+            self.tls_port = tls_port;
+            fs::write(self.config_file(), self.config(&token))?;
+            let out = fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(self.dir.join("log/stdout.log"))?;
+            let err = out.try_clone()?;
+            let mut command = Command::new("dovecot");
+            command
+                .arg("-F")
+                .arg("-c")
+                .arg(self.config_file())
+                .stdout(out)
+                .stderr(err);
+            Daemon::spawn(
+                &mut command,
+                &self.dir,
+                "dovecot (is dovecot-core installed?)",
+            )
+        })?;
+        (self.port, self.tls_port) = (port, tls_port);
+        self.daemon = Some(d);
+        Ok(())
     }
 
     /// Stops the server (its whole process group) and the watchdog.

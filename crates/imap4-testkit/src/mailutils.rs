@@ -6,14 +6,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use crate::daemon::{self, Daemon, Retry};
+use crate::daemon::{self, Daemon};
 use crate::raw::{self, RawClient};
 use crate::server::{self, ImapServer, Kind, Namespace, Quirks};
 use crate::sys::{self, shell_quote};
 use crate::tls;
 
 const START_TIMEOUT: Duration = Duration::from_secs(30);
-const PORT_ATTEMPTS: usize = 5;
 /// The virtual domain every user belongs to.
 const DOMAIN: &str = "localhost";
 /// Folders made for every user at start; all but Archive subscribed.
@@ -166,22 +165,25 @@ tls {{ ssl-certificate-file "{d}/tls/chain.pem"; ssl-key-file "{d}/tls/key.pem";
     }
 
     fn launch(&mut self) -> io::Result<()> {
-        let mut last_error = None;
-        for _ in 0..PORT_ATTEMPTS {
-            let ports = sys::free_ports(2)?;
-            self.port = ports[0];
-            self.tls_port = ports[1];
+        let dir = self.dir.clone();
+        let how = daemon::Launch {
+            what: "mailutils imap4d",
+            mark: "IMAP4rev1",
+            timeout: START_TIMEOUT,
+            log: &|| log_of(&dir),
+        };
+        let (d, port, tls_port) = daemon::launch(&how, |port, tls_port| {
+            self.port = port;
+            self.tls_port = tls_port;
             let conf = self.dir.join("imap4d.conf");
             fs::write(
                 &conf,
                 format!(
                     "{}mode daemon;\nforeground yes;\npidfile \"{}\";\n\
-                     server 127.0.0.1:{} {{ tls-mode ondemand; transcript yes; }}\n\
-                     server 127.0.0.1:{} {{ tls-mode connection; transcript yes; }}\n",
+                     server 127.0.0.1:{port} {{ tls-mode ondemand; transcript yes; }}\n\
+                     server 127.0.0.1:{tls_port} {{ tls-mode connection; transcript yes; }}\n",
                     self.common_config(),
                     self.dir.join("imap4d.pid").display(),
-                    self.port,
-                    self.tls_port
                 ),
             )?;
             daemon::run(
@@ -198,30 +200,15 @@ tls {{ ssl-certificate-file "{d}/tls/chain.pem"; ssl-key-file "{d}/tls/key.pem";
                 .arg(format!("--config-file={}", conf.display()))
                 .stdout(out)
                 .stderr(err);
-            let mut d = Daemon::spawn(
+            Daemon::spawn(
                 &mut cmd,
                 &self.dir,
                 "imap4d (is mailutils-imap4d installed?)",
-            )?;
-            let dir = self.dir.clone();
-            let r = daemon::wait_for_greeting(
-                &mut d,
-                self.addr(),
-                "IMAP4rev1",
-                START_TIMEOUT,
-                "mailutils imap4d",
-                &|| log_of(&dir),
-            );
-            match r {
-                Ok(()) => {
-                    self.daemon = Some(d);
-                    return Ok(());
-                }
-                Err(Retry::Port(e)) => last_error = Some(e),
-                Err(Retry::No(e)) => return Err(e),
-            }
-        }
-        Err(last_error.unwrap_or_else(|| io::Error::other("imap4d did not start")))
+            )
+        })?;
+        (self.port, self.tls_port) = (port, tls_port);
+        self.daemon = Some(d);
+        Ok(())
     }
 }
 
@@ -296,12 +283,16 @@ impl ImapServer for Mailutils {
     /// APPENDs, then (Mailutils ignores APPEND's flags) SELECTs the
     /// mailbox once and sets each new message's flags with STORE.
     fn fill(&self, user: &str, mailbox: &str, count: usize, seed: u64) -> io::Result<()> {
-        let mut c = RawClient::login(self.addr(), &self.login_name(user), crate::PASSWORD)?;
         let name = self.mailbox(mailbox);
-        if !mailbox.eq_ignore_ascii_case("INBOX") {
-            c.command(&format!("CREATE {}", raw::quote(&name)))?;
-        }
-        raw::append_generated(&mut c, &name, count, seed)?;
+        let inbox = mailbox.eq_ignore_ascii_case("INBOX");
+        let mut c = raw::fill_by_append(
+            self.addr(),
+            &self.login_name(user),
+            &name,
+            inbox,
+            count,
+            seed,
+        )?;
         let selected = c.expect_ok(&format!("SELECT {}", raw::quote(&name)))?;
         let exists = raw::exists(&selected.untagged).unwrap_or(0);
         let first = exists.checked_sub(count).ok_or_else(|| {

@@ -219,6 +219,26 @@ pub(crate) fn append_generated(
     Ok(())
 }
 
+/// Logs in as `login`, creates the mailbox `name` unless `inbox` (one that
+/// exists already is fine), and APPENDs messages `0..count` of `seed` to
+/// it; returns the connection, still logged in.
+pub(crate) fn fill_by_append(
+    addr: SocketAddr,
+    login: &str,
+    name: &str,
+    inbox: bool,
+    count: usize,
+    seed: u64,
+) -> io::Result<RawClient> {
+    let mut c = RawClient::login(addr, login, crate::PASSWORD)?;
+    if !inbox {
+        // NO [ALREADYEXISTS] is fine
+        c.command(&format!("CREATE {}", quote(name)))?;
+    }
+    append_generated(&mut c, name, count, seed)?;
+    Ok(c)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
