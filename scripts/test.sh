@@ -21,7 +21,15 @@ section "cargo test"
 cargo test --workspace --all-features
 
 section "cargo package (imap4-proto, imap4)"
-cargo package -p imap4-proto -p imap4 --allow-dirty
+# Verified in a fresh target dir, with no imap4-proto left unpacked or
+# built by an earlier run: cargo treats a registry crate of the same
+# version as unchanged, so imap4 would be checked against a stale copy.
+rm -rf target/package
+cargo_home=${CARGO_HOME:-$HOME/.cargo}
+rm -rf "$cargo_home"/registry/src/-*/imap4-proto-* "$cargo_home"/registry/cache/-*/imap4-proto-*
+package_target=$(mktemp -d)
+cargo package -p imap4-proto -p imap4 --allow-dirty --target-dir "$package_target"
+rm -rf "$package_target"
 
 section "fuzz regressions and smoke (${FUZZ_SECONDS:-30} s per target)"
 FUZZ_REGRESSIONS=1 scripts/fuzz-smoke.sh
