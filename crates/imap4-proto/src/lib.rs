@@ -24,6 +24,7 @@
 #![warn(missing_docs)]
 
 mod auth;
+mod code;
 pub mod command;
 pub mod compress;
 pub mod encode;
@@ -42,6 +43,7 @@ mod store;
 pub mod typed;
 
 pub use auth::{AuthFailed, Authenticated};
+pub use code::ResponseCode;
 pub use idle::{IdleConfig, IdleStep};
 pub use live::{Event, MailboxState};
 pub use response::{python_repr, sanitize, sanitize_bytes, Data, Response};

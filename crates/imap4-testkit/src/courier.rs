@@ -354,9 +354,8 @@ impl ImapServer for Courier {
 
 impl Drop for Courier {
     fn drop(&mut self) {
-        if let Some(mut d) = self.daemon.take() {
-            d.stop();
-        }
+        // the daemon stops (Daemon's drop) before its dir goes
+        drop(self.daemon.take());
         sys::remove_dir_retry(&self.dir);
     }
 }

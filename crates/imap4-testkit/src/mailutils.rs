@@ -314,9 +314,8 @@ impl ImapServer for Mailutils {
 
 impl Drop for Mailutils {
     fn drop(&mut self) {
-        if let Some(mut d) = self.daemon.take() {
-            d.stop();
-        }
+        // the daemon stops (Daemon's drop) before its dir goes
+        drop(self.daemon.take());
         sys::remove_dir_retry(&self.dir);
     }
 }

@@ -108,13 +108,14 @@ pub use client::{
     debug, set_debug, Config, Imap4, DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT,
     DEFAULT_WRITE_TIMEOUT, IMAP4_PORT, IMAP4_SSL_PORT,
 };
-pub use error::{Detail, Error, ErrorKind, ResponseCode};
+pub use error::{Detail, Error, ErrorKind};
 pub use idle::{Event, Idle, IdleConfig, MailboxState};
 /// The date/time crate of the typed dates ([`typed::Envelope::date_parsed`],
 /// [`typed::Fetch::internal_date_parsed`]: `chrono::DateTime<FixedOffset>`).
 pub use imap4_proto::chrono;
 pub use imap4_proto::proxy::{Proxy, ProxyKind};
 pub use imap4_proto::sasl;
+pub use imap4_proto::ResponseCode;
 pub use imap4_proto::{AuthFailed, Authenticated, Data, Limits, Response, State};
 /// The TLS session type returned by [`Imap4::ssl`].
 pub use rustls::ClientConnection as TlsSession;
