@@ -204,6 +204,13 @@ makeuserdb
 set -a; . /etc/courier/authdaemonrc; set +a
 /usr/lib/courier/courier-authlib/authdaemond >>"{d}/log/authdaemond.log" 2>&1 &
 echo $! >>"{d}/pids"
+# imapd must not greet before logins can be checked: wait (bounded) for
+# the auth daemon's socket
+i=0
+while [ ! -S "$authdaemonvar/socket" ]; do
+  i=$((i+1)); [ $i -le 300 ] || {{ echo "authdaemond made no socket in 30 s"; exit 1; }}
+  sleep 0.1
+done
 set -a
 . /etc/courier/imapd
 . /etc/courier/imapd-ssl

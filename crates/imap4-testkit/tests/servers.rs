@@ -112,10 +112,11 @@ fn check(kind: Kind) {
             .arg(&cmd)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut err = child.stderr.take().unwrap();
         let mut line = String::new();
         out.read_line(&mut line).unwrap();
         assert!(line.starts_with("* PREAUTH"), "{kind}: {line:?} from {cmd}");
@@ -186,17 +187,19 @@ fn the_watchdog_stops_every_kind_when_the_test_process_dies() {
             .args(["--exact", "watchdog_helper", "--ignored", "--nocapture"])
             .env("IMAP4_TESTKIT_WATCHDOG_KIND", kind.name())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut err = child.stderr.take().unwrap();
         let mut line = String::new();
         while !line.starts_with("READY") {
             line.clear();
-            assert!(
-                out.read_line(&mut line).unwrap() > 0,
-                "{kind}: helper ended"
-            );
+            if out.read_line(&mut line).unwrap() == 0 {
+                let mut why = String::new();
+                let _ = err.read_to_string(&mut why);
+                panic!("{kind}: helper ended: {why}");
+            }
             if let Some(at) = line.find("READY") {
                 line = line[at..].to_string();
             }
