@@ -12,6 +12,7 @@
 #   FUZZ_REGRESSIONS  1: instead of fuzzing, replay fuzz/regressions/<target>/*
 #                     once each (fails while a recorded bug is not fixed)
 #   CARGO_BUILD_JOBS  build parallelism (default 1)
+#   FUZZ_BUILD_ONLY   1: build the targets and stop (scripts/fuzz-long.sh)
 #
 # New inputs found during the run go to a temporary directory, so the
 # committed corpus does not change.
@@ -45,6 +46,7 @@ export RUSTFLAGS="${fuzz_rustflags[*]} ${RUSTFLAGS:-}"
 cargo build --manifest-path fuzz/Cargo.toml --target-dir fuzz/target \
     --release --target "$triple" --bins
 bin=fuzz/target/$triple/release
+[[ ${FUZZ_BUILD_ONLY:-0} == 1 ]] && exit 0
 
 failed=()
 for t in $targets; do
