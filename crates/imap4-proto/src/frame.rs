@@ -84,6 +84,30 @@ impl Frame {
     }
 }
 
+/// What [`Framer::next_item`] yields: complete responses and, while body
+/// streaming is on ([`Framer::set_stream_bodies`]), the pieces of a body
+/// literal as they arrive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    /// A complete response. One whose body literal was streamed holds
+    /// that literal empty, announced as `{0…0}` (its digits zeroed in
+    /// place), so it parses as an empty string.
+    Frame(Frame),
+    /// A body literal of an untagged FETCH starts: its bytes follow as
+    /// [`Item::BodyData`], not held by the framer.
+    BodyStart {
+        /// The message sequence number of the FETCH response.
+        seq: u32,
+        /// The item as the server named it, e.g. `BODY[]` or `BODY[1]<0>`.
+        section: Bytes,
+        /// The announced size in bytes.
+        size: u64,
+    },
+    /// The next piece of the body literal announced by the last
+    /// [`Item::BodyStart`]; together the pieces are exactly its bytes.
+    BodyData(Bytes),
+}
+
 /// Why the byte stream cannot be framed. Every variant is fatal for the
 /// connection: the framer cannot know where the next response starts.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -140,6 +164,9 @@ enum Mode {
     Line,
     /// Inside a literal with this many bytes still to come.
     Literal(u64),
+    /// Inside a streamed body literal with this many bytes still to come:
+    /// they are handed out, not kept.
+    Stream(u64),
 }
 
 /// The incremental framer. Feed it bytes with [`Framer::feed`], take complete
@@ -166,6 +193,11 @@ pub struct Framer {
     /// A tighter literal limit while only commands expecting small
     /// literals are in flight (see [`Framer::set_literal_cap`]).
     literal_cap: Option<u64>,
+    /// Body literals of at least this size are streamed (see
+    /// [`Framer::set_stream_bodies`]).
+    stream_min: Option<u64>,
+    /// Bytes of the current frame handed out as [`Item::BodyData`].
+    streamed: u64,
 }
 
 impl Framer {
@@ -184,6 +216,8 @@ impl Framer {
             escaped: false,
             fed: 0,
             literal_cap: None,
+            stream_min: None,
+            streamed: 0,
         }
     }
 
@@ -198,6 +232,35 @@ impl Framer {
     /// as [`FrameError::LiteralTooLarge`] with the cap as its limit.
     pub fn set_literal_cap(&mut self, cap: Option<u64>) {
         self.literal_cap = cap;
+    }
+
+    /// Streams body literals: from the next announcement on, the literal
+    /// of a body item (`BODY[…]`, `BINARY[…]`, `RFC822`, `RFC822.TEXT`,
+    /// `RFC822.HEADER`) of an untagged FETCH of at least `min` bytes is
+    /// handed out piece by piece by [`Framer::next_item`] as it arrives
+    /// instead of being held, so a body of any size costs no more memory
+    /// than one read. Such a literal is bound by neither
+    /// [`Limits::max_literal_len`] nor [`Limits::max_response_len`]
+    /// (nothing of it is held); every other limit applies. `None` turns
+    /// streaming off again.
+    ///
+    /// ```
+    /// use imap4_proto::frame::{Framer, Item};
+    /// use imap4_proto::Limits;
+    ///
+    /// let mut framer = Framer::new(Limits::default());
+    /// framer.set_stream_bodies(Some(0));
+    /// framer.feed(b"* 3 FETCH (UID 9 BODY[] {5}\r\nhel");
+    /// let start = framer.next_item().unwrap().unwrap();
+    /// assert!(matches!(start, Item::BodyStart { seq: 3, size: 5, .. }));
+    /// assert_eq!(framer.next_item().unwrap(), Some(Item::BodyData("hel".into())));
+    /// framer.feed(b"lo)\r\n");
+    /// assert_eq!(framer.next_item().unwrap(), Some(Item::BodyData("lo".into())));
+    /// let Some(Item::Frame(f)) = framer.next_item().unwrap() else { panic!() };
+    /// assert_eq!(&f.raw()[..], b"* 3 FETCH (UID 9 BODY[] {0}\r\n)\r\n");
+    /// ```
+    pub fn set_stream_bodies(&mut self, min: Option<u64>) {
+        self.stream_min = min;
     }
 
     fn literal_limit(&self) -> u64 {
@@ -231,12 +294,12 @@ impl Framer {
 
     /// Whether the framer is inside a literal's data.
     pub fn in_literal(&self) -> bool {
-        matches!(self.mode, Mode::Literal(_))
+        matches!(self.mode, Mode::Literal(_) | Mode::Stream(_))
     }
 
     /// Whether a response has started but is not complete.
     pub fn in_frame(&self) -> bool {
-        !self.buf.is_empty()
+        !self.buf.is_empty() || self.streamed > 0 || matches!(self.mode, Mode::Stream(_))
     }
 
     /// Removes and returns every buffered byte, resetting the framer to the
@@ -258,13 +321,56 @@ impl Framer {
         self.depth = 0;
         self.in_quote = false;
         self.escaped = false;
+        self.streamed = 0;
     }
 
     /// Returns the next complete response, `Ok(None)` if more bytes are
-    /// needed, or an error if the stream violates a limit.
+    /// needed, or an error if the stream violates a limit. With body
+    /// streaming on, use [`Framer::next_item`]: this drops the streamed
+    /// pieces.
     pub fn next_frame(&mut self) -> Result<Option<Frame>, FrameError> {
         loop {
+            match self.next_item()? {
+                None => return Ok(None),
+                Some(Item::Frame(f)) => return Ok(Some(f)),
+                Some(_) => {}
+            }
+        }
+    }
+
+    /// The next complete response or streamed body piece (see
+    /// [`Framer::set_stream_bodies`]), `Ok(None)` if more bytes are
+    /// needed, or an error if the stream violates a limit.
+    pub fn next_item(&mut self) -> Result<Option<Item>, FrameError> {
+        loop {
             match self.mode {
+                Mode::Stream(0) => {
+                    // the streamed literal is over: an empty literal in the
+                    // frame, and the line goes on
+                    self.parts.push((true, self.pos, self.pos));
+                    self.line_start = self.pos;
+                    self.mode = Mode::Line;
+                }
+                Mode::Stream(remaining) => {
+                    let avail = self.buf.len() - self.pos;
+                    if avail == 0 {
+                        return Ok(None);
+                    }
+                    // `n <= avail`, a usize
+                    let n = remaining.min(avail as u64) as usize;
+                    let piece = if n == avail {
+                        // all that is buffered is body: hand it out whole
+                        self.buf.split_off(self.pos).freeze()
+                    } else {
+                        let piece = Bytes::copy_from_slice(&self.buf[self.pos..self.pos + n]);
+                        self.buf.copy_within(self.pos + n.., self.pos);
+                        self.buf.truncate(self.buf.len() - n);
+                        piece
+                    };
+                    self.streamed += n as u64;
+                    self.mode = Mode::Stream(remaining - n as u64);
+                    return Ok(Some(Item::BodyData(piece)));
+                }
                 Mode::Literal(remaining) => {
                     let avail = (self.buf.len() - self.pos) as u64;
                     if avail < remaining {
@@ -298,6 +404,21 @@ impl Framer {
                     } else {
                         None
                     };
+                    if let (Some(size), Some(min)) = (announced, self.stream_min) {
+                        if size >= min {
+                            if let Some(start_item) = self.stream_start(start, end, size) {
+                                if self.parts.len() / 2 >= self.limits.max_literals {
+                                    return Err(FrameError::TooManyLiterals {
+                                        limit: self.limits.max_literals,
+                                    });
+                                }
+                                self.in_quote = false;
+                                self.escaped = false;
+                                self.mode = Mode::Stream(size);
+                                return Ok(Some(start_item));
+                            }
+                        }
+                    }
                     match announced {
                         Some(size) => {
                             if self.parts.len() / 2 >= self.limits.max_literals {
@@ -321,7 +442,7 @@ impl Framer {
                             self.escaped = false;
                             self.mode = Mode::Literal(size);
                         }
-                        None => return Ok(Some(self.emit())),
+                        None => return Ok(Some(Item::Frame(self.emit()))),
                     }
                 }
             }
@@ -415,9 +536,33 @@ impl Framer {
         Ok(found)
     }
 
+    /// If the line `buf[start..end]` of the current frame announces the
+    /// literal of a body item of an untagged FETCH: zeroes the announced
+    /// size's digits in place and returns the [`Item::BodyStart`].
+    fn stream_start(&mut self, start: usize, end: usize, size: u64) -> Option<Item> {
+        let first_end = match self.parts.first() {
+            Some(&(false, _, e)) => e,
+            _ => return None,
+        };
+        let seq = fetch_seq(&self.buf[..first_end])?;
+        let line = &self.buf[start..end];
+        let open = line.iter().rposition(|&b| b == b'{')?;
+        let item_end = open.checked_sub(1 + usize::from(open > 0 && line[open - 1] == b'~'))?;
+        if line.get(item_end) != Some(&b' ') {
+            return None;
+        }
+        let item_start = body_item_start(&line[..item_end])?;
+        let section = Bytes::copy_from_slice(&line[item_start..item_end]);
+        let digits_end = end - 1 - usize::from(line[line.len() - 2] == b'+');
+        for b in &mut self.buf[start + open + 1..digits_end] {
+            *b = b'0';
+        }
+        Some(Item::BodyStart { seq, section, size })
+    }
+
     fn emit(&mut self) -> Frame {
         let raw_len = self.pos;
-        let offset = self.fed - self.buf.len() as u64;
+        let offset = self.fed - self.buf.len() as u64 - self.streamed;
         let bytes = self.buf.split_to(raw_len).freeze();
         let parts = self
             .parts
@@ -438,6 +583,50 @@ impl Framer {
             offset,
         }
     }
+}
+
+/// The sequence number of an untagged FETCH response's first line.
+fn fetch_seq(line: &[u8]) -> Option<u32> {
+    let rest = line.strip_prefix(b"* ")?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let word = rest[digits..].strip_prefix(b" ")?;
+    if word.len() < 6 || !word[..6].eq_ignore_ascii_case(b"FETCH ") {
+        return None;
+    }
+    std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()
+}
+
+/// Where the body item ending `before` (the line up to the space before
+/// a literal announcement) starts: `BODY[…]`, `BINARY[…]` (each maybe
+/// followed by `<origin>`), `RFC822`, `RFC822.TEXT` or `RFC822.HEADER`,
+/// after a space or `(`. `None` for any other item.
+fn body_item_start(before: &[u8]) -> Option<usize> {
+    let token_start = |end: usize| {
+        before[..end]
+            .iter()
+            .rposition(|&b| b == b' ' || b == b'(')
+            .map_or(0, |i| i + 1)
+    };
+    let mut end = before.len();
+    if before.last() == Some(&b'>') {
+        end = before.iter().rposition(|&b| b == b'<')?;
+    }
+    if end > 0 && before[end - 1] == b']' {
+        let open = before[..end].iter().rposition(|&b| b == b'[')?;
+        let name_start = token_start(open);
+        let name = &before[name_start..open];
+        return (name.eq_ignore_ascii_case(b"BODY") || name.eq_ignore_ascii_case(b"BINARY"))
+            .then_some(name_start);
+    }
+    if end != before.len() {
+        return None;
+    }
+    let start = token_start(end);
+    let name = &before[start..];
+    [&b"RFC822"[..], b"RFC822.TEXT", b"RFC822.HEADER"]
+        .iter()
+        .any(|n| name.eq_ignore_ascii_case(n))
+        .then_some(start)
 }
 
 /// Whether a response whose first line is `line` can carry literals.
@@ -734,5 +923,133 @@ mod tests {
         assert_eq!(literal_announcement(b"x {}"), None);
         assert_eq!(literal_announcement(b"x {a}"), None);
         assert_eq!(literal_announcement(b"x {1} "), None);
+    }
+    /// Feeds `input` split at `split`, collecting every item.
+    fn stream_items(input: &[u8], split: usize, min: u64, limits: Limits) -> Vec<Item> {
+        let mut f = Framer::new(limits);
+        f.set_stream_bodies(Some(min));
+        let mut out = Vec::new();
+        for part in [&input[..split], &input[split..]] {
+            f.feed(part);
+            while let Some(item) = f.next_item().unwrap() {
+                out.push(item);
+            }
+        }
+        assert!(!f.in_frame());
+        out
+    }
+
+    #[test]
+    fn body_literals_stream_at_every_split() {
+        let input: &[u8] = b"* OK x\r\n* 12 FETCH (UID 7 ENVELOPE (NIL {3}\r\nabc) BODY[HEADER.FIELDS (A B)] {4}\r\nA: 1 BODY[]<0> ~{10}\r\n0123456789 RFC822.SIZE 10)\r\na1 OK done\r\n";
+        for split in 0..=input.len() {
+            let items = stream_items(input, split, 0, Limits::default());
+            let mut bodies: Vec<(u32, Vec<u8>, u64, Vec<u8>)> = Vec::new();
+            let mut frames = Vec::new();
+            for item in items {
+                match item {
+                    Item::BodyStart { seq, section, size } => {
+                        bodies.push((seq, section.to_vec(), size, Vec::new()))
+                    }
+                    Item::BodyData(d) => bodies.last_mut().unwrap().3.extend_from_slice(&d),
+                    Item::Frame(f) => frames.push(f),
+                }
+            }
+            assert_eq!(
+                bodies,
+                vec![
+                    (
+                        12,
+                        b"BODY[HEADER.FIELDS (A B)]".to_vec(),
+                        4,
+                        b"A: 1".to_vec()
+                    ),
+                    (12, b"BODY[]<0>".to_vec(), 10, b"0123456789".to_vec()),
+                ],
+                "split {split}"
+            );
+            assert_eq!(frames.len(), 3);
+            // the ENVELOPE's literal is kept; the streamed ones are empty
+            assert_eq!(
+                &frames[1].raw()[..],
+                &b"* 12 FETCH (UID 7 ENVELOPE (NIL {3}\r\nabc) BODY[HEADER.FIELDS (A B)] {0}\r\n BODY[]<0> ~{00}\r\n RFC822.SIZE 10)\r\n"[..]
+            );
+            // stream positions still count the streamed bytes
+            assert_eq!(frames[1].offset(), 8);
+            assert_eq!(
+                frames[2].offset(),
+                (input.len() - b"a1 OK done\r\n".len()) as u64
+            );
+            assert_eq!(frames[2].first_line(), b"a1 OK done");
+        }
+    }
+
+    #[test]
+    fn only_body_items_of_fetch_responses_stream() {
+        for (input, streams) in [
+            (&b"* 1 FETCH (RFC822 {2}\r\nab)\r\n"[..], true),
+            (b"* 1 FETCH (rfc822.text {2}\r\nab)\r\n", true),
+            (b"* 1 FETCH (BINARY[1] ~{2}\r\nab)\r\n", true),
+            (b"* 1 FETCH (BODY[1] {2+}\r\nab)\r\n", true),
+            (b"* 1 FETCH (X-BODY[] {2}\r\nab)\r\n", false),
+            (b"* 1 FETCH (RFC822.SIZE {2}\r\nab)\r\n", false),
+            (b"* 1 FETCH (BODYSTRUCTURE ({2}\r\nab))\r\n", false),
+            (b"* LIST () \"/\" BODY[] {2}\r\nab\r\n", false),
+            (b"* 1 FETCH (BODY[] {1}\r\na)\r\n", false), // under the minimum
+        ] {
+            let items = stream_items(input, 0, 2, Limits::default());
+            let streamed = items.iter().any(|i| matches!(i, Item::BodyStart { .. }));
+            assert_eq!(streamed, streams, "{}", String::from_utf8_lossy(input));
+            assert!(matches!(items.last(), Some(Item::Frame(_))));
+        }
+    }
+
+    #[test]
+    fn a_streamed_body_is_not_bound_by_the_literal_or_response_limits() {
+        let limits = Limits {
+            max_literal_len: 16,
+            max_response_len: 64,
+            ..Limits::default()
+        };
+        let body = vec![b'x'; 100_000];
+        let mut input = b"* 1 FETCH (BODY[] {100000}\r\n".to_vec();
+        input.extend_from_slice(&body);
+        input.extend_from_slice(b")\r\n");
+        let items = stream_items(&input, 20_000, 0, limits.clone());
+        let got: usize = items
+            .iter()
+            .map(|i| match i {
+                Item::BodyData(d) => d.len(),
+                _ => 0,
+            })
+            .sum();
+        assert_eq!(got, body.len());
+        // without streaming the same input is refused
+        let mut f = Framer::new(limits);
+        f.feed(&input);
+        assert!(matches!(
+            f.next_frame(),
+            Err(FrameError::LiteralTooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn streamed_pieces_are_never_more_than_what_was_fed() {
+        let mut f = Framer::new(Limits::default());
+        f.set_stream_bodies(Some(0));
+        f.feed(b"* 1 FETCH (BODY[] {1000}\r\n");
+        assert!(matches!(
+            f.next_item().unwrap(),
+            Some(Item::BodyStart { size: 1000, .. })
+        ));
+        assert_eq!(f.next_item().unwrap(), None);
+        for _ in 0..10 {
+            f.feed(&[b'y'; 100]);
+            assert!(matches!(f.next_item().unwrap(), Some(Item::BodyData(d)) if d.len() == 100));
+            assert_eq!(f.next_item().unwrap(), None);
+            assert!(f.buffered() < 64, "the body is not held");
+        }
+        f.feed(b")\r\n");
+        assert!(matches!(f.next_item().unwrap(), Some(Item::Frame(_))));
     }
 }

@@ -48,7 +48,8 @@ pub use idle::{IdleConfig, IdleStep};
 pub use live::{Event, MailboxState};
 pub use response::{python_repr, sanitize, sanitize_bytes, Data, Response};
 pub use session::{
-    Begin, ErrorKind, Pending, Poll, Session, SessionError, State, Tagged, Trace, COMMANDS,
+    Begin, ErrorKind, Pending, Poll, Session, SessionError, State, Streamed, Tagged, Trace,
+    COMMANDS,
 };
 
 /// The date/time crate of the typed dates ([`parse::Envelope::date_parsed`],

@@ -16,7 +16,7 @@ use bytes::Bytes;
 use crate::compress::Deflate;
 use crate::encode::{CommandBuilder, EncodeError, Fragment, LiteralMode};
 pub use crate::error::{ErrorKind, SessionError};
-use crate::frame::{Frame, Framer, Part};
+use crate::frame::{Frame, Framer, Item, Part};
 use crate::response::{python_repr, Data, Response};
 pub use crate::state::{State, COMMANDS};
 use crate::store::UntaggedStore;
@@ -33,6 +33,30 @@ pub enum Trace {
 
 /// The tagged result of a command: imaplib's `(typ, [data])`.
 pub type Tagged = (String, Vec<Data>);
+
+/// Bytes of streamed body that count as much progress as one complete
+/// response (see [`Session::progress`]): 64 KiB.
+pub const STREAM_PROGRESS: u64 = 64 << 10;
+
+/// What a streamed typed command yields, in wire order (see
+/// [`Session::poll_streamed`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Streamed {
+    /// A complete untagged response, raw, for the typed parser. A FETCH
+    /// whose body streamed holds that body as an empty literal.
+    Response(Bytes),
+    /// A streamed body starts (see [`Session::stream_bodies`]).
+    BodyStart {
+        /// The message sequence number of its FETCH response.
+        seq: u32,
+        /// The item as the server named it, e.g. `BODY[]`.
+        section: Bytes,
+        /// Its size in bytes, as announced.
+        size: u64,
+    },
+    /// The next piece of the body the last `BodyStart` announced.
+    BodyData(Bytes),
+}
 
 /// What happens after the tagged response arrives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,6 +176,9 @@ struct InFlight {
     /// The largest literal this command expects (see
     /// [`Session::set_literal_cap`]).
     literal_cap: Option<u64>,
+    /// Body literals of at least this size stream (see
+    /// [`Session::stream_bodies`]).
+    stream_min: Option<u64>,
     /// AUTHENTICATE challenges answered so far.
     auth_steps: usize,
     /// FETCH responses answer this command (FETCH, STORE, UID …).
@@ -193,12 +220,15 @@ pub struct Session {
     continuation: Option<Bytes>,
     pending_challenge: Option<(u64, Vec<u8>)>,
     stray_continuation: Option<Bytes>,
-    /// Raw untagged responses collected for typed commands.
-    pub(crate) capture: Option<Vec<Bytes>>,
+    /// Raw untagged responses collected for typed commands, with the
+    /// pieces of streamed bodies in between.
+    pub(crate) capture: Option<Vec<Streamed>>,
     /// Bytes held in `capture`.
     capture_bytes: u64,
     /// Responses processed over the session's life.
     responses: u64,
+    /// Bytes of streamed bodies received over the session's life.
+    streamed_bytes: u64,
     /// Abandoned commands are being drained: their untagged data is
     /// dropped (see [`Session::abandon_in_flight`]).
     discarding: bool,
@@ -247,6 +277,7 @@ impl Session {
             capture: None,
             capture_bytes: 0,
             responses: 0,
+            streamed_bytes: 0,
             discarding: false,
             live: crate::live::Live::default(),
             last_tagged_raw: None,
@@ -350,6 +381,14 @@ impl Session {
         self.responses
     }
 
+    /// Progress for the response timeout: complete responses, plus one
+    /// for every [`STREAM_PROGRESS`] bytes of streamed body, so a body
+    /// arriving at a usable rate keeps a command alive, and a server
+    /// trickling one byte at a time does not.
+    pub fn progress(&self) -> u64 {
+        self.responses + self.streamed_bytes / STREAM_PROGRESS
+    }
+
     /// Turns trace collection on or off (see [`Session::drain_trace`]).
     pub fn set_tracing(&mut self, on: bool) {
         if on != self.trace.is_some() {
@@ -412,10 +451,10 @@ impl Session {
     /// The next complete response: from the framer, inflating compressed
     /// input one bounded chunk at a time while the framer needs more (so
     /// the framer's limits stop a decompression bomb early).
-    fn next_frame(&mut self) -> Result<Option<Frame>, SessionError> {
+    fn next_item(&mut self) -> Result<Option<Item>, SessionError> {
         loop {
-            if let Some(frame) = self.framer.next_frame()? {
-                return Ok(Some(frame));
+            if let Some(item) = self.framer.next_item()? {
+                return Ok(Some(item));
             }
             let Some(d) = self.deflate.as_mut() else {
                 return Ok(None);
@@ -746,6 +785,7 @@ impl Session {
             tag: Bytes::from(tag),
             written_at: None,
             literal_cap: None,
+            stream_min: None,
             auth_steps: 0,
             abandoned: false,
             collects: match &finish {
@@ -868,10 +908,38 @@ impl Session {
                 return Ok(true);
             }
             self.check_bye()?;
-            let Some(frame) = self.framer.next_frame()? else {
+            if !self.step()? {
                 return Ok(false);
-            };
-            self.process(frame)?;
+            }
+        }
+    }
+
+    /// Processes the next response or streamed body piece; `false` if
+    /// more input is needed.
+    fn step(&mut self) -> Result<bool, SessionError> {
+        match self.next_item()? {
+            None => Ok(false),
+            Some(Item::Frame(frame)) => self.process(frame).map(|()| true),
+            Some(Item::BodyStart { seq, section, size }) => {
+                self.stream_piece(Streamed::BodyStart { seq, section, size });
+                Ok(true)
+            }
+            Some(Item::BodyData(data)) => {
+                self.streamed_bytes += data.len() as u64;
+                self.stream_piece(Streamed::BodyData(data));
+                Ok(true)
+            }
+        }
+    }
+
+    /// A piece of a streamed body goes to the capture of the command
+    /// streaming it (dropped while abandoned commands are drained).
+    fn stream_piece(&mut self, piece: Streamed) {
+        if self.discarding {
+            return;
+        }
+        if let Some(capture) = self.capture.as_mut() {
+            capture.push(piece);
         }
     }
 
@@ -933,17 +1001,17 @@ impl Session {
                 }
             }
             self.check_bye()?;
-            let Some(frame) = self.next_frame()? else {
+            if !self.step()? {
                 return Ok(Poll::NeedInput);
-            };
-            self.process(frame)?;
+            }
         }
     }
 
     /// Reads the greeting (imaplib's `_connect` up to the CAPABILITY
     /// command). Returns `Ok(false)` if more input is needed.
     pub fn read_greeting(&mut self) -> Result<bool, SessionError> {
-        let Some(frame) = self.next_frame()? else {
+        // body streaming is never on before the greeting
+        let Some(Item::Frame(frame)) = self.next_item()? else {
             return Ok(false);
         };
         let line = Bytes::copy_from_slice(frame.first_line());
@@ -1007,6 +1075,16 @@ impl Session {
             }
         }
         self.framer.set_literal_cap(cap);
+        // bodies stream only while every command in flight asked for it
+        let stream = self
+            .in_flight
+            .iter()
+            .map(|f| f.stream_min)
+            .try_fold(None, |acc: Option<u64>, m| {
+                m.map(|m| Some(acc.map_or(m, |a| a.max(m))))
+            })
+            .flatten();
+        self.framer.set_stream_bodies(stream);
     }
 
     /// Forgets everything learned before a STARTTLS handshake: capabilities
@@ -1096,7 +1174,7 @@ impl Session {
         }
         if let Some(capture) = self.capture.as_mut() {
             self.capture_bytes += raw.len() as u64;
-            capture.push(raw);
+            capture.push(Streamed::Response(raw));
             self.check_collected()?;
             if !matches!(typ.as_str(), "OK" | "NO" | "BAD" | "BYE" | "PREAUTH") {
                 // Typed commands take their data from the capture; keeping
@@ -1142,6 +1220,19 @@ impl Session {
     /// them out as they arrive, so memory holds one batch of reads, not
     /// the whole result.
     pub fn drain_captured(&mut self) -> Vec<Bytes> {
+        self.drain_streamed()
+            .into_iter()
+            .filter_map(|s| match s {
+                Streamed::Response(b) => Some(b),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// [`Session::drain_captured`] with the pieces of streamed bodies
+    /// (see [`Session::stream_bodies`]) in their place among the
+    /// responses.
+    pub fn drain_streamed(&mut self) -> Vec<Streamed> {
         match self.capture.as_mut() {
             Some(c) if !c.is_empty() => {
                 self.capture_bytes = 0;
@@ -1149,6 +1240,35 @@ impl Session {
             }
             _ => Vec::new(),
         }
+    }
+
+    /// [`Session::poll`] for a typed command whose bodies stream: what
+    /// it captured so far, responses and body pieces in wire order, goes
+    /// to `each`.
+    pub fn poll_streamed(
+        &mut self,
+        pending: &Pending,
+        each: &mut dyn FnMut(Streamed),
+    ) -> Result<Poll, SessionError> {
+        let polled = self.poll(pending);
+        for piece in self.drain_streamed() {
+            each(piece);
+        }
+        polled
+    }
+
+    /// Streams the body literals of `pending` (a typed FETCH): while it
+    /// and only such commands are in flight, each body item (`BODY[…]`,
+    /// `BINARY[…]`, `RFC822…`) of at least `min` bytes is handed out in
+    /// pieces as it arrives ([`Streamed::BodyStart`], then
+    /// [`Streamed::BodyData`]) by [`Session::poll_streamed`], and appears
+    /// empty in its FETCH response. Memory stays at about one read,
+    /// whatever the body's size, in one command.
+    pub fn stream_bodies(&mut self, pending: &Pending, min: u64) {
+        if let Some(f) = self.in_flight.iter_mut().find(|f| f.id == pending.id) {
+            f.stream_min = Some(min);
+        }
+        self.update_literal_cap();
     }
 
     /// [`Session::poll`] for a streamed typed command: what it captured
@@ -1168,7 +1288,15 @@ impl Session {
     /// Takes what a typed command captured.
     pub(crate) fn take_capture(&mut self) -> Vec<Bytes> {
         self.capture_bytes = 0;
-        self.capture.take().unwrap_or_default()
+        self.capture
+            .take()
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|s| match s {
+                Streamed::Response(b) => Some(b),
+                _ => None,
+            })
+            .collect()
     }
 
     fn on_continuation(&mut self, data: Bytes, line: Bytes) -> Result<(), SessionError> {

@@ -42,6 +42,9 @@ pub(crate) enum Auth<'a> {
     /// A typed command whose responses are handed out as they arrive
     /// (streaming), not collected.
     Each(&'a mut (dyn FnMut(bytes::Bytes) + Send)),
+    /// A typed command whose responses and streamed bodies are handed out
+    /// as they arrive.
+    Streamed(&'a mut (dyn FnMut(imap4_proto::Streamed) + Send)),
 }
 
 /// Why driving a command stopped: the protocol, or the transport.
@@ -197,7 +200,7 @@ impl Deadline {
             fixed: t.command.map(|d| now + d),
             response: t.response,
             progress: now,
-            seen: session.responses_received(),
+            seen: session.progress(),
         }
     }
 
@@ -208,13 +211,13 @@ impl Deadline {
             fixed: t.connect_phase().map(|d| now + d),
             response: None,
             progress: now,
-            seen: session.responses_received(),
+            seen: session.progress(),
         }
     }
 
     /// The instant the next read must finish by (`None`: no limit).
     pub(crate) fn next(&mut self, session: &Session) -> Option<Instant> {
-        let seen = session.responses_received();
+        let seen = session.progress();
         if seen != self.seen {
             self.seen = seen;
             self.progress = Instant::now();
@@ -876,6 +879,7 @@ impl Imap4 {
             let polled = match &mut auth {
                 Auth::Mechanism(m) => self.session.poll_sasl(pending, &mut **m),
                 Auth::Each(each) => self.session.poll_each(pending, &mut **each),
+                Auth::Streamed(each) => self.session.poll_streamed(pending, &mut **each),
                 _ => self.session.poll(pending),
             };
             self.emit_trace();
@@ -983,6 +987,18 @@ impl Imap4 {
         self.end_idle()?;
         let pending = begin(&mut self.session)?;
         self.execute(pending, Auth::Each(each), Session::complete_typed)
+    }
+
+    /// Runs a typed command whose responses and streamed bodies go to
+    /// `each` as they arrive.
+    pub(crate) fn run_typed_streamed(
+        &mut self,
+        begin: impl FnOnce(&mut Session) -> Result<Pending, imap4_proto::SessionError>,
+        each: &mut (dyn FnMut(imap4_proto::Streamed) + Send),
+    ) -> Result<imap4_proto::typed::TypedOutcome, Error> {
+        self.end_idle()?;
+        let pending = begin(&mut self.session)?;
+        self.execute(pending, Auth::Streamed(each), Session::complete_typed)
     }
 
     /// AUTHENTICATE with a SASL mechanism, run by the session (see

@@ -165,6 +165,12 @@ enum Auth<'a> {
     /// A typed command whose responses are handed out as they arrive
     /// (streaming), not collected.
     Each(&'a mut (dyn FnMut(Bytes) + Send)),
+    /// A typed command whose responses and streamed bodies are handed out
+    /// as they arrive.
+    Streamed(&'a mut (dyn FnMut(imap4_proto::Streamed) + Send)),
+    /// A command whose streamed body goes to an async writer (the first
+    /// write error is kept, and the command still runs to its end).
+    Sink(&'a mut BodySink<'a>),
 }
 
 /// Why driving a command stopped: the protocol, or the transport.
@@ -538,6 +544,15 @@ impl Imap4 {
             let polled = match &mut auth {
                 Auth::Mechanism(m) => self.session.poll_sasl(pending, &mut **m),
                 Auth::Each(each) => self.session.poll_each(pending, &mut **each),
+                Auth::Streamed(each) => self.session.poll_streamed(pending, &mut **each),
+                Auth::Sink(sink) => {
+                    let mut pieces = Vec::new();
+                    let polled = self.session.poll_streamed(pending, &mut |p| pieces.push(p));
+                    for piece in &pieces {
+                        sink.take(piece).await;
+                    }
+                    polled
+                }
                 _ => self.session.poll(pending),
             };
             emit_trace(&mut self.session, self.debug);
@@ -654,6 +669,19 @@ impl Imap4 {
         self.settle().await?;
         let pending = begin(&mut self.session)?;
         self.execute(pending, Auth::Each(each), Session::complete_typed)
+            .await
+    }
+
+    /// Runs a typed command whose responses and streamed bodies go to
+    /// `each` as they arrive.
+    pub(crate) async fn run_typed_streamed(
+        &mut self,
+        begin: impl FnOnce(&mut Session) -> Result<Pending, SessionError>,
+        each: &mut (dyn FnMut(imap4_proto::Streamed) + Send),
+    ) -> Result<TypedOutcome, Error> {
+        self.settle().await?;
+        let pending = begin(&mut self.session)?;
+        self.execute(pending, Auth::Streamed(each), Session::complete_typed)
             .await
     }
 
@@ -884,19 +912,41 @@ pub struct Typed<'a> {
 impl Typed<'_> {
     crate::typed::typed_commands!([async] [.await]);
 
-    /// Streams `BODY.PEEK[section]` of the message with this UID into `out`
-    /// in chunks of [`crate::typed::DEFAULT_CHUNK`] bytes (bounded memory).
-    pub async fn uid_fetch_body_to<W: AsyncWrite + Unpin + ?Sized>(
+    /// Streams `BODY.PEEK[section]` of the message with this UID into
+    /// `out` as it arrives, in one command (see the blocking
+    /// [`crate::Typed::uid_fetch_body_to`]); memory stays at about one
+    /// read whatever the message's size. Dropping the future at any await
+    /// point leaves the connection usable: the next command first drains
+    /// the rest of this one.
+    pub async fn uid_fetch_body_to<W: AsyncWrite + Unpin + Send + ?Sized>(
         &mut self,
         uid: u32,
         section: &str,
         out: &mut W,
     ) -> Result<u64, Error> {
-        self.uid_fetch_body_to_chunked(uid, section, out, crate::typed::DEFAULT_CHUNK)
-            .await
+        let mut out = out; // `&mut &mut W` is sized, so it coerces to `dyn`
+        let mut pick = crate::typed::BodyPick::new(uid);
+        let mut failed = None;
+        self.m.settle().await?;
+        let pending = crate::typed::BodyPick::begin(uid, section)(&mut self.m.session)?;
+        let mut sink = BodySink {
+            pick: &mut pick,
+            out: &mut out,
+            failed: &mut failed,
+        };
+        self.m
+            .execute(pending, Auth::Sink(&mut sink), Session::complete_typed)
+            .await?;
+        if let Some(e) = failed {
+            return Err(Error::io(e));
+        }
+        out.flush().await.map_err(Error::io)?;
+        pick.finish()
     }
 
-    /// [`Typed::uid_fetch_body_to`] with a chosen chunk size.
+    /// [`Typed::uid_fetch_body_to`] in partial fetches, one command per
+    /// chunk of `chunk` bytes (see the blocking
+    /// [`crate::Typed::uid_fetch_body_to_chunked`]).
     pub async fn uid_fetch_body_to_chunked<W: AsyncWrite + Unpin + ?Sized>(
         &mut self,
         uid: u32,
@@ -914,6 +964,28 @@ impl Typed<'_> {
         }
         out.flush().await.map_err(Error::io)?;
         Ok(body.offset())
+    }
+}
+
+/// Where [`Typed::uid_fetch_body_to`] writes: the bytes of the one body
+/// it asked for go to `out`; the first write error is kept and the rest
+/// of the command is drained.
+pub(crate) struct BodySink<'a> {
+    pick: &'a mut crate::typed::BodyPick,
+    out: &'a mut (dyn AsyncWrite + Unpin + Send + 'a),
+    failed: &'a mut Option<std::io::Error>,
+}
+
+impl BodySink<'_> {
+    async fn take(&mut self, piece: &imap4_proto::Streamed) {
+        if self.failed.is_some() {
+            return;
+        }
+        if let Some(bytes) = self.pick.pick(piece) {
+            if let Err(e) = self.out.write_all(&bytes).await {
+                *self.failed = Some(e);
+            }
+        }
     }
 }
 

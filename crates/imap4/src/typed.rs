@@ -60,7 +60,195 @@ pub(crate) fn partial_error(e: PartialBodyError) -> Error {
     Error::new(kind, e.to_string())
 }
 
-/// Default chunk size for [`Typed::uid_fetch_body_to`]: 1 MiB.
+/// What [`Typed::uid_fetch_streamed`] hands out, in the order it
+/// arrives.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum FetchPart<'a> {
+    /// A body starts: the bytes of item `section` (as the server names
+    /// it, e.g. `BODY[]`) of message `seq` follow as
+    /// [`FetchPart::BodyData`], `size` bytes in all.
+    BodyStart {
+        /// The message sequence number.
+        seq: u32,
+        /// The item, e.g. `BODY[]` or `BINARY[1]`.
+        section: &'a str,
+        /// The body's size in bytes.
+        size: u64,
+    },
+    /// The next bytes of the body the last [`FetchPart::BodyStart`]
+    /// announced (pieces of about one read each).
+    BodyData(&'a [u8]),
+    /// A complete FETCH response, after the bodies it carries; those
+    /// appear in it as empty strings.
+    Fetch(Fetch<'a>),
+}
+
+/// Turns what a streamed command yields into [`FetchPart`]s for the
+/// caller's function, keeping the first error of either side.
+#[derive(Default)]
+pub(crate) struct StreamFold {
+    count: u64,
+    bad: Option<imap4_proto::SessionError>,
+    failed: Option<std::io::Error>,
+}
+
+impl StreamFold {
+    pub(crate) fn take(
+        &mut self,
+        piece: imap4_proto::Streamed,
+        each: &mut impl FnMut(FetchPart<'_>) -> std::io::Result<()>,
+    ) {
+        use imap4_proto::Streamed;
+        if self.failed.is_some() {
+            return; // the rest of the command is drained, not handed out
+        }
+        let r = match piece {
+            Streamed::BodyStart { seq, section, size } => each(FetchPart::BodyStart {
+                seq,
+                section: &String::from_utf8_lossy(&section),
+                size,
+            }),
+            Streamed::BodyData(d) => each(FetchPart::BodyData(&d)),
+            Streamed::Response(raw) => match imap4_proto::parse::parse_response(&raw) {
+                Ok(ParsedResponse::Data(Untagged::Fetch(f))) => {
+                    self.count += 1;
+                    each(FetchPart::Fetch(f))
+                }
+                Ok(_) => Ok(()),
+                Err(error) => {
+                    self.bad
+                        .get_or_insert(imap4_proto::SessionError::Unparsable {
+                            error,
+                            raw: raw.clone(),
+                        });
+                    Ok(())
+                }
+            },
+        };
+        if let Err(e) = r {
+            self.failed = Some(e);
+        }
+    }
+
+    pub(crate) fn finish(self) -> Result<u64, Error> {
+        if let Some(e) = self.failed {
+            return Err(Error::io(e));
+        }
+        match self.bad {
+            Some(e) => Err(e.into()),
+            None => Ok(self.count),
+        }
+    }
+}
+
+/// Picks the bytes of the one body a [`Typed::uid_fetch_body_to`]
+/// command asked for out of what the command yields: the streamed body,
+/// or (from a server that answers with a quoted string) the body item
+/// of the FETCH response.
+#[derive(Debug)]
+pub(crate) struct BodyPick {
+    uid: u32,
+    in_body: bool,
+    seen: bool,
+    bad: Option<imap4_proto::SessionError>,
+    /// Bytes picked so far.
+    pub(crate) written: u64,
+}
+
+impl BodyPick {
+    pub(crate) fn new(uid: u32) -> Self {
+        BodyPick {
+            uid,
+            in_body: false,
+            seen: false,
+            bad: None,
+            written: 0,
+        }
+    }
+
+    /// The command: `UID FETCH uid (BODY.PEEK[section])`, its body
+    /// streamed.
+    pub(crate) fn begin(
+        uid: u32,
+        section: &str,
+    ) -> impl FnOnce(
+        &mut imap4_proto::Session,
+    ) -> Result<imap4_proto::Pending, imap4_proto::SessionError>
+           + '_ {
+        move |s| {
+            let attrs = [FetchAttr::Section {
+                section: section.to_string(),
+                peek: true,
+                partial: None,
+            }];
+            let p = s.typed_fetch(SetArg::Uid(&UidSet::single(uid)), &attrs)?;
+            s.stream_bodies(&p, 0);
+            Ok(p)
+        }
+    }
+
+    /// The bytes of `piece` that belong to the body, if any.
+    pub(crate) fn pick<'p>(
+        &mut self,
+        piece: &'p imap4_proto::Streamed,
+    ) -> Option<std::borrow::Cow<'p, [u8]>> {
+        use imap4_proto::Streamed;
+        let out: Option<std::borrow::Cow<'p, [u8]>> = match piece {
+            Streamed::BodyStart { .. } => {
+                // one body item was asked for: the first one is it
+                self.in_body = !self.seen;
+                self.seen = true;
+                None
+            }
+            Streamed::BodyData(d) if self.in_body => Some(std::borrow::Cow::Borrowed(&d[..])),
+            Streamed::BodyData(_) => None,
+            Streamed::Response(raw) => {
+                self.in_body = false;
+                match imap4_proto::parse::parse_response(raw) {
+                    Ok(ParsedResponse::Data(Untagged::Fetch(f)))
+                        if !self.seen && f.uid().is_none_or(|u| u == self.uid) =>
+                    {
+                        let data = f.items.into_iter().find_map(|item| match item {
+                            FetchItem::BodySection { data, .. } => {
+                                Some(data.map(|d| d.0.into_owned()).unwrap_or_default())
+                            }
+                            _ => None,
+                        });
+                        self.seen |= data.is_some();
+                        data.map(std::borrow::Cow::Owned)
+                    }
+                    Ok(_) => None,
+                    Err(error) => {
+                        self.bad
+                            .get_or_insert(imap4_proto::SessionError::Unparsable {
+                                error,
+                                raw: raw.clone(),
+                            });
+                        None
+                    }
+                }
+            }
+        };
+        if let Some(b) = &out {
+            self.written += b.len() as u64;
+        }
+        out
+    }
+
+    /// After the command: an unparsable response, or no such message.
+    pub(crate) fn finish(self) -> Result<u64, Error> {
+        if let Some(e) = self.bad {
+            return Err(e.into());
+        }
+        if !self.seen {
+            return Err(partial_error(PartialBodyError::NoSuchMessage(self.uid)));
+        }
+        Ok(self.written)
+    }
+}
+
+/// Default chunk size for [`Typed::uid_fetch_body_to_chunked`]: 1 MiB.
 pub const DEFAULT_CHUNK: u32 = 1 << 20;
 
 /// Defines the typed API's methods on a wrapper holding `m`, a driver
@@ -185,6 +373,60 @@ macro_rules! typed_commands {
                 Some(e) => Err(e.into()),
                 None => Ok(count),
             }
+        }
+
+        /// UID FETCH with streamed bodies: every body item (`BODY[…]`,
+        /// `BINARY[…]`, `RFC822…`) is handed to `each` in pieces as it
+        /// arrives ([`FetchPart::BodyStart`], then
+        /// [`FetchPart::BodyData`]), then the FETCH response it came in
+        /// ([`FetchPart::Fetch`], the body in it empty). One command,
+        /// memory of about one read whatever the bodies' sizes: the way
+        /// to archive large messages. An error `each` returns stops the
+        /// handing out (the command still runs to its end, so the
+        /// connection stays usable) and is returned. Returns how many
+        /// FETCH responses were seen.
+        ///
+        /// ```no_run
+        /// # fn run(m: &mut imap4::Imap4) -> Result<(), imap4::Error> {
+        /// use imap4::typed::{FetchAttr, FetchPart, UidSet};
+        /// use std::io::Write;
+        ///
+        /// let mut file = None;
+        /// let attrs = [FetchAttr::Uid, FetchAttr::Section { section: String::new(), peek: true, partial: None }];
+        /// m.typed().uid_fetch_streamed(&UidSet::range(1, 100), &attrs, |part| {
+        ///     match part {
+        ///         FetchPart::BodyStart { seq, .. } => {
+        ///             file = Some(std::fs::File::create(format!("/tmp/{seq}.eml"))?)
+        ///         }
+        ///         FetchPart::BodyData(bytes) => file.as_mut().unwrap().write_all(bytes)?,
+        ///         FetchPart::Fetch(f) => println!("message {} done", f.seq),
+        ///         _ => {}
+        ///     }
+        ///     Ok(())
+        /// })?;
+        /// # Ok(()) }
+        /// ```
+        pub $($async)* fn uid_fetch_streamed(
+            &mut self,
+            set: &UidSet,
+            attrs: &[FetchAttr],
+            mut each: impl FnMut($crate::typed::FetchPart<'_>) -> std::io::Result<()> + Send,
+        ) -> Result<u64, Error> {
+            if set.is_empty() {
+                return Ok(0);
+            }
+            let mut fold = $crate::typed::StreamFold::default();
+            let mut sink = |piece| fold.take(piece, &mut each);
+            self.m
+                .run_typed_streamed(
+                    |s| {
+                        let p = s.typed_fetch(SetArg::Uid(set), attrs)?;
+                        s.stream_bodies(&p, 0);
+                        Ok(p)
+                    },
+                    &mut sink,
+                )$($await)*?;
+            fold.finish()
         }
 
         /// UID FETCH of each set, pipelined: every command is written
@@ -616,19 +858,41 @@ impl<'a> Typed<'a> {
     typed_commands!([] []);
 
     /// Streams `BODY.PEEK[section]` of the message with this UID into
-    /// `out` in chunks of [`DEFAULT_CHUNK`] bytes, so memory stays bounded
-    /// whatever the message's size. Returns the number of bytes written.
-    pub fn uid_fetch_body_to<W: Write + ?Sized>(
+    /// `out` as it arrives, in ONE command (`UID FETCH uid
+    /// (BODY.PEEK[section])`): memory stays at about one read whatever
+    /// the message's size. Returns the number of bytes written. A write
+    /// error stops the writing; the command still runs to its end, so
+    /// the connection stays usable, and the error is returned.
+    pub fn uid_fetch_body_to<W: Write + Send + ?Sized>(
         &mut self,
         uid: u32,
         section: &str,
         out: &mut W,
     ) -> Result<u64, Error> {
-        self.uid_fetch_body_to_chunked(uid, section, out, DEFAULT_CHUNK)
+        let mut pick = BodyPick::new(uid);
+        let mut failed: Option<std::io::Error> = None;
+        let mut sink = |piece: imap4_proto::Streamed| {
+            if failed.is_some() {
+                return;
+            }
+            if let Some(bytes) = pick.pick(&piece) {
+                if let Err(e) = out.write_all(&bytes) {
+                    failed = Some(e);
+                }
+            }
+        };
+        self.m
+            .run_typed_streamed(BodyPick::begin(uid, section), &mut sink)?;
+        if let Some(e) = failed {
+            return Err(Error::io(e));
+        }
+        out.flush().map_err(Error::io)?;
+        pick.finish()
     }
 
-    /// [`Typed::uid_fetch_body_to`] with a chosen chunk size (partial
-    /// fetches `BODY.PEEK[section]<offset.chunk>`, one per chunk).
+    /// [`Typed::uid_fetch_body_to`] in partial fetches
+    /// (`BODY.PEEK[section]<offset.chunk>`, one command per chunk), for
+    /// a server that cannot send a large message in one piece.
     pub fn uid_fetch_body_to_chunked<W: Write + ?Sized>(
         &mut self,
         uid: u32,

@@ -266,7 +266,10 @@ macro_rules! chunk_cap {
     ($m:ident, [$($aw:tt)*]) => {{
         $m.typed().select("INBOX")$($aw)*.unwrap();
         let mut sink = Vec::new();
-        let e = $m.typed().uid_fetch_body_to(1, "", &mut sink)$($aw)*.unwrap_err();
+        let e = $m
+            .typed()
+            .uid_fetch_body_to_chunked(1, "", &mut sink, imap4::typed::DEFAULT_CHUNK)$($aw)*
+            .unwrap_err();
         assert!(e.to_string().contains("150000000"), "{e}");
         assert!(e.to_string().contains("1048576"), "{e}");
         assert!(sink.is_empty());
@@ -277,6 +280,102 @@ both!(
     oversized_chunk(),
     Config::default(),
     chunk_cap
+);
+
+// ---------------------------------------------------------------------------
+// A whole body streams in one FETCH, and a failing writer leaves the
+// connection in step.
+// ---------------------------------------------------------------------------
+
+const BODY_LEN: u64 = 3_000_000;
+
+fn one_fetch_body() -> Vec<Step> {
+    let mut steps = select_steps();
+    for _ in 0..2 {
+        steps.extend([
+            Step::expect("{tag} UID FETCH 1 (BODY.PEEK[])"),
+            Step::send_repeat(
+                format!("* 1 FETCH (UID 1 BODY[] {{{BODY_LEN}}}\r\n"),
+                b'x',
+                BODY_LEN,
+            ),
+            Step::send(" FLAGS (\\Seen))\r\n{tag} OK done\r\n"),
+        ]);
+    }
+    steps.extend([
+        Step::expect("{tag} UID FETCH 2 (BODY.PEEK[])"),
+        Step::send("{tag} OK no such message\r\n"),
+        Step::expect("{tag} NOOP"),
+        Step::send("* 4 EXISTS\r\n{tag} OK\r\n"),
+    ]);
+    steps
+}
+
+/// A writer that fails once it has taken `limit` bytes.
+struct Failing {
+    taken: u64,
+    limit: u64,
+}
+
+impl std::io::Write for Failing {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.taken >= self.limit {
+            return Err(std::io::Error::other("disk full"));
+        }
+        self.taken += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl tokio::io::AsyncWrite for Failing {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::task::Poll::Ready(std::io::Write::write(self.get_mut(), buf))
+    }
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+macro_rules! body_in_one_fetch {
+    ($m:ident, [$($aw:tt)*]) => {{
+        $m.typed().select("INBOX")$($aw)*.unwrap();
+        let mut sink = Vec::new();
+        let n = $m.typed().uid_fetch_body_to(1, "", &mut sink)$($aw)*.unwrap();
+        assert_eq!(n, BODY_LEN);
+        assert_eq!(sink.len() as u64, BODY_LEN);
+        assert!(sink.iter().all(|&b| b == b'x'));
+        let mut failing = Failing { taken: 0, limit: 1 << 20 };
+        let e = $m.typed().uid_fetch_body_to(1, "", &mut failing)$($aw)*.unwrap_err();
+        assert!(e.to_string().contains("disk full"), "{e}");
+        assert!(failing.taken < BODY_LEN);
+        let e = $m.typed().uid_fetch_body_to(2, "", &mut sink)$($aw)*.unwrap_err();
+        assert!(e.to_string().contains("no message with UID 2"), "{e}");
+        // the script checks every command: the connection is in step
+        assert_eq!($m.noop()$($aw)*.unwrap().typ, "OK");
+    }};
+}
+both!(
+    body_streams_in_one_fetch,
+    one_fetch_body(),
+    Config::default(),
+    body_in_one_fetch
 );
 
 // ---------------------------------------------------------------------------
