@@ -9,10 +9,17 @@
 //! before it; the frames' raw bytes are exactly the parts with their line
 //! endings, and their concatenation is a prefix of the input (nothing lost
 //! or invented); the same frames and the same outcome whatever the split.
+//!
+//! With bit 0x40 of the chunk-count byte set, body streaming is on
+//! (`Framer::set_stream_bodies`), and also asserted: every streamed body
+//! gets exactly its announced size in pieces before the next item; frames
+//! keep the shape above; frames, pieces and the buffered rest add up to
+//! the input; a frame with nothing streamed is the input at its offset;
+//! the same items (pieces merged) and outcome whatever the split.
 #![no_main]
 
 use imap4_fuzz::{byte, chunks, limits_from, take};
-use imap4_proto::frame::{literal_announcement, Frame, FrameError, Framer, Part};
+use imap4_proto::frame::{literal_announcement, Frame, FrameError, Framer, Item, Part};
 use imap4_proto::Limits;
 use libfuzzer_sys::fuzz_target;
 
@@ -153,12 +160,113 @@ fn run(input: &[u8], sizes: &[u8], limits: &Limits) {
     assert_eq!(got_end, want_end, "outcome depends on the split");
 }
 
+/// A streamed item with the pieces of one body merged.
+#[derive(Debug, PartialEq, Eq)]
+enum Merged {
+    Frame(Frame),
+    Body { seq: u32, section: Vec<u8>, size: u64, data: Vec<u8> },
+}
+
+/// Drains items with streaming on, merging body pieces and checking each
+/// body gets exactly its size before the next item.
+fn drain_streamed(f: &mut Framer, out: &mut Vec<Merged>) -> Result<(), FrameError> {
+    while let Some(item) = f.next_item()? {
+        if let Some(Merged::Body { size, data, .. }) = out.last() {
+            if !matches!(item, Item::BodyData(_)) {
+                assert_eq!(*size, data.len() as u64, "body shorter than announced");
+            }
+        }
+        match item {
+            Item::Frame(fr) => out.push(Merged::Frame(fr)),
+            Item::BodyStart { seq, section, size } => out.push(Merged::Body {
+                seq,
+                section: section.to_vec(),
+                size,
+                data: Vec::new(),
+            }),
+            Item::BodyData(d) => match out.last_mut() {
+                Some(Merged::Body { size, data, .. }) => {
+                    assert!(!d.is_empty(), "empty piece");
+                    data.extend_from_slice(&d);
+                    assert!(data.len() as u64 <= *size, "body longer than announced");
+                }
+                _ => panic!("body data without a start"),
+            },
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn run_streamed(input: &[u8], sizes: &[u8], limits: &Limits) {
+    let framer = || {
+        let mut f = Framer::new(limits.clone());
+        f.set_stream_bodies(Some(0));
+        f
+    };
+    let mut whole = framer();
+    whole.feed(input);
+    let mut want = Vec::new();
+    let want_end = match drain_streamed(&mut whole, &mut want) {
+        Ok(()) => End::NeedMore(whole.buffered()),
+        Err(_) => End::Error,
+    };
+    let mut total = 0usize;
+    let mut bodies_since_frame = 0;
+    for item in &want {
+        match item {
+            Merged::Frame(fr) => {
+                check_frame(fr, limits);
+                total += fr.raw_len();
+                let at = fr.offset() as usize;
+                if bodies_since_frame == 0 {
+                    assert_eq!(
+                        &input[at..at + fr.raw_len()],
+                        &fr.raw()[..],
+                        "frame bytes are not the input"
+                    );
+                }
+                bodies_since_frame = 0;
+            }
+            Merged::Body { data, .. } => {
+                total += data.len();
+                bodies_since_frame += 1;
+            }
+        }
+    }
+    if let End::NeedMore(buffered) = want_end {
+        // a body still streaming has handed out what arrived
+        assert_eq!(total + buffered, input.len(), "bytes lost or invented");
+    }
+    let mut split = framer();
+    let mut got = Vec::new();
+    let mut got_end = None;
+    for chunk in chunks(input, sizes) {
+        split.feed(chunk);
+        if drain_streamed(&mut split, &mut got).is_err() {
+            got_end = Some(End::Error);
+            break;
+        }
+    }
+    let got_end = got_end.unwrap_or(End::NeedMore(split.buffered()));
+    assert_eq!(got, want, "items depend on the split");
+    assert_eq!(got_end, want_end, "outcome depends on the split");
+}
+
 fuzz_target!(|data: &[u8]| {
     let mut data = data;
     let selector = byte(&mut data);
     let limits = limits_from(selector, &mut data);
-    let n = usize::from(byte(&mut data) % 16);
+    let count = byte(&mut data);
+    let n = usize::from(count % 16);
     let sizes = take(&mut data, n);
+    if count & 0x40 != 0 {
+        run_streamed(data, sizes, &limits);
+        if selector & 0x80 == 0 {
+            run_streamed(data, &[1], &limits);
+        }
+        return;
+    }
     run(data, sizes, &limits);
     if selector & 0x80 == 0 {
         // Also byte by byte, the hardest split.

@@ -88,6 +88,7 @@ impl Frame {
 /// streaming is on ([`Framer::set_stream_bodies`]), the pieces of a body
 /// literal as they arrive.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Item {
     /// A complete response. One whose body literal was streamed holds
     /// that literal empty, announced as `{0…0}` (its digits zeroed in

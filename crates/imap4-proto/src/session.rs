@@ -41,6 +41,7 @@ pub const STREAM_PROGRESS: u64 = 64 << 10;
 /// What a streamed typed command yields, in wire order (see
 /// [`Session::poll_streamed`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Streamed {
     /// A complete untagged response, raw, for the typed parser. A FETCH
     /// whose body streamed holds that body as an empty literal.

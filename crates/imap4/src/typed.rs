@@ -125,6 +125,7 @@ impl StreamFold {
                     Ok(())
                 }
             },
+            _ => Ok(()),
         };
         if let Err(e) = r {
             self.failed = Some(e);
@@ -229,6 +230,7 @@ impl BodyPick {
                     }
                 }
             }
+            _ => None,
         };
         if let Some(b) = &out {
             self.written += b.len() as u64;
