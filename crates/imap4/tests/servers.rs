@@ -24,6 +24,56 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 /// Mailutils notices only a new whole-second mtime.
 const IDLE_WITHIN: Duration = Duration::from_secs(30);
 
+
+/// What `uid_fetch_streamed` handed out: each message's streamed body,
+/// and the FETCH responses (with their bodies empty).
+#[derive(Default)]
+struct StreamedBodies {
+    bodies: std::collections::BTreeMap<u32, Vec<u8>>,
+    current: Option<u32>,
+    fetched: Vec<(u32, Option<u32>, usize)>,
+}
+
+impl StreamedBodies {
+    fn take(&mut self, part: imap4::typed::FetchPart<'_>) {
+        use imap4::typed::FetchPart;
+        match part {
+            FetchPart::BodyStart { seq, section, size } => {
+                assert_eq!(section, "BODY[]");
+                assert!(self.bodies.insert(seq, Vec::with_capacity(size as usize)).is_none());
+                self.current = Some(seq);
+            }
+            FetchPart::BodyData(d) => self
+                .bodies
+                .get_mut(&self.current.expect("data before a start"))
+                .unwrap()
+                .extend_from_slice(d),
+            FetchPart::Fetch(f) => {
+                let empty = f.section("").map_or(usize::MAX, <[u8]>::len);
+                self.fetched.push((f.seq, f.uid(), empty));
+                self.current = None;
+            }
+            _ => {}
+        }
+    }
+
+    fn check(&self, kind: Kind, count: usize) {
+        assert_eq!(self.bodies.len(), count, "{kind}: bodies");
+        for (&seq, body) in &self.bodies {
+            let index = seq as usize - 1;
+            assert!(
+                body == &generate(SEED, index).to_crlf(),
+                "{kind}: streamed body of message {index} differs"
+            );
+        }
+        assert_eq!(self.fetched.len(), count, "{kind}: FETCH responses");
+        for &(seq, uid, body_len) in &self.fetched {
+            assert!(uid.is_some(), "{kind}: message {seq} without UID");
+            assert_eq!(body_len, 0, "{kind}: a streamed body is empty in its FETCH");
+        }
+    }
+}
+
 fn start(kind: Kind, count: usize, seed: u64) -> Box<dyn ImapServer> {
     kind.builder()
         .messages("alice", count, seed)
@@ -428,6 +478,25 @@ fn typed_suite(kind: Kind) {
         streamed == generate(SEED, 3).to_crlf(),
         "{kind}: streamed body"
     );
+    // One body in one FETCH, and every body streamed in one UID FETCH.
+    let mut streamed = Vec::new();
+    m.typed()
+        .uid_fetch_body_to(uid_of[1], "", &mut streamed)
+        .unwrap();
+    assert!(
+        streamed == generate(SEED, 1).to_crlf(),
+        "{kind}: body in one fetch"
+    );
+    let mut parts = StreamedBodies::default();
+    let n = m
+        .typed()
+        .uid_fetch_streamed(&uids, &[FetchAttr::Uid, FetchAttr::full_peek()], |p| {
+            parts.take(p);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(n as usize, COUNT, "{kind}");
+    parts.check(kind, COUNT);
 
     // STORE: the answer holds the new flags; .SILENT ones are checked with
     // a FETCH (Cyrus may still answer a silent STORE with FETCH lines).
@@ -733,6 +802,23 @@ async fn tokio_suite(kind: Kind) {
         .await
         .unwrap();
     assert!(streamed == generate(SEED, 2).to_crlf(), "{kind}");
+    let mut streamed = Vec::new();
+    m.typed()
+        .uid_fetch_body_to(uid_of[0], "", &mut streamed)
+        .await
+        .unwrap();
+    assert!(streamed == generate(SEED, 0).to_crlf(), "{kind}: one fetch");
+    let mut parts = StreamedBodies::default();
+    let n = m
+        .typed()
+        .uid_fetch_streamed(&uids, &[FetchAttr::Uid, FetchAttr::full_peek()], |p| {
+            parts.take(p);
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(n as usize, COUNT, "{kind}");
+    parts.check(kind, COUNT);
 
     let unflagged: Vec<usize> = (0..COUNT)
         .filter(|&i| !generate(SEED, i).imap_flags().contains(&"\\Flagged"))
