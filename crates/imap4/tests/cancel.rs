@@ -139,6 +139,51 @@ fn slow(bytes: &str) -> Step {
 }
 
 #[tokio::test]
+async fn a_dropped_streamed_body_leaves_the_connection_in_step() {
+    let d = Dovecot::builder().messages("alice", 3, 5).start().unwrap();
+    let mut m = Imap4::connect(d.host(), d.port()).await.unwrap();
+    m.login("alice", d.password()).await.unwrap();
+    let big = big_message();
+    let uid = m
+        .typed()
+        .append("INBOX", &[], None, big.clone())
+        .await
+        .unwrap()
+        .and_then(|u| u.destination.iter().next())
+        .expect("APPENDUID");
+    m.typed().select("INBOX").await.unwrap();
+    let mut dropped = 0;
+    for polls in 1..400 {
+        let mut sink = Vec::new();
+        match poll_then_drop(m.typed().uid_fetch_body_to(uid, "", &mut sink), polls).await {
+            None => {
+                dropped += 1;
+                assert!(sink.len() < big.len());
+            }
+            Some(r) => {
+                assert_eq!(r.unwrap(), big.len() as u64);
+                assert!(sink == big, "the completed stream got its own body");
+                break;
+            }
+        }
+        // the next commands see exactly their own answers
+        let flags = m.fetch("2", "(FLAGS)").await.unwrap();
+        assert_eq!(flags.data.len(), 1, "nothing of the dropped stream leaked in");
+        assert!(
+            matches!(flags.data.first(), Some(Data::Line(l)) if l.starts_with(b"2 (FLAGS (")),
+            "{flags:?}"
+        );
+        let mut again = Vec::new();
+        let n = m.typed().uid_fetch_body_to(uid, "", &mut again).await.unwrap();
+        assert_eq!(n, big.len() as u64);
+        assert!(again == big, "a later stream gets the whole body");
+    }
+    eprintln!("streamed-body futures dropped half-way: {dropped}");
+    assert!(dropped >= 3, "some streams were dropped half-way ({dropped})");
+    m.logout().await.unwrap();
+}
+
+#[tokio::test]
 async fn a_dropped_append_waiting_for_continuation_still_completes_in_step() {
     let mut script = greet("");
     script.extend([
