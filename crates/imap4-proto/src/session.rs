@@ -34,6 +34,14 @@ pub enum Trace {
 /// The tagged result of a command: imaplib's `(typ, [data])`.
 pub type Tagged = (String, Vec<Data>);
 
+/// Commands that address messages by sequence number (RFC 9051 section
+/// 5.5).
+const SEQ_COMMANDS: [&str; 7] = ["FETCH", "STORE", "COPY", "MOVE", "SEARCH", "SORT", "THREAD"];
+
+/// Commands during which a server must not send EXPUNGE (RFC 9051
+/// section 7.5.1; RFC 5256 for SORT and THREAD). Any other may cause one.
+const NO_EXPUNGE_COMMANDS: [&str; 5] = ["FETCH", "STORE", "SEARCH", "SORT", "THREAD"];
+
 /// Bytes of streamed body that count as much progress as one complete
 /// response (see [`Session::progress`]): 64 KiB.
 pub const STREAM_PROGRESS: u64 = 64 << 10;
@@ -180,6 +188,11 @@ struct InFlight {
     /// Body literals of at least this size stream (see
     /// [`Session::stream_bodies`]).
     stream_min: Option<u64>,
+    /// It addresses messages by sequence number (see
+    /// [`Session::held_back`]).
+    uses_seq: bool,
+    /// Its responses may include EXPUNGE.
+    may_expunge: bool,
     /// AUTHENTICATE challenges answered so far.
     auth_steps: usize,
     /// FETCH responses answer this command (FETCH, STORE, UID …).
@@ -612,6 +625,9 @@ impl Session {
             if self.compress_id.is_some_and(|c| c != *id) {
                 break;
             }
+            if self.held_back(*id) {
+                break;
+            }
             let Some((id, Out::Bytes(b))) = self.out.pop_front() else {
                 break;
             };
@@ -638,6 +654,25 @@ impl Session {
                 }
             },
         }
+    }
+
+    /// RFC 9051 section 5.5: a command that uses message sequence
+    /// numbers is not sent while an earlier command that may cause
+    /// EXPUNGE (anything but FETCH, STORE, SEARCH, SORT and THREAD by
+    /// sequence number; UID commands may too) is still in progress, for
+    /// the numbers could mean other messages by the time the server reads
+    /// them. It waits in the session, and every command after it waits
+    /// too (answers are matched in order), until those complete.
+    fn held_back(&self, id: u64) -> bool {
+        let Some(idx) = self.in_flight.iter().position(|f| f.id == id) else {
+            return false;
+        };
+        let f = &self.in_flight[idx];
+        f.written_at.is_none()
+            && f.uses_seq
+            && self.in_flight[..idx]
+                .iter()
+                .any(|e| e.may_expunge && e.result.is_none())
     }
 
     // ----- commands ---------------------------------------------------------
@@ -787,6 +822,8 @@ impl Session {
             written_at: None,
             literal_cap: None,
             stream_min: None,
+            uses_seq: SEQ_COMMANDS.contains(&name),
+            may_expunge: !NO_EXPUNGE_COMMANDS.contains(&name),
             auth_steps: 0,
             abandoned: false,
             collects: match &finish {

@@ -1085,3 +1085,95 @@ mod announced_capabilities {
         assert!(s.supports("MOVE"));
     }
 }
+
+mod ordering {
+    //! RFC 9051 section 5.5: what may be pipelined, and what waits.
+    use super::super::*;
+    use crate::command::{FetchAttr, SearchKey, SeqSet, StoreOp, UidSet};
+    use crate::typed::SetArg;
+
+    fn selected() -> Session {
+        let mut s = Session::new(Limits::default(), "T");
+        s.receive(b"* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n");
+        assert!(s.read_greeting().unwrap());
+        let p = s.typed_select("INBOX", false).unwrap();
+        s.take_output().unwrap();
+        s.receive(b"* 5 EXISTS\r\nT0 OK [READ-WRITE] done\r\n");
+        let Poll::Done(t) = s.poll(&p).unwrap() else {
+            panic!()
+        };
+        s.complete_typed(p, Ok(t)).unwrap();
+        s
+    }
+
+    fn written(s: &mut Session) -> String {
+        let mut all = String::new();
+        while let Some(b) = s.take_output() {
+            all.push_str(&String::from_utf8_lossy(&b));
+        }
+        all
+    }
+
+    fn finish(s: &mut Session, p: Pending, reply: &[u8]) {
+        s.receive(reply);
+        let Poll::Done(t) = s.poll(&p).unwrap() else {
+            panic!("not done")
+        };
+        s.complete_typed(p, Ok(t)).unwrap();
+    }
+
+    #[test]
+    fn a_sequence_number_command_waits_for_one_that_may_expunge() {
+        let mut s = selected();
+        let noop = s.typed_noop().unwrap();
+        let fetch = s
+            .typed_fetch(SetArg::Seq(&SeqSet::single(5)), &[FetchAttr::Flags])
+            .unwrap();
+        let uid_fetch = s
+            .typed_fetch(SetArg::Uid(&UidSet::single(9)), &[FetchAttr::Flags])
+            .unwrap();
+        // only NOOP goes out: the FETCH waits, and the UID FETCH behind it
+        assert_eq!(written(&mut s), "T1 NOOP\r\n");
+        // the NOOP's EXPUNGE renumbers message 5: it is 4 now
+        finish(&mut s, noop, b"* 3 EXPUNGE\r\nT1 OK done\r\n");
+        assert_eq!(
+            written(&mut s),
+            "T2 FETCH 5 (FLAGS)\r\nT3 UID FETCH 9 (FLAGS)\r\n"
+        );
+        finish(&mut s, fetch, b"T2 OK\r\n");
+        finish(&mut s, uid_fetch, b"T3 OK\r\n");
+    }
+
+    #[test]
+    fn commands_that_cannot_expunge_pipeline_freely() {
+        let mut s = selected();
+        let set = SeqSet::single(1);
+        let a = s
+            .typed_fetch(SetArg::Seq(&set), &[FetchAttr::Flags])
+            .unwrap();
+        let b = s
+            .typed_store(SetArg::Seq(&set), StoreOp::Add, &["\\Seen"], true)
+            .unwrap();
+        let c = s.typed_search(false, &SearchKey::All).unwrap();
+        let d = s.typed_copy(SetArg::Seq(&set), "Archive", false).unwrap();
+        // FETCH + STORE + SEARCH + COPY: none of the first three expunges
+        let out = written(&mut s);
+        assert_eq!(out.lines().count(), 4, "{out}");
+        // and UID commands never wait: after a COPY that may expunge
+        let e = s
+            .typed_fetch(SetArg::Uid(&UidSet::single(3)), &[FetchAttr::Flags])
+            .unwrap();
+        assert!(written(&mut s).starts_with("T5 UID FETCH"));
+        // but a sequence-number COPY after the COPY does (COPY + COPY)
+        let f = s.typed_copy(SetArg::Seq(&set), "Archive", false).unwrap();
+        assert_eq!(written(&mut s), "");
+        for (p, tag) in [(a, "T1"), (b, "T2"), (c, "T3"), (d, "T4")] {
+            finish(&mut s, p, format!("{tag} OK\r\n").as_bytes());
+        }
+        // the UID FETCH may expunge too, so the COPY still waits
+        assert_eq!(written(&mut s), "");
+        finish(&mut s, e, b"T5 OK\r\n");
+        assert!(written(&mut s).starts_with("T6 COPY 1"));
+        finish(&mut s, f, b"T6 OK\r\n");
+    }
+}
