@@ -37,6 +37,13 @@ use crate::TlsOptions;
 use bytes::Bytes;
 use imap4_proto::proxy::Handshake;
 
+#[path = "live.rs"]
+mod live;
+pub use live::{
+    connect, connect_starttls, connect_tls, Client, Connection, Events, FetchStream, OwnedFetch,
+    EVENT_CAPACITY, STREAM_CAPACITY,
+};
+
 /// An async byte stream to an IMAP server. TCP and TLS over any
 /// `AsyncTransport` are provided; implement it to run over anything else.
 pub trait AsyncTransport: AsyncRead + AsyncWrite + Unpin + Send {
