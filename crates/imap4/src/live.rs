@@ -13,10 +13,8 @@
 //! client.login_auto("alice", "secret").await?;
 //! client.select("INBOX").await?;
 //! // Commands from several tasks are pipelined on the one connection.
-//! let (a, b) = tokio::join!(
-//!     client.uid_fetch(&UidSet::single(1), &[FetchAttr::Envelope]),
-//!     client.uid_fetch(&UidSet::single(2), &[FetchAttr::Envelope]),
-//! );
+//! let (one, two, attrs) = (UidSet::single(1), UidSet::single(2), [FetchAttr::Envelope]);
+//! let (a, b) = tokio::join!(client.uid_fetch(&one, &attrs), client.uid_fetch(&two, &attrs));
 //! println!("{} + {} responses", a?.raw_len(), b?.raw_len());
 //! // New mail, pushed by the server (IDLE runs while nothing else does).
 //! let event = client.idle(Instant::now() + Duration::from_secs(60)).await?;
