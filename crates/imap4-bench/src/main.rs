@@ -31,10 +31,13 @@
 //!   client run;
 //! - `compress [--runs N]`: COMPRESS=DEFLATE in both drivers (see
 //!   `compress.rs`), and its child `compress-client DRIVER MODE PORT PASSWORD`;
+//! - `body [--runs N]`: one 200 MiB body streamed in one command (see
+//!   `body.rs`), and its child `body-client WAY PORT PASSWORD SIZE`;
 //! - `serve [--messages N]`: only the Dovecot, for profiling a client by hand;
 //! - `capture-fixtures DIR`: records the parser benchmark's inputs from Dovecot.
 #![forbid(unsafe_code)]
 
+mod body;
 mod capture;
 mod compress;
 mod floor;
@@ -68,6 +71,8 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("client") => client(&args[1..]),
+        Some("body") => body::run(&args[1..]),
+        Some("body-client") => body::client(&args[1..]),
         Some("hostile") => hostile::run(),
         Some("pipeline") => pipeline::run(),
         Some("stream") => stream::run(),
@@ -110,6 +115,7 @@ fn usage() -> &'static str {
      \x20      imap4-bench hostile   (client peak RSS per hostile-server class)\n\
      \x20      imap4-bench pipeline  (naive, pipelined, batched fetches over 5 ms links)\n\
      \x20      imap4-bench stream    (peak RSS: collected vs streamed ENVELOPE listing)\n\
+     \x20      imap4-bench body [--runs N]      (one 200 MiB body: streamed, chunked, held; CPU vs a bare socket)\n\
      \x20      imap4-bench compress [--runs N]  (wire bytes and CPU without and with COMPRESS=DEFLATE)\n\
      Set IMAP4_BENCH_PYTHON to choose the Python interpreter (default python3)."
 }
@@ -541,21 +547,29 @@ fn client(args: &[String]) -> Result<(), Error> {
         return Err(usage().into());
     };
     let port: u16 = port.parse()?;
+    let sample = measure(|| match which.as_str() {
+        "imap4" => imap4_client(mode, host, port, true),
+        "imap4-imaplib" => imap4_client(mode, host, port, false),
+        "floor" => Ok(floor::run(mode, host, port, CHUNK, ENVELOPE_ITEMS)?),
+        _ => {
+            Err(format!("unknown client {which:?} (the imaplib client is a Python script)").into())
+        }
+    })?;
+    println!("{}", sample.format());
+    io::stdout().flush()?;
+    Ok(())
+}
+
+/// Runs one client's session `f` (which returns its item and byte
+/// counts) and measures it: wall time and CPU time (user + sys,
+/// `getrusage`) around it, and the process's peak RSS after it.
+fn measure(f: impl FnOnce() -> Result<(u64, u64), Error>) -> Result<Sample, Error> {
     let (u0, s0) = cpu_times()?;
     let t0 = Instant::now();
-    let (items, bytes) = match which.as_str() {
-        "imap4" => imap4_client(mode, host, port, true)?,
-        "imap4-imaplib" => imap4_client(mode, host, port, false)?,
-        "floor" => floor::run(mode, host, port, CHUNK, ENVELOPE_ITEMS)?,
-        _ => {
-            return Err(
-                format!("unknown client {which:?} (the imaplib client is a Python script)").into(),
-            )
-        }
-    };
+    let (items, bytes) = f()?;
     let wall = t0.elapsed().as_secs_f64();
     let (u1, s1) = cpu_times()?;
-    let sample = Sample {
+    Ok(Sample {
         wall,
         user: u1 - u0,
         sys: s1 - s0,
@@ -563,10 +577,7 @@ fn client(args: &[String]) -> Result<(), Error> {
         rss_kb: vm_hwm_kb(),
         items,
         bytes,
-    };
-    println!("{}", sample.format());
-    io::stdout().flush()?;
-    Ok(())
+    })
 }
 
 fn imap4_client(mode: &str, host: &str, port: u16, typed: bool) -> Result<(u64, u64), Error> {
@@ -698,7 +709,7 @@ fn reassemble(data: &[Data]) -> (Vec<u8>, Vec<Range<usize>>) {
         .iter()
         .map(|d| match d {
             Data::Line(l) => l.len() + 12,
-            Data::Literal { header, body } => header.len() + body.len() + 12,
+            Data::Literal(l) => l.header.len() + l.body.len() + 12,
             _ => 0,
         })
         .sum();
@@ -708,7 +719,7 @@ fn reassemble(data: &[Data]) -> (Vec<u8>, Vec<Range<usize>>) {
     for d in data {
         let (line, body) = match d {
             Data::Line(l) => (l, None),
-            Data::Literal { header, body } => (header, Some(body)),
+            Data::Literal(l) => (&l.header, Some(&l.body)),
             _ => continue,
         };
         if start.is_none() {
@@ -742,9 +753,9 @@ fn bodies(m: &mut Imap4, n: usize) -> Result<(u64, u64), Error> {
             return Err(format!("UID FETCH {a}:{b}: {}", r.typ).into());
         }
         for d in &r.data {
-            if let Data::Literal { body, .. } = d {
+            if let Data::Literal(l) = d {
                 items += 1;
-                bytes += body.len() as u64;
+                bytes += l.body.len() as u64;
             }
         }
         a = b + 1;
