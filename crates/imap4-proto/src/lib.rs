@@ -46,7 +46,7 @@ pub use auth::{AuthFailed, Authenticated};
 pub use code::ResponseCode;
 pub use idle::{IdleConfig, IdleStep};
 pub use live::{Event, MailboxState};
-pub use response::{python_repr, sanitize, sanitize_bytes, Data, Response};
+pub use response::{python_repr, sanitize, sanitize_bytes, Data, LiteralData, Response};
 pub use session::{
     Begin, ErrorKind, Pending, Poll, Session, SessionError, State, Streamed, Tagged, Trace,
     COMMANDS,

@@ -18,18 +18,45 @@ pub enum Data {
     None,
     /// A line (or the rest of a line) as bytes.
     Line(Bytes),
-    /// A line that announced a literal, and the literal's data.
-    Literal {
-        /// The line up to and including the `{N}` announcement.
-        header: Bytes,
-        /// The literal's bytes.
-        body: Bytes,
-    },
+    /// A line that announced a literal, and the literal's data. Boxed,
+    /// so that a `Data` is 40 bytes: a server's million stored responses
+    /// cost that much less memory.
+    Literal(Box<LiteralData>),
     /// A nested list (`getquotaroot` returns `[quotaroot, quota]`).
     List(Vec<Data>),
 }
 
+/// imaplib's `(header, literal)` tuple (see [`Data::Literal`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LiteralData {
+    /// The line up to and including the `{N}` announcement.
+    pub header: Bytes,
+    /// The literal's bytes.
+    pub body: Bytes,
+}
+
 impl Data {
+    /// A [`Data::Literal`].
+    pub fn literal(header: impl Into<Bytes>, body: impl Into<Bytes>) -> Data {
+        Data::Literal(Box::new(LiteralData {
+            header: header.into(),
+            body: body.into(),
+        }))
+    }
+
+    /// The header and body of a [`Data::Literal`], else `None`.
+    ///
+    /// ```
+    /// let d = imap4_proto::Data::literal("1 (RFC822 {3}", "abc");
+    /// assert_eq!(&d.as_literal().unwrap().body[..], b"abc");
+    /// ```
+    pub fn as_literal(&self) -> Option<&LiteralData> {
+        match self {
+            Data::Literal(l) => Some(l),
+            _ => None,
+        }
+    }
+
     /// The bytes of a [`Data::Line`], else `None`.
     pub fn as_line(&self) -> Option<&[u8]> {
         match self {
@@ -43,7 +70,7 @@ impl Data {
         match self {
             Data::None => false,
             Data::Line(b) => !b.is_empty(),
-            Data::Literal { .. } => true,
+            Data::Literal(_) => true,
             Data::List(l) => !l.is_empty(),
         }
     }
@@ -59,8 +86,8 @@ impl fmt::Debug for Data {
         match self {
             Data::None => f.write_str("None"),
             Data::Line(b) => f.write_str(&python_repr(b)),
-            Data::Literal { header, body } => {
-                write!(f, "({}, {})", python_repr(header), python_repr(body))
+            Data::Literal(l) => {
+                write!(f, "({}, {})", python_repr(&l.header), python_repr(&l.body))
             }
             Data::List(items) => {
                 f.write_str("[")?;
@@ -192,10 +219,10 @@ mod tests {
         let r = Response::new(
             "OK",
             vec![
-                Data::Literal {
-                    header: Bytes::from_static(b"1 (RFC822 {3}"),
-                    body: Bytes::from_static(b"abc"),
-                },
+                Data::literal(
+                    Bytes::from_static(b"1 (RFC822 {3}"),
+                    Bytes::from_static(b"abc"),
+                ),
                 Data::line(&b")"[..]),
                 Data::None,
             ],

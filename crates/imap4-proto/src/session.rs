@@ -1222,7 +1222,7 @@ impl Session {
         }
         let mut dat = first;
         while let Some(Part::Literal(body)) = parts.next() {
-            self.append_untagged(&typ, Data::Literal { header: dat, body });
+            self.append_untagged(&typ, Data::literal(dat, body));
             dat = match parts.next() {
                 Some(Part::Line(l)) => l,
                 _ => Bytes::new(),

@@ -14,7 +14,7 @@ pub(crate) fn data_len(d: &Data) -> u64 {
     match d {
         Data::None => 0,
         Data::Line(b) => b.len() as u64,
-        Data::Literal { header, body } => (header.len() + body.len()) as u64,
+        Data::Literal(l) => (l.header.len() + l.body.len()) as u64,
         Data::List(v) => v.iter().map(data_len).sum(),
     }
 }

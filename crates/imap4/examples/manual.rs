@@ -57,7 +57,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for num in nums.split(|&b| b == b' ').filter(|n| !n.is_empty()) {
         let num = String::from_utf8_lossy(num).into_owned();
         let r = m.fetch(&num, "(RFC822)")?;
-        if let Some(Data::Literal { body, .. }) = r.data.first() {
+        if let Some(Data::Literal(lit)) = r.data.first() {
+            let body = &lit.body;
             println!("Message {num}: {} bytes, {}", body.len(), subject(body));
             messages.push((num, body.clone()));
         }

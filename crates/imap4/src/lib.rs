@@ -15,8 +15,8 @@
 //! for num in r.data[0].as_line().unwrap_or_default().split(|&b| b == b' ') {
 //!     let num = String::from_utf8_lossy(num);
 //!     let msg = m.fetch(&num, "(RFC822)")?;
-//!     if let Data::Literal { body, .. } = &msg.data[0] {
-//!         println!("Message {num}\n{}\n", String::from_utf8_lossy(body));
+//!     if let Data::Literal(lit) = &msg.data[0] {
+//!         println!("Message {num}\n{}\n", String::from_utf8_lossy(&lit.body));
 //!     }
 //! }
 //! m.close()?;
@@ -116,7 +116,7 @@ pub use imap4_proto::chrono;
 pub use imap4_proto::proxy::{Proxy, ProxyKind};
 pub use imap4_proto::sasl;
 pub use imap4_proto::ResponseCode;
-pub use imap4_proto::{AuthFailed, Authenticated, Data, Limits, Response, State};
+pub use imap4_proto::{AuthFailed, Authenticated, Data, Limits, LiteralData, Response, State};
 /// The TLS session type returned by [`Imap4::ssl`].
 pub use rustls::ClientConnection as TlsSession;
 pub use tls::TlsOptions;

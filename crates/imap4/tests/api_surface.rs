@@ -97,10 +97,7 @@ fn shapes_match_imaplib() {
         data: vec![
             Data::None,
             Data::Line("1 2".into()),
-            Data::Literal {
-                header: "1 (RFC822 {3}".into(),
-                body: "abc".into(),
-            },
+            Data::literal("1 (RFC822 {3}", "abc"),
             Data::List(vec![]),
         ],
     };
@@ -111,7 +108,7 @@ fn shapes_match_imaplib() {
         .map(|d| match d {
             Data::None => 0,
             Data::Line(l) => AsRef::<[u8]>::as_ref(l).len(),
-            Data::Literal { header, body } => header.as_ref().len() + body.as_ref().len(),
+            Data::Literal(l) => l.header.as_ref().len() + l.body.as_ref().len(),
             Data::List(items) => items.len(),
         })
         .collect();

@@ -68,7 +68,7 @@ async fn a_dropped_fetch_with_a_literal_leaves_the_connection_in_step() {
                 finished = true;
                 let r = r.unwrap();
                 assert!(
-                    matches!(r.data.first(), Some(Data::Literal { body, .. }) if body[..] == big[..]),
+                    matches!(r.data.first().and_then(Data::as_literal), Some(l) if l.body[..] == big[..]),
                     "the completed FETCH got its own body"
                 );
             }
@@ -168,18 +168,29 @@ async fn a_dropped_streamed_body_leaves_the_connection_in_step() {
         }
         // the next commands see exactly their own answers
         let flags = m.fetch("2", "(FLAGS)").await.unwrap();
-        assert_eq!(flags.data.len(), 1, "nothing of the dropped stream leaked in");
+        assert_eq!(
+            flags.data.len(),
+            1,
+            "nothing of the dropped stream leaked in"
+        );
         assert!(
             matches!(flags.data.first(), Some(Data::Line(l)) if l.starts_with(b"2 (FLAGS (")),
             "{flags:?}"
         );
         let mut again = Vec::new();
-        let n = m.typed().uid_fetch_body_to(uid, "", &mut again).await.unwrap();
+        let n = m
+            .typed()
+            .uid_fetch_body_to(uid, "", &mut again)
+            .await
+            .unwrap();
         assert_eq!(n, big.len() as u64);
         assert!(again == big, "a later stream gets the whole body");
     }
     eprintln!("streamed-body futures dropped half-way: {dropped}");
-    assert!(dropped >= 3, "some streams were dropped half-way ({dropped})");
+    assert!(
+        dropped >= 3,
+        "some streams were dropped half-way ({dropped})"
+    );
     m.logout().await.unwrap();
 }
 

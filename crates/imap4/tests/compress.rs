@@ -122,10 +122,10 @@ fn fetch_blocking(d: &Dovecot, compress: bool) -> (Bodies, u64, u64) {
     let bodies = collect(&fetches);
     // The imaplib surface works on the same compressed stream.
     let r = m.fetch("1", "(BODY.PEEK[])").unwrap();
-    let imap4::Data::Literal { body, .. } = &r.data[0] else {
+    let Some(lit) = r.data[0].as_literal() else {
         panic!("{r:?}")
     };
-    assert_eq!(&body[..], &bodies[0].1[..]);
+    assert_eq!(&lit.body[..], &bodies[0].1[..]);
     assert_eq!(m.logout().unwrap().typ, "BYE");
     (bodies, wire.read() - r0, wire.written() - w0)
 }

@@ -404,9 +404,12 @@ fn encode_data(d: &Data) -> Json {
     match d {
         Data::None => Json::Null,
         Data::Line(b) => Json::Str(latin1(b)),
-        Data::Literal { header, body } => Json::obj(vec![(
+        Data::Literal(l) => Json::obj(vec![(
             "tuple",
-            Json::Arr(vec![Json::Str(latin1(header)), Json::Str(latin1(body))]),
+            Json::Arr(vec![
+                Json::Str(latin1(&l.header)),
+                Json::Str(latin1(&l.body)),
+            ]),
         )]),
         Data::List(items) => Json::Arr(items.iter().map(encode_data).collect()),
     }

@@ -256,10 +256,10 @@ fn fetch_result() -> Response {
     Response::new(
         "OK",
         vec![
-            Data::Literal {
-                header: Bytes::from_static(b"1 (BODY[] {5}"),
-                body: Bytes::from_static(b"hello"),
-            },
+            Data::literal(
+                Bytes::from_static(b"1 (BODY[] {5}"),
+                Bytes::from_static(b"hello"),
+            ),
             Data::Line(Bytes::from_static(b")")),
         ],
     )
@@ -385,7 +385,7 @@ fn garbled_byte_at_every_offset() {
                                     let mut want = b"hello".to_vec();
                                     want[offset - body] = g;
                                     assert!(
-                                        matches!(&r.data[0], Data::Literal { body, .. } if body[..] == want[..]),
+                                        matches!(r.data[0].as_literal(), Some(l) if l.body[..] == want[..]),
                                         "{r:?}"
                                     );
                                 }
@@ -558,7 +558,7 @@ fn max_literal_len_is_enforced() {
         limits(1 << 20, 10, 64),
     );
     let r = m.fetch("1", "(BODY[])").unwrap();
-    assert!(matches!(&r.data[0], Data::Literal { body, .. } if body.len() == 10));
+    assert!(matches!(r.data[0].as_literal(), Some(l) if l.body.len() == 10));
     let (mut m, log) = selected(
         b"* 1 FETCH (BODY[] {11}\r\n",
         4,
@@ -825,10 +825,10 @@ fn nul_bytes_in_responses_are_data() {
         Response::new(
             "OK",
             vec![
-                Data::Literal {
-                    header: Bytes::from_static(b"1 (BODY[] {3}"),
-                    body: Bytes::from_static(b"a\0b"),
-                },
+                Data::literal(
+                    Bytes::from_static(b"1 (BODY[] {3}"),
+                    Bytes::from_static(b"a\0b"),
+                ),
                 Data::Line(Bytes::from_static(b" FLAGS (\\Seen))")),
                 Data::Line(Bytes::from_static(b"1 (X \"\0\")")),
             ]

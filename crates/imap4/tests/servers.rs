@@ -24,7 +24,6 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 /// Mailutils notices only a new whole-second mtime.
 const IDLE_WITHIN: Duration = Duration::from_secs(30);
 
-
 /// What `uid_fetch_streamed` handed out: each message's streamed body,
 /// and the FETCH responses (with their bodies empty).
 #[derive(Default)]
@@ -40,7 +39,10 @@ impl StreamedBodies {
         match part {
             FetchPart::BodyStart { seq, section, size } => {
                 assert_eq!(section, "BODY[]");
-                assert!(self.bodies.insert(seq, Vec::with_capacity(size as usize)).is_none());
+                assert!(self
+                    .bodies
+                    .insert(seq, Vec::with_capacity(size as usize))
+                    .is_none());
                 self.current = Some(seq);
             }
             FetchPart::BodyData(d) => self

@@ -95,7 +95,7 @@ fn preauth_select_fetch_logout_then_reaped() {
             .data
             .iter()
             .find_map(|d| match d {
-                Data::Literal { body, .. } => Some(body.clone()),
+                Data::Literal(l) => Some(l.body.clone()),
                 _ => None,
             })
             .expect("a literal");

@@ -19,10 +19,10 @@ async fn imaplib_surface_over_tcp() {
     let r = m.search(None, &["ALL"]).await.unwrap();
     assert_eq!(r.data[0].as_line(), Some(&b"1 2 3 4"[..]));
     let r = m.fetch("2", "(RFC822)").await.unwrap();
-    let Data::Literal { body, .. } = &r.data[0] else {
+    let Some(lit) = r.data[0].as_literal() else {
         panic!("{r:?}")
     };
-    assert_eq!(&body[..], &imap4_testkit::generate(2, 1).to_crlf()[..]);
+    assert_eq!(&lit.body[..], &imap4_testkit::generate(2, 1).to_crlf()[..]);
     assert_eq!(
         m.append("INBOX", Some("\\Seen"), None, b"Subject: x\n\nbody\n")
             .await

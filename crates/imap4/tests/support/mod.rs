@@ -640,9 +640,9 @@ pub fn flat(data: &[imap4::Data]) -> Vec<u8> {
         match d {
             imap4::Data::None => out.extend_from_slice(b"<None>"),
             imap4::Data::Line(b) => out.extend_from_slice(b),
-            imap4::Data::Literal { header, body } => {
-                out.extend_from_slice(header);
-                out.extend_from_slice(body);
+            imap4::Data::Literal(l) => {
+                out.extend_from_slice(&l.header);
+                out.extend_from_slice(&l.body);
             }
             imap4::Data::List(v) => out.extend_from_slice(&flat(v)),
         }
