@@ -282,6 +282,8 @@ enum Request {
         begin: Begin,
         sink: Sink,
         route: Route,
+        /// A UID FETCH that may be merged with its neighbours.
+        merge: Option<Merge>,
     },
     /// A command run alone (LOGIN, SELECT, LOGOUT…).
     Exclusive(Exclusive),
@@ -322,15 +324,50 @@ struct Idler {
     tx: oneshot::Sender<Error>,
 }
 
+/// A UID FETCH request that can share one command with other requests
+/// for the same attributes (UID FETCH requests waiting together are sent
+/// as one command of the union of their sets; each gets the responses of
+/// its own UIDs).
+struct Merge {
+    set: UidSet,
+    attrs: Vec<FetchAttr>,
+}
+
+/// Requests merged into one UID FETCH at most.
+const MAX_MERGED: usize = 512;
+
 /// A pipelined command in flight.
 struct Op {
     pending: Pending,
-    sink: Sink,
     deadline: Deadline,
+    /// What the command as a whole owns (see [`Route`]).
     route: Route,
-    /// Its responses that arrived while an older command was the oldest
-    /// (see [`Route`]).
-    early: Vec<Bytes>,
+    /// Who waits for it: one request, or the requests merged into it.
+    parts: Vec<Part>,
+    /// The attributes of a merged UID FETCH (to run its requests one by
+    /// one if it fails).
+    merged: Option<Vec<FetchAttr>>,
+}
+
+/// A request a command answers.
+struct Part {
+    route: Route,
+    /// The set of a merged request.
+    set: Option<UidSet>,
+    sink: Sink,
+    /// Its responses so far (an [`Sink::Outcome`]).
+    frames: Vec<Bytes>,
+}
+
+impl Op {
+    /// Whether its responses are taken as they arrive: streams, and
+    /// results nobody waits for any more.
+    fn incremental(&self) -> bool {
+        self.parts.iter().all(|p| match &p.sink {
+            Sink::Stream(_) => true,
+            Sink::Outcome(tx) => tx.is_closed(),
+        })
+    }
 }
 
 /// Which untagged responses a pipelined command owns.
@@ -442,13 +479,32 @@ fn owner(own: &Route, ops: &VecDeque<Op>, skip: usize, frame: &Bytes) -> Option<
     }
 }
 
-/// Gives a response to the command at `idx` (not the oldest).
-fn hand_to(ops: &mut VecDeque<Op>, backlog: &mut Option<Backlog>, idx: usize, frame: Bytes) {
-    let op = &mut ops[idx];
-    match &op.sink {
+/// Gives a response to the request(s) of `op` it answers: the one whose
+/// UIDs it is about, in a merged command; else the first.
+fn give(parts: &mut [Part], backlog: &mut Option<Backlog>, frame: Bytes) {
+    let mut to_part = |part: &mut Part, frame: Bytes| match &part.sink {
         Sink::Stream(tx) => deliver(backlog, tx, Item::Frame(frame)),
         Sink::Outcome(tx) if tx.is_closed() => {}
-        Sink::Outcome(_) => op.early.push(frame),
+        Sink::Outcome(_) => part.frames.push(frame),
+    };
+    if parts.len() > 1 && matches!(kind_of(&frame), Kind::Fetch) {
+        let uid = match imap4_proto::parse::parse_response(&frame) {
+            Ok(ParsedResponse::Data(Untagged::Fetch(f))) => f.uid(),
+            _ => None,
+        };
+        if let Some(uid) = uid {
+            let mut given = false;
+            for part in parts.iter_mut().filter(|p| p.route.contains(uid)) {
+                to_part(part, frame.clone());
+                given = true;
+            }
+            if given {
+                return;
+            }
+        }
+    }
+    if let Some(part) = parts.first_mut() {
+        to_part(part, frame);
     }
 }
 
@@ -663,11 +719,21 @@ impl Driver {
                     {
                         break;
                     }
-                    let Some(Request::Queue { begin, sink, route }) = self.waiting.pop_front()
+                    let Some(Request::Queue {
+                        begin,
+                        sink,
+                        route,
+                        merge,
+                    }) = self.waiting.pop_front()
                     else {
                         break;
                     };
-                    self.queue(begin, sink, route)?;
+                    match merge {
+                        Some(m) if matches!(sink, Sink::Outcome(_)) => {
+                            self.queue_merged(m, sink)?
+                        }
+                        _ => self.queue(begin, sink, route)?,
+                    }
                 }
                 Request::Exclusive(_) => {
                     if !self.ops.is_empty() {
@@ -710,6 +776,77 @@ impl Driver {
         if sink.is_closed() {
             return Ok(());
         }
+        let part = Part {
+            route: route.clone(),
+            set: None,
+            sink,
+            frames: Vec::new(),
+        };
+        self.begin(begin, route, vec![part], None)
+    }
+
+    /// Queues a UID FETCH for `first` and every UID FETCH for the same
+    /// attributes waiting right behind it that can go now, as one command.
+    fn queue_merged(&mut self, first: Merge, sink: Sink) -> Result<(), Error> {
+        let Merge { set, attrs } = first;
+        let mut parts = vec![Part {
+            route: Route::uids(&set),
+            set: Some(set),
+            sink,
+            frames: Vec::new(),
+        }];
+        while parts.len() < MAX_MERGED {
+            let Some(Request::Queue {
+                sink: Sink::Outcome(_),
+                merge: Some(next),
+                route,
+                ..
+            }) = self.waiting.front()
+            else {
+                break;
+            };
+            if next.attrs != attrs || self.ops.iter().any(|o| o.route.conflicts(route)) {
+                break;
+            }
+            let Some(Request::Queue {
+                sink,
+                merge: Some(next),
+                route,
+                ..
+            }) = self.waiting.pop_front()
+            else {
+                break;
+            };
+            parts.push(Part {
+                route,
+                set: Some(next.set),
+                sink,
+                frames: Vec::new(),
+            });
+        }
+        parts.retain(|p| !p.sink.is_closed());
+        let mut union = UidSet::default();
+        for p in &parts {
+            if let Some(set) = &p.set {
+                union = union.union(set);
+            }
+        }
+        if union.is_empty() {
+            return Ok(());
+        }
+        let route = Route::uids(&union);
+        let merged = (parts.len() > 1).then(|| attrs.clone());
+        let begin: Begin = Box::new(move |s| s.typed_fetch(SetArg::Uid(&union), &attrs));
+        self.begin(begin, route, parts, merged)
+    }
+
+    fn begin(
+        &mut self,
+        begin: Begin,
+        route: Route,
+        parts: Vec<Part>,
+        merged: Option<Vec<FetchAttr>>,
+    ) -> Result<(), Error> {
         match begin(&mut self.m.session) {
             Ok(pending) => {
                 if self.ops.is_empty() {
@@ -718,21 +855,82 @@ impl Driver {
                 let deadline = Deadline::command(&self.m.timeouts, &self.m.session);
                 self.ops.push_back(Op {
                     pending,
-                    sink,
                     deadline,
                     route,
-                    early: Vec::new(),
+                    parts,
+                    merged,
                 });
                 Ok(())
             }
             Err(e) => {
                 let broken = self.m.session.is_broken();
                 let text = e.to_string();
-                deliver_end(&mut self.backlog, sink, Err(e.into()));
+                let mut e = Some(Error::from(e));
+                for part in parts {
+                    let err = e
+                        .take()
+                        .unwrap_or_else(|| Error::new(ErrorKind::Error, text.clone()));
+                    deliver_end(&mut self.backlog, part.sink, Err(err));
+                }
                 if broken {
                     return Err(Error::new(ErrorKind::Abort, text));
                 }
                 Ok(())
+            }
+        }
+    }
+
+    /// A command completed: each request it answers gets its responses;
+    /// a merged UID FETCH that failed is retried request by request (so
+    /// each gets its own answer).
+    fn complete(
+        &mut self,
+        route: Route,
+        mut parts: Vec<Part>,
+        merged: Option<Vec<FetchAttr>>,
+        r: Result<TypedOutcome, SessionError>,
+    ) {
+        match r {
+            Ok(mut out) => {
+                // what the session collected for it may hold responses to
+                // later commands (a server running them in parallel)
+                for f in std::mem::take(&mut out.frames) {
+                    match owner(&route, &self.ops, 0, &f) {
+                        Some(i) => give(&mut self.ops[i].parts, &mut self.backlog, f),
+                        None => give(&mut parts, &mut self.backlog, f),
+                    }
+                }
+                self.publish();
+                for Part { sink, frames, .. } in parts {
+                    let outcome = TypedOutcome {
+                        tagged: out.tagged.clone(),
+                        frames,
+                        utf8: out.utf8,
+                    };
+                    deliver_end(&mut self.backlog, sink, Ok(outcome));
+                }
+            }
+            Err(e) => {
+                if let Some(attrs) = merged {
+                    for part in parts.into_iter().rev() {
+                        let Some(set) = part.set else { continue };
+                        let attrs = attrs.clone();
+                        self.waiting.push_front(Request::Queue {
+                            begin: Box::new(move |s| s.typed_fetch(SetArg::Uid(&set), &attrs)),
+                            sink: part.sink,
+                            route: part.route,
+                            merge: None,
+                        });
+                    }
+                    return;
+                }
+                let text = e.to_string();
+                let kind = e.kind();
+                let mut e = Some(Error::from(e));
+                for part in parts {
+                    let err = e.take().unwrap_or_else(|| Error::new(kind, text.clone()));
+                    deliver_end(&mut self.backlog, part.sink, Err(err));
+                }
             }
         }
     }
@@ -774,12 +972,8 @@ impl Driver {
         while let Some(op) = self.ops.front() {
             // Streams, and results nobody waits for, are taken as they
             // arrive; the others when the command completes.
-            let incremental = match &op.sink {
-                Sink::Stream(_) => true,
-                Sink::Outcome(tx) => tx.is_closed(),
-            };
             let mut frames = Vec::new();
-            let polled = if incremental {
+            let polled = if op.incremental() {
                 self.m
                     .session
                     .poll_each(&op.pending, &mut |f| frames.push(f))
@@ -788,15 +982,8 @@ impl Driver {
             };
             emit_trace(&mut self.m.session, self.m.debug);
             for f in frames {
-                let own = &self.ops[0].route;
-                match owner(own, &self.ops, 1, &f) {
-                    Some(i) => hand_to(&mut self.ops, &mut self.backlog, i, f),
-                    None => {
-                        if let Sink::Stream(tx) = &self.ops[0].sink {
-                            deliver(&mut self.backlog, tx, Item::Frame(f));
-                        }
-                    }
-                }
+                let i = owner(&self.ops[0].route, &self.ops, 1, &f).unwrap_or(0);
+                give(&mut self.ops[i].parts, &mut self.backlog, f);
             }
             match polled {
                 Ok(Poll::NeedInput) => break,
@@ -807,21 +994,16 @@ impl Driver {
                 Ok(Poll::Done(tagged)) => {
                     progress = true;
                     if let Some(op) = self.ops.pop_front() {
-                        let r = self.m.session.complete_typed(op.pending, Ok(tagged));
+                        let Op {
+                            pending,
+                            route,
+                            parts,
+                            merged,
+                            ..
+                        } = op;
+                        let r = self.m.session.complete_typed(pending, Ok(tagged));
                         emit_trace(&mut self.m.session, self.m.debug);
-                        let r = r.map(|mut out| {
-                            let mut kept = op.early;
-                            for f in std::mem::take(&mut out.frames) {
-                                match owner(&op.route, &self.ops, 0, &f) {
-                                    Some(i) => hand_to(&mut self.ops, &mut self.backlog, i, f),
-                                    None => kept.push(f),
-                                }
-                            }
-                            out.frames = kept;
-                            out
-                        });
-                        self.publish();
-                        deliver_end(&mut self.backlog, op.sink, r.map_err(Error::from));
+                        self.complete(route, parts, merged, r);
                     }
                     self.read_since = Instant::now();
                 }
@@ -830,8 +1012,15 @@ impl Driver {
                     let broken = self.m.session.is_broken();
                     let text = e.to_string();
                     if let Some(op) = self.ops.pop_front() {
-                        let r = self.m.session.complete_typed(op.pending, Err(e));
-                        deliver_end(&mut self.backlog, op.sink, r.map_err(Error::from));
+                        let Op {
+                            pending,
+                            route,
+                            parts,
+                            merged,
+                            ..
+                        } = op;
+                        let r = self.m.session.complete_typed(pending, Err(e));
+                        self.complete(route, parts, merged, r);
                     }
                     if broken {
                         return Err(Error::new(ErrorKind::Abort, text));
@@ -1174,12 +1363,18 @@ impl Client {
     }
 
     /// Runs a pipelined typed command.
-    async fn pipelined(&self, begin: Begin, route: Route) -> Result<TypedOutcome, Error> {
+    async fn pipelined(
+        &self,
+        begin: Begin,
+        route: Route,
+        merge: Option<Merge>,
+    ) -> Result<TypedOutcome, Error> {
         let (tx, rx) = oneshot::channel();
         self.send(Request::Queue {
             begin,
             sink: Sink::Outcome(tx),
             route,
+            merge,
         })
         .await?;
         rx.await.map_err(|_| self.shared.closed_error())?
@@ -1303,12 +1498,17 @@ impl Client {
         if set.is_empty() {
             return Ok(Fetches::default());
         }
+        let merge = Merge {
+            set: set.clone(),
+            attrs: attrs.to_vec(),
+        };
         let route = Route::uids(set);
         let (set, attrs) = (set.clone(), attrs.to_vec());
         let out = self
             .pipelined(
                 Box::new(move |s| s.typed_fetch(SetArg::Uid(&set), &attrs)),
                 route,
+                Some(merge),
             )
             .await?;
         Ok(out.into_fetches())
@@ -1351,6 +1551,7 @@ impl Client {
             begin: Box::new(move |s| s.typed_fetch(SetArg::Uid(&set), &attrs)),
             sink: Sink::Stream(tx),
             route,
+            merge: None,
         })
         .await?;
         Ok(stream)
@@ -1368,7 +1569,11 @@ impl Client {
     pub async fn uid_search(&self, key: &SearchKey) -> Result<UidSet, Error> {
         let key = key.clone();
         let out = self
-            .pipelined(Box::new(move |s| s.typed_search(true, &key)), Route::Search)
+            .pipelined(
+                Box::new(move |s| s.typed_search(true, &key)),
+                Route::Search,
+                None,
+            )
             .await?;
         Ok(UidSet::from_ranges(out.search_ranges()?))
     }
@@ -1402,6 +1607,7 @@ impl Client {
                     s.typed_store(SetArg::Uid(&set), op, &flags, silent)
                 }),
                 route,
+                None,
             )
             .await?;
         Ok(out.into_fetches())
@@ -1417,7 +1623,7 @@ impl Client {
     /// ```
     pub async fn noop(&self) -> Result<Fetches, Error> {
         let out = self
-            .pipelined(Box::new(|s| s.typed_noop()), Route::Other)
+            .pipelined(Box::new(|s| s.typed_noop()), Route::Other, None)
             .await?;
         Ok(out.into_fetches())
     }

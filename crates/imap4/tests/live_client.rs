@@ -118,6 +118,41 @@ async fn eight_tasks_pipelining_300_fetches_get_exactly_the_batched_result() {
         assert_eq!(got[0].uid(), Some(*uid));
         assert_eq!(&got[0], want, "UID {uid}");
     }
+
+    // Again as streams, which are never merged into one command: 300
+    // commands in flight at once, which Dovecot runs partly in parallel
+    // (later commands' responses before an earlier one's tagged OK).
+    let mut tasks = Vec::new();
+    for t in 0..8u32 {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            let uids: Vec<u32> = (1..=N).filter(|u| u % 8 == t).collect();
+            let sets: Vec<UidSet> = uids.iter().map(|&u| UidSet::single(u)).collect();
+            let attrs = attrs();
+            let streams = join_all(
+                sets.iter()
+                    .map(|s| client.uid_fetch_stream(s, &attrs))
+                    .collect(),
+            )
+            .await;
+            let results =
+                join_all(streams.into_iter().map(|s| s.unwrap().collect()).collect()).await;
+            uids.into_iter().zip(results).collect::<Vec<_>>()
+        }));
+    }
+    let mut union: Vec<(u32, Fetches)> = Vec::new();
+    for t in tasks {
+        for (uid, r) in timeout(WITHIN, t).await.expect("in time").unwrap() {
+            union.push((uid, r.expect("fetch")));
+        }
+    }
+    union.sort_by_key(|(uid, _)| *uid);
+    assert_eq!(union.len(), N as usize);
+    for ((uid, fetches), want) in union.iter().zip(&batched) {
+        let got = parsed(fetches);
+        assert_eq!(got.len(), 1, "UID {uid}: one FETCH response (streamed)");
+        assert_eq!(&got[0], want, "UID {uid} (streamed)");
+    }
     client.logout().await.unwrap();
     timeout(WITHIN, handle).await.unwrap().unwrap().unwrap();
 }
