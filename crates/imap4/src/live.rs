@@ -27,9 +27,14 @@
 //! How it works: the [`Connection`] task selects over the clients'
 //! requests, the socket and its timers. Commands that cannot change what
 //! later commands mean (UID FETCH, UID SEARCH, UID STORE, NOOP) are queued
-//! in the session as they arrive, so many are in flight at once, and the
-//! responses are routed by the session, in order, to the oldest command
-//! first. Commands that change the connection's state (LOGIN, SELECT,
+//! in the session as they arrive, so many are in flight at once; the
+//! oldest is polled first. UID FETCH requests for the same attributes that
+//! wait together go out as one command of the union of their sets, each
+//! request getting the responses of its own UIDs. A server may run
+//! pipelined commands in parallel (Dovecot does), so FETCH responses are
+//! routed by their UID (two UID commands with overlapping sets are never
+//! in flight together) and SEARCH responses to the one SEARCH in flight.
+//! Commands that change the connection's state (LOGIN, SELECT,
 //! EXAMINE, LOGOUT) wait until nothing else is in flight, run alone, and
 //! later requests wait behind them. IDLE runs when a task waits for events
 //! ([`Client::idle`], [`Events::idle`]) and nothing else is in flight; the
@@ -1483,7 +1488,10 @@ impl Client {
     }
 
     /// UID FETCH, pipelined with the other tasks' commands (an empty set
-    /// fetches nothing and asks the server nothing).
+    /// fetches nothing and asks the server nothing). Requests for the same
+    /// attributes that wait in the connection task together share one
+    /// command; a request whose UIDs overlap those of a UID command in
+    /// flight waits for it.
     ///
     /// ```no_run
     /// use imap4::typed::{FetchAttr, UidSet};
