@@ -29,6 +29,10 @@ pub const CASES: &[(&str, &str)] = &[
     ("exists-flood-typed", "typed NOOP, 5,000,000 `* 1 EXISTS`"),
     ("literals-40x10MiB", "one FETCH with 40 literals of 10 MiB"),
     (
+        "collected-bytes-100MiB",
+        "NOOP answered with 100 FETCH responses of 1 MiB each",
+    ),
+    (
         "distinct-names-60k",
         "NOOP with 60,000 distinct untagged names",
     ),
@@ -139,6 +143,15 @@ fn serve(case: &str, stream: TcpStream) -> std::io::Result<()> {
             }
             w.write_all(format!(")\r\n{tag} OK\r\n").as_bytes())?;
         }
+        "collected-bytes-100MiB" => {
+            let chunk = vec![b'x'; 1 << 20];
+            for i in 1..=100 {
+                w.write_all(format!("* {i} FETCH (BODY[] {{{}}}\r\n", chunk.len()).as_bytes())?;
+                w.write_all(&chunk)?;
+                w.write_all(b")\r\n")?;
+            }
+            w.write_all(format!("{tag} OK\r\n").as_bytes())?;
+        }
         "distinct-names-60k" => {
             let mut all = Vec::new();
             for i in 0..60_000usize {
@@ -208,7 +221,7 @@ pub fn client(case: &str, port: u16) -> Result<(), Error> {
                 set.ranges().len()
             ))
         }
-        "exists-flood-imaplib" | "distinct-names-60k" => {
+        "exists-flood-imaplib" | "distinct-names-60k" | "collected-bytes-100MiB" => {
             m.noop()?;
             Ok(format!("{} names stored", m.untagged_responses().len()))
         }
@@ -224,7 +237,8 @@ pub fn client(case: &str, port: u16) -> Result<(), Error> {
         "chunk-150MB" => {
             m.typed().select("INBOX")?;
             let mut sink = std::io::sink();
-            m.typed().uid_fetch_body_to(1, "", &mut sink)?;
+            m.typed()
+                .uid_fetch_body_to_chunked(1, "", &mut sink, imap4::typed::DEFAULT_CHUNK)?;
             Ok("completed".into())
         }
         "literal-4GiB" => {

@@ -121,7 +121,10 @@ pub enum FrameError {
         limit: usize,
     },
     /// A literal announced more bytes than [`Limits::max_literal_len`].
-    #[error("server announced a literal of {size} bytes, above the limit of {limit}")]
+    #[error(
+        "server announced a literal of {size} bytes, above the limit of {limit} \
+         (Limits::max_literal_len; stream large bodies with uid_fetch_body_to)"
+    )]
     LiteralTooLarge {
         /// The announced size (saturated at `u64::MAX`).
         size: u64,
@@ -142,7 +145,10 @@ pub enum FrameError {
     },
     /// One response (lines and literals together) grew past
     /// [`Limits::max_response_len`].
-    #[error("response larger than {limit} bytes (Limits::max_response_len)")]
+    #[error(
+        "response larger than {limit} bytes (Limits::max_response_len; \
+         stream large bodies with uid_fetch_body_to)"
+    )]
     ResponseTooLarge {
         /// The configured limit.
         limit: u64,

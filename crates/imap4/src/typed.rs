@@ -379,9 +379,9 @@ macro_rules! typed_commands {
 
         /// UID FETCH with streamed bodies: every body item (`BODY[…]`,
         /// `BINARY[…]`, `RFC822…`) is handed to `each` in pieces as it
-        /// arrives ([`FetchPart::BodyStart`], then
-        /// [`FetchPart::BodyData`]), then the FETCH response it came in
-        /// ([`FetchPart::Fetch`], the body in it empty). One command,
+        /// arrives ([`crate::typed::FetchPart::BodyStart`], then
+        /// `BodyData`), then the FETCH response it came in (`Fetch`, the
+        /// body in it empty). One command,
         /// memory of about one read whatever the bodies' sizes: the way
         /// to archive large messages. An error `each` returns stops the
         /// handing out (the command still runs to its end, so the
@@ -390,12 +390,12 @@ macro_rules! typed_commands {
         ///
         /// ```no_run
         /// # fn run(m: &mut imap4::Imap4) -> Result<(), imap4::Error> {
-        /// use imap4::typed::{FetchAttr, FetchPart, UidSet};
+        /// use imap4::typed::{Bound, FetchAttr, FetchPart, UidSet};
         /// use std::io::Write;
         ///
         /// let mut file = None;
         /// let attrs = [FetchAttr::Uid, FetchAttr::Section { section: String::new(), peek: true, partial: None }];
-        /// m.typed().uid_fetch_streamed(&UidSet::range(1, 100), &attrs, |part| {
+        /// m.typed().uid_fetch_streamed(&UidSet::range(1, Bound::Star), &attrs, |part| {
         ///     match part {
         ///         FetchPart::BodyStart { seq, .. } => {
         ///             file = Some(std::fs::File::create(format!("/tmp/{seq}.eml"))?)
