@@ -205,7 +205,13 @@ pub struct Framer {
     stream_min: Option<u64>,
     /// Bytes of the current frame handed out as [`Item::BodyData`].
     streamed: u64,
+    /// Where small frames are packed (see [`Framer::emit`]).
+    arena: BytesMut,
 }
+
+/// The size of the chunks small frames are packed into: 64 KiB. Frames of
+/// a sixteenth of it or more get an allocation of their own.
+const ARENA: usize = 64 << 10;
 
 impl Framer {
     /// A framer enforcing `limits`.
@@ -225,6 +231,7 @@ impl Framer {
             literal_cap: None,
             stream_min: None,
             streamed: 0,
+            arena: BytesMut::new(),
         }
     }
 
@@ -567,10 +574,28 @@ impl Framer {
         Some(Item::BodyStart { seq, section, size })
     }
 
+    /// Takes the complete frame out of the buffer. It is copied, so that
+    /// what a caller keeps holds exactly its own bytes and the receive
+    /// buffer stays the framer's, reused for every response: a frame
+    /// split off in place would pin the whole buffer it was read into
+    /// (up to twice its size after growing, or a large buffer pinned by a
+    /// tiny response kept alongside). Small frames are packed into
+    /// [`ARENA`]-sized chunks, so a million tiny responses cost no
+    /// allocation each; larger ones get an allocation of their own size.
     fn emit(&mut self) -> Frame {
+        use bytes::Buf;
         let raw_len = self.pos;
         let offset = self.fed - self.buf.len() as u64 - self.streamed;
-        let bytes = self.buf.split_to(raw_len).freeze();
+        let bytes = if raw_len >= ARENA / 16 {
+            Bytes::copy_from_slice(&self.buf[..raw_len])
+        } else {
+            if self.arena.capacity() - self.arena.len() < raw_len {
+                self.arena = BytesMut::with_capacity(ARENA);
+            }
+            self.arena.extend_from_slice(&self.buf[..raw_len]);
+            self.arena.split().freeze()
+        };
+        self.buf.advance(raw_len);
         let parts = self
             .parts
             .iter()

@@ -239,6 +239,9 @@ pub struct Session {
     pub(crate) capture: Option<Vec<Streamed>>,
     /// Bytes held in `capture`.
     capture_bytes: u64,
+    /// The untagged name of `capture`'s last response when it is EXISTS
+    /// or RECENT (a run of them is kept as its last).
+    capture_tail: Option<String>,
     /// Responses processed over the session's life.
     responses: u64,
     /// Bytes of streamed bodies received over the session's life.
@@ -290,6 +293,7 @@ impl Session {
             stray_continuation: None,
             capture: None,
             capture_bytes: 0,
+            capture_tail: None,
             responses: 0,
             streamed_bytes: 0,
             discarding: false,
@@ -978,6 +982,7 @@ impl Session {
         }
         if let Some(capture) = self.capture.as_mut() {
             capture.push(piece);
+            self.capture_tail = None;
         }
     }
 
@@ -1212,7 +1217,19 @@ impl Session {
         }
         if let Some(capture) = self.capture.as_mut() {
             self.capture_bytes += raw.len() as u64;
-            capture.push(Streamed::Response(raw));
+            // A run of EXISTS (or RECENT) responses means only its last:
+            // keep that one, so a flood of them costs nothing.
+            let counter = matches!(typ.as_str(), "EXISTS" | "RECENT");
+            match capture.last_mut() {
+                Some(Streamed::Response(last))
+                    if counter && self.capture_tail.as_deref() == Some(typ.as_str()) =>
+                {
+                    self.capture_bytes -= last.len() as u64;
+                    *last = raw;
+                }
+                _ => capture.push(Streamed::Response(raw)),
+            }
+            self.capture_tail = counter.then(|| typ.clone());
             self.check_collected()?;
             if !matches!(typ.as_str(), "OK" | "NO" | "BAD" | "BYE" | "PREAUTH") {
                 // Typed commands take their data from the capture; keeping
@@ -1274,6 +1291,7 @@ impl Session {
         match self.capture.as_mut() {
             Some(c) if !c.is_empty() => {
                 self.capture_bytes = 0;
+                self.capture_tail = None;
                 std::mem::take(c)
             }
             _ => Vec::new(),
@@ -1326,6 +1344,7 @@ impl Session {
     /// Takes what a typed command captured.
     pub(crate) fn take_capture(&mut self) -> Vec<Bytes> {
         self.capture_bytes = 0;
+        self.capture_tail = None;
         self.capture
             .take()
             .unwrap_or_default()

@@ -1177,3 +1177,60 @@ mod ordering {
         finish(&mut s, f, b"T6 OK\r\n");
     }
 }
+
+mod counter_runs {
+    //! A run of EXISTS (or RECENT) is captured as its last response.
+    use super::super::*;
+
+    fn session(limit: usize) -> Session {
+        let mut s = Session::new(
+            Limits {
+                max_collected_responses: limit,
+                ..Limits::default()
+            },
+            "T",
+        );
+        s.receive(b"* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n");
+        assert!(s.read_greeting().unwrap());
+        s
+    }
+
+    #[test]
+    fn a_flood_of_exists_costs_one_response() {
+        let mut s = session(10);
+        let p = s.typed_noop().unwrap();
+        s.take_output().unwrap();
+        let mut input = Vec::new();
+        for n in 1..=1000 {
+            input.extend_from_slice(format!("* {n} EXISTS\r\n").as_bytes());
+        }
+        input.extend_from_slice(b"T0 OK\r\n");
+        s.receive(&input);
+        let Poll::Done(t) = s.poll(&p).unwrap() else {
+            panic!("not done")
+        };
+        assert_eq!(s.capture.as_ref().map(Vec::len), Some(1));
+        assert!(s.complete_typed(p, Ok(t)).is_ok());
+    }
+
+    #[test]
+    fn other_responses_between_keep_their_order() {
+        let mut s = session(100);
+        let p = s.typed_noop().unwrap();
+        s.take_output().unwrap();
+        s.receive(b"* 5 EXISTS\r\n* 6 EXISTS\r\n* 3 EXPUNGE\r\n* 6 EXISTS\r\n* 1 RECENT\r\n* 2 RECENT\r\nT0 OK\r\n");
+        let Poll::Done(_) = s.poll(&p).unwrap() else {
+            panic!("not done")
+        };
+        let kept: Vec<Vec<u8>> = s.drain_captured().iter().map(|b| b.to_vec()).collect();
+        assert_eq!(
+            kept,
+            [
+                &b"* 6 EXISTS\r\n"[..],
+                b"* 3 EXPUNGE\r\n",
+                b"* 6 EXISTS\r\n",
+                b"* 2 RECENT\r\n"
+            ]
+        );
+    }
+}
