@@ -207,6 +207,13 @@ struct InFlight {
     raw: Option<Bytes>,
     /// A typed command (its untagged data is captured raw).
     typed: bool,
+    /// What was captured for it (see [`Session::capture_target`]).
+    capture: Vec<Streamed>,
+    /// Bytes in `capture`.
+    captured_bytes: u64,
+    /// The UIDs a typed UID command asked for: a FETCH response carrying
+    /// one of them answers it, whatever else is in flight.
+    uids: Option<crate::command::UidSet>,
     expect_bye: bool,
 }
 
@@ -234,14 +241,15 @@ pub struct Session {
     continuation: Option<Bytes>,
     pending_challenge: Option<(u64, Vec<u8>)>,
     stray_continuation: Option<Bytes>,
-    /// Raw untagged responses collected for typed commands, with the
-    /// pieces of streamed bodies in between.
-    pub(crate) capture: Option<Vec<Streamed>>,
-    /// Bytes held in `capture`.
+    /// What typed commands that completed captured, until
+    /// [`Session::complete_typed`] takes it (command id, capture).
+    finished: Vec<(u64, Vec<Streamed>)>,
+    /// Responses and bytes held in every capture (in flight and finished).
+    capture_count: usize,
     capture_bytes: u64,
-    /// The untagged name of `capture`'s last response when it is EXISTS
-    /// or RECENT (a run of them is kept as its last).
-    capture_tail: Option<String>,
+    /// The command and untagged name of the last response captured, when
+    /// it is EXISTS or RECENT (a run of them is kept as its last).
+    capture_tail: Option<(u64, String)>,
     /// Responses processed over the session's life.
     responses: u64,
     /// Bytes of streamed bodies received over the session's life.
@@ -291,7 +299,8 @@ impl Session {
             continuation: None,
             pending_challenge: None,
             stray_continuation: None,
-            capture: None,
+            finished: Vec::new(),
+            capture_count: 0,
             capture_bytes: 0,
             capture_tail: None,
             responses: 0,
@@ -660,6 +669,14 @@ impl Session {
         }
     }
 
+    /// Removes commands from the in-flight list, and what they captured.
+    fn forget(&mut self, ids: &[u64]) {
+        for &id in ids {
+            self.take_capture_of(id);
+        }
+        self.in_flight.retain(|f| !ids.contains(&f.id));
+    }
+
     /// RFC 9051 section 5.5: a command that uses message sequence
     /// numbers is not sent while an earlier command that may cause
     /// EXPUNGE (anything but FETCH, STORE, SEARCH, SORT and THREAD by
@@ -786,11 +803,6 @@ impl Session {
         !self.in_flight.is_empty()
     }
 
-    /// Whether a typed command is in flight.
-    pub(crate) fn typed_in_flight(&self) -> bool {
-        self.in_flight.iter().any(|f| f.typed)
-    }
-
     /// Queues a command built (with [`Session::next_tag`]) by the caller.
     pub(crate) fn send_built(
         &mut self,
@@ -843,6 +855,9 @@ impl Session {
             // imaplib expects BYE for any command named LOGOUT (xatom too).
             expect_bye: name == "LOGOUT",
             typed: matches!(finish, Finish::Typed(_)),
+            capture: Vec::new(),
+            captured_bytes: 0,
+            uids: None,
         });
         self.update_literal_cap();
         Ok(Pending {
@@ -937,15 +952,12 @@ impl Session {
                 .map(|f| f.id)
                 .collect();
             if !done.is_empty() {
-                self.in_flight.retain(|f| !done.contains(&f.id));
+                self.forget(&done);
                 self.out.retain(|(id, _)| !done.contains(id));
                 self.update_literal_cap();
             }
             if !self.has_abandoned() {
                 self.discarding = false;
-                if !self.typed_in_flight() {
-                    self.take_capture();
-                }
                 self.last_tagged_raw = None;
                 return Ok(true);
             }
@@ -980,8 +992,15 @@ impl Session {
         if self.discarding {
             return;
         }
-        if let Some(capture) = self.capture.as_mut() {
-            capture.push(piece);
+        // body streaming is on only while streaming commands are in
+        // flight: the oldest is the one receiving
+        if let Some(f) = self
+            .in_flight
+            .iter_mut()
+            .find(|f| f.typed && f.result.is_none())
+        {
+            f.capture.push(piece);
+            self.capture_count += 1;
             self.capture_tail = None;
         }
     }
@@ -998,7 +1017,7 @@ impl Session {
             if self.compress_id == Some(pending.id) {
                 self.compress_id = None;
             }
-            self.in_flight.retain(|f| f.id != pending.id);
+            self.forget(&[pending.id]);
             self.out.retain(|(id, _)| *id != pending.id);
         }
         if matches!(r, Ok(Poll::Done(_)) | Err(_)) {
@@ -1031,14 +1050,18 @@ impl Session {
                 }
             }
             if self.in_flight[idx].result.is_some() {
-                let f = self.in_flight.remove(idx);
-                self.last_tagged_raw = f.raw;
+                let mut f = self.in_flight.remove(idx);
+                self.last_tagged_raw = f.raw.take();
+                if f.typed {
+                    self.capture_bytes -= f.captured_bytes;
+                    self.finished.push((f.id, std::mem::take(&mut f.capture)));
+                }
                 self.out.retain(|(id, _)| *id != f.id);
                 return Ok(Poll::Done(f.result.unwrap_or_default()));
             }
             if self.in_flight[idx].expect_bye {
                 if let Some(bye) = self.take_untagged("BYE") {
-                    self.in_flight.remove(idx);
+                    self.forget(&[pending.id]);
                     self.out.retain(|(id, _)| *id != pending.id);
                     return Ok(Poll::Done(("BYE".into(), bye)));
                 }
@@ -1215,21 +1238,32 @@ impl Session {
             // what abandoned commands yield is dropped.
             return Ok(());
         }
-        if let Some(capture) = self.capture.as_mut() {
-            self.capture_bytes += raw.len() as u64;
+        if let Some(i) = self.capture_target(&typ, &raw) {
+            let len = raw.len() as u64;
+            let f = &mut self.in_flight[i];
             // A run of EXISTS (or RECENT) responses means only its last:
             // keep that one, so a flood of them costs nothing.
             let counter = matches!(typ.as_str(), "EXISTS" | "RECENT");
-            match capture.last_mut() {
-                Some(Streamed::Response(last))
-                    if counter && self.capture_tail.as_deref() == Some(typ.as_str()) =>
-                {
-                    self.capture_bytes -= last.len() as u64;
+            let run = counter
+                && self
+                    .capture_tail
+                    .as_ref()
+                    .is_some_and(|(id, t)| *id == f.id && *t == typ);
+            match f.capture.last_mut() {
+                Some(Streamed::Response(last)) if run => {
+                    let old = last.len() as u64;
                     *last = raw;
+                    f.captured_bytes = f.captured_bytes - old + len;
+                    self.capture_bytes = self.capture_bytes - old + len;
                 }
-                _ => capture.push(Streamed::Response(raw)),
+                _ => {
+                    f.capture.push(Streamed::Response(raw));
+                    f.captured_bytes += len;
+                    self.capture_bytes += len;
+                    self.capture_count += 1;
+                }
             }
-            self.capture_tail = counter.then(|| typ.clone());
+            self.capture_tail = counter.then(|| (f.id, typ.clone()));
             self.check_collected()?;
             if !matches!(typ.as_str(), "OK" | "NO" | "BAD" | "BYE" | "PREAUTH") {
                 // Typed commands take their data from the capture; keeping
@@ -1254,7 +1288,7 @@ impl Session {
     /// capture hold together.
     fn check_collected(&self) -> Result<(), SessionError> {
         let limits = self.framer.limits();
-        let count = self.untagged.count() + self.capture.as_ref().map_or(0, Vec::len);
+        let count = self.untagged.count() + self.capture_count;
         if count > limits.max_collected_responses {
             return Err(SessionError::LimitExceeded {
                 limit: "max_collected_responses",
@@ -1270,8 +1304,9 @@ impl Session {
         Ok(())
     }
 
-    /// Takes the responses captured so far for the typed command in flight
-    /// (the rest keeps being captured): a driver streaming a FETCH hands
+    /// Takes the responses captured so far for the oldest typed command in
+    /// flight (the rest keeps being captured; [`Session::poll_each`] takes
+    /// those of the command it polls): a driver streaming a FETCH hands
     /// them out as they arrive, so memory holds one batch of reads, not
     /// the whole result.
     pub fn drain_captured(&mut self) -> Vec<Bytes> {
@@ -1288,13 +1323,65 @@ impl Session {
     /// (see [`Session::stream_bodies`]) in their place among the
     /// responses.
     pub fn drain_streamed(&mut self) -> Vec<Streamed> {
-        match self.capture.as_mut() {
-            Some(c) if !c.is_empty() => {
-                self.capture_bytes = 0;
-                self.capture_tail = None;
-                std::mem::take(c)
+        let Some(f) = self.in_flight.iter_mut().find(|f| f.typed) else {
+            return Vec::new();
+        };
+        let id = f.id;
+        self.take_capture_of(id)
+    }
+
+    /// Takes what was captured for command `id` so far (in flight or
+    /// finished), with the counts adjusted.
+    fn take_capture_of(&mut self, id: u64) -> Vec<Streamed> {
+        let taken = match self.in_flight.iter_mut().find(|f| f.id == id) {
+            Some(f) => {
+                self.capture_bytes -= f.captured_bytes;
+                f.captured_bytes = 0;
+                std::mem::take(&mut f.capture)
             }
-            _ => Vec::new(),
+            None => match self.finished.iter().position(|(i, _)| *i == id) {
+                Some(k) => self.finished.remove(k).1,
+                None => Vec::new(),
+            },
+        };
+        self.capture_count -= taken.len();
+        if self.capture_tail.as_ref().is_some_and(|(i, _)| *i == id) {
+            self.capture_tail = None;
+        }
+        taken
+    }
+
+    /// Which in-flight typed command a captured response goes to: a
+    /// FETCH carrying a UID goes to the oldest UID command whose set
+    /// holds it (a server may run pipelined commands side by side and
+    /// interleave their answers), anything else to the oldest typed
+    /// command still waiting for its tagged reply.
+    fn capture_target(&self, typ: &str, raw: &[u8]) -> Option<usize> {
+        let waiting = |f: &InFlight| f.typed && f.result.is_none();
+        if typ == "FETCH"
+            && self
+                .in_flight
+                .iter()
+                .any(|f| waiting(f) && f.uids.is_some())
+        {
+            if let Some(uid) = crate::parse::fetch_uid(raw, self.framer.limits().max_depth) {
+                let owner = self
+                    .in_flight
+                    .iter()
+                    .position(|f| waiting(f) && f.uids.as_ref().is_some_and(|u| u.contains(uid)));
+                if owner.is_some() {
+                    return owner;
+                }
+            }
+        }
+        self.in_flight.iter().position(waiting)
+    }
+
+    /// Routes FETCH responses carrying these UIDs to `pending` (a typed
+    /// UID FETCH or UID STORE), see [`Session::capture_target`].
+    pub(crate) fn route_uids(&mut self, pending: &Pending, set: &crate::command::UidSet) {
+        if let Some(f) = self.in_flight.iter_mut().find(|f| f.id == pending.id) {
+            f.uids = Some(set.clone());
         }
     }
 
@@ -1307,7 +1394,7 @@ impl Session {
         each: &mut dyn FnMut(Streamed),
     ) -> Result<Poll, SessionError> {
         let polled = self.poll(pending);
-        for piece in self.drain_streamed() {
+        for piece in self.take_capture_of(pending.id) {
             each(piece);
         }
         polled
@@ -1335,19 +1422,17 @@ impl Session {
         each: &mut dyn FnMut(Bytes),
     ) -> Result<Poll, SessionError> {
         let polled = self.poll(pending);
-        for frame in self.drain_captured() {
-            each(frame);
+        for piece in self.take_capture_of(pending.id) {
+            if let Streamed::Response(frame) = piece {
+                each(frame);
+            }
         }
         polled
     }
 
     /// Takes what a typed command captured.
-    pub(crate) fn take_capture(&mut self) -> Vec<Bytes> {
-        self.capture_bytes = 0;
-        self.capture_tail = None;
-        self.capture
-            .take()
-            .unwrap_or_default()
+    pub(crate) fn take_capture(&mut self, id: u64) -> Vec<Bytes> {
+        self.take_capture_of(id)
             .into_iter()
             .filter_map(|s| match s {
                 Streamed::Response(b) => Some(b),

@@ -1209,8 +1209,9 @@ mod counter_runs {
         let Poll::Done(t) = s.poll(&p).unwrap() else {
             panic!("not done")
         };
-        assert_eq!(s.capture.as_ref().map(Vec::len), Some(1));
-        assert!(s.complete_typed(p, Ok(t)).is_ok());
+        assert_eq!(s.capture_count, 1);
+        assert_eq!(s.complete_typed(p, Ok(t)).unwrap().frames.len(), 1);
+        assert_eq!((s.capture_count, s.capture_bytes), (0, 0));
     }
 
     #[test]
@@ -1219,10 +1220,11 @@ mod counter_runs {
         let p = s.typed_noop().unwrap();
         s.take_output().unwrap();
         s.receive(b"* 5 EXISTS\r\n* 6 EXISTS\r\n* 3 EXPUNGE\r\n* 6 EXISTS\r\n* 1 RECENT\r\n* 2 RECENT\r\nT0 OK\r\n");
-        let Poll::Done(_) = s.poll(&p).unwrap() else {
+        let Poll::Done(t) = s.poll(&p).unwrap() else {
             panic!("not done")
         };
-        let kept: Vec<Vec<u8>> = s.drain_captured().iter().map(|b| b.to_vec()).collect();
+        let out = s.complete_typed(p, Ok(t)).unwrap();
+        let kept: Vec<Vec<u8>> = out.frames.iter().map(|b| b.to_vec()).collect();
         assert_eq!(
             kept,
             [
@@ -1232,5 +1234,55 @@ mod counter_runs {
                 b"* 2 RECENT\r\n"
             ]
         );
+    }
+}
+
+mod routing {
+    //! Answers of pipelined UID commands go to the command whose UIDs they
+    //! carry, even when the server interleaves them.
+    use super::super::*;
+    use crate::command::{FetchAttr, UidSet};
+    use crate::typed::SetArg;
+
+    #[test]
+    fn interleaved_fetch_answers_reach_their_own_command() {
+        let mut s = Session::new(Limits::default(), "T");
+        s.receive(b"* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n");
+        assert!(s.read_greeting().unwrap());
+        s.state = State::Selected;
+        let sets = [UidSet::single(10), UidSet::single(20), UidSet::single(30)];
+        let ps: Vec<Pending> = sets
+            .iter()
+            .map(|u| s.typed_fetch(SetArg::Uid(u), &[FetchAttr::Flags]).unwrap())
+            .collect();
+        while s.take_output().is_some() {}
+        // the server answers the second and third before the first's OK,
+        // and one FETCH without a UID (a flag change nobody asked for)
+        s.receive(
+            b"* 2 FETCH (UID 20 FLAGS ())\r\n* 1 FETCH (UID 10 FLAGS ())\r\n\
+              * 3 FETCH (FLAGS (\\Seen) UID 30)\r\n* 9 FETCH (FLAGS ())\r\nT0 OK\r\nT1 OK\r\nT2 OK\r\n",
+        );
+        let mut got = Vec::new();
+        for p in ps {
+            let Poll::Done(t) = s.poll(&p).unwrap() else {
+                panic!("not done")
+            };
+            let out = s.complete_typed(p, Ok(t)).unwrap();
+            got.push(
+                out.frames
+                    .iter()
+                    .map(|f| String::from_utf8_lossy(f).trim_end().to_string())
+                    .collect::<Vec<_>>(),
+            );
+        }
+        assert_eq!(
+            got,
+            [
+                vec!["* 1 FETCH (UID 10 FLAGS ())", "* 9 FETCH (FLAGS ())"],
+                vec!["* 2 FETCH (UID 20 FLAGS ())"],
+                vec!["* 3 FETCH (FLAGS (\\Seen) UID 30)"],
+            ]
+        );
+        assert_eq!((s.capture_count, s.capture_bytes), (0, 0));
     }
 }

@@ -295,11 +295,7 @@ impl Session {
         }
         let mut c = CommandBuilder::new(&self.next_tag(), name, self.literal_mode())?;
         build(self, &mut c)?;
-        let pending = self.send_built(name, Finish::Typed(kind), authenticate, c)?;
-        if self.capture.is_none() {
-            self.capture = Some(Vec::new());
-        }
-        Ok(pending)
+        self.send_built(name, Finish::Typed(kind), authenticate, c)
     }
 
     /// Completes a typed command: NO and BAD are errors; the state changes
@@ -309,11 +305,7 @@ impl Session {
         pending: Pending,
         outcome: Result<Tagged, SessionError>,
     ) -> Result<TypedOutcome, SessionError> {
-        let frames = self.take_capture();
-        if self.typed_in_flight() {
-            // Later pipelined typed commands keep capturing.
-            self.capture = Some(Vec::new());
-        }
+        let frames = self.take_capture(pending.id());
         let kind = match pending.finish() {
             Finish::Typed(k) => *k,
             _ => TypedKind::Plain,
@@ -382,10 +374,12 @@ impl Session {
         attrs: &[FetchAttr],
     ) -> Result<Pending, SessionError> {
         let (name, set_text) = set.command("FETCH");
-        self.typed(&name, TypedKind::Plain, &[State::Selected], |_, c| {
+        let p = self.typed(&name, TypedKind::Plain, &[State::Selected], |_, c| {
             c.set(&set_text)?;
             fetch_attrs(c, attrs)
-        })
+        })?;
+        set.route(self, &p);
+        Ok(p)
     }
 
     /// SEARCH or UID SEARCH with a typed key (strings are sent as UTF-8
@@ -479,11 +473,13 @@ impl Session {
         } else {
             item.to_string()
         };
-        self.typed(&name, TypedKind::Plain, &[State::Selected], |_, c| {
+        let p = self.typed(&name, TypedKind::Plain, &[State::Selected], |_, c| {
             c.set(&set_text)?;
             c.raw(item.as_bytes())?;
             flag_list(c, flags)
-        })
+        })?;
+        set.route(self, &p);
+        Ok(p)
     }
 
     /// COPY / UID COPY, or MOVE / UID MOVE when `move_`.
@@ -741,6 +737,13 @@ impl SetArg<'_> {
         match self {
             SetArg::Seq(s) => (verb.to_string(), s.to_string()),
             SetArg::Uid(s) => (format!("UID {verb}"), s.to_string()),
+        }
+    }
+
+    /// A UID command's FETCH answers are routed by UID.
+    fn route(&self, session: &mut Session, pending: &Pending) {
+        if let SetArg::Uid(set) = self {
+            session.route_uids(pending, set);
         }
     }
 }

@@ -142,15 +142,30 @@ both!(
     flood_imaplib
 );
 
+/// Typed: a run of EXISTS is kept as its last (nothing piles up), and
+/// what does pile up (FETCH answers) hits the limit.
+fn flood_typed_script() -> Vec<Step> {
+    with(
+        flood_exists(),
+        vec![
+            Step::expect_prefix("{tag} NOOP"),
+            Step::Send(b"* 1 FETCH (FLAGS ())\r\n".repeat(200_000)),
+            Step::send("{tag} OK done\r\n"),
+        ],
+    )
+}
+
 macro_rules! flood_typed {
     ($m:ident, [$($aw:tt)*]) => {{
+        let nothing = $m.typed().noop()$($aw)*.unwrap();
+        assert_eq!(nothing.raw_len(), 1, "200,000 EXISTS are kept as their last");
         let e = $m.typed().noop()$($aw)*.unwrap_err();
         assert!(e.to_string().contains("Limits::max_collected_responses"), "{e}");
     }};
 }
 both!(
     exists_flood_typed,
-    flood_exists(),
+    flood_typed_script(),
     small_collection(),
     flood_typed
 );

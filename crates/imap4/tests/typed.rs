@@ -190,22 +190,33 @@ fn mailboxes_status_append_copy_move_store_expunge() {
 
 #[test]
 fn pipelined_fetches_equal_one_batched_fetch() {
-    let d = Dovecot::builder().messages("alice", 30, 4).start().unwrap();
+    // 300 commands in flight: Dovecot runs pipelined FETCHes side by side
+    // and interleaves their answers, so each must be routed by its UID
+    const N: u32 = 300;
+    let d = Dovecot::builder()
+        .messages("alice", N as usize, 4)
+        .start()
+        .unwrap();
     let mut m = login(&d, "alice");
     m.typed().select("INBOX").unwrap();
     let attrs = [FetchAttr::Uid, FetchAttr::Flags, FetchAttr::Envelope];
-    let batched = m.typed().uid_fetch(&UidSet::from(1..=30), &attrs).unwrap();
+    let batched = m.typed().uid_fetch(&UidSet::from(1..=N), &attrs).unwrap();
     let batched: Vec<String> = batched
         .iter()
         .map(|f| format!("{:?}", f.unwrap()))
         .collect();
-    let sets: Vec<UidSet> = (1..=30)
+    let sets: Vec<UidSet> = (1..=N)
         .map(UidSet::single)
         .chain([UidSet::from_numbers([])])
         .collect();
     let piped = m.typed().uid_fetch_pipelined(&sets, &attrs).unwrap();
-    assert_eq!(piped.len(), 31);
-    assert_eq!(piped[30].raw_len(), 0, "an empty set asks nothing");
+    assert_eq!(piped.len(), N as usize + 1);
+    assert_eq!(piped[N as usize].raw_len(), 0, "an empty set asks nothing");
+    // every command got exactly its own message
+    for (i, fetches) in piped[..N as usize].iter().enumerate() {
+        let uids: Vec<Option<u32>> = fetches.iter().map(|f| f.unwrap().uid()).collect();
+        assert_eq!(uids, [Some(i as u32 + 1)], "answers of UID FETCH {}", i + 1);
+    }
     let piped: Vec<String> = piped
         .iter()
         .flat_map(|f| {

@@ -67,6 +67,33 @@ impl ParseError {
     }
 }
 
+/// The UID of an untagged FETCH response (`* n FETCH (… UID u …)`),
+/// found without parsing its other items; `None` for a FETCH without
+/// one, or anything else. Routes the answers of pipelined UID commands.
+pub fn fetch_uid(raw: &[u8], max_depth: usize) -> Option<u32> {
+    let mut c = Cursor::new(raw, max_depth);
+    if !c.eat(b'*') {
+        return None;
+    }
+    c.sp().ok()?;
+    c.number64().ok()?;
+    c.sp().ok()?;
+    if !c.eat_ci(b"FETCH") {
+        return None;
+    }
+    c.sp().ok()?;
+    c.open().ok()?;
+    while c.list_continues() {
+        let name = c.skip_value().ok()?;
+        c.sp().ok()?;
+        if name.eq_ignore_ascii_case(b"UID") {
+            return c.number().ok();
+        }
+        c.skip_value().ok()?;
+    }
+    None
+}
+
 /// Parses one complete response with the default nesting limit (64).
 pub fn parse_response(input: &[u8]) -> Result<Response<'_>, ParseError> {
     parse_response_with_depth(input, crate::Limits::default().max_depth)
@@ -392,6 +419,27 @@ fn untagged<'a>(c: &mut Cursor<'a>) -> Result<Response<'a>, ParseError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn fetch_uid_skips_other_items_whatever_their_shape() {
+        use super::fetch_uid;
+        for (raw, uid) in [
+            (&b"* 3 FETCH (UID 9 FLAGS ())\r\n"[..], Some(9)),
+            (
+                b"* 3 FETCH (FLAGS (\\Seen) ENVELOPE (\"UID 5\" NIL) uid 12)\r\n",
+                Some(12),
+            ),
+            (
+                b"* 3 FETCH (BODY[HEADER.FIELDS (UID)] {6}\r\nUID 4\n UID 7)\r\n",
+                Some(7),
+            ),
+            (b"* 3 FETCH (FLAGS ())\r\n", None),
+            (b"* 3 EXPUNGE\r\n", None),
+            (b"* 3 FETCH (UID 99999999999)\r\n", None),
+        ] {
+            assert_eq!(fetch_uid(raw, 64), uid, "{}", String::from_utf8_lossy(raw));
+        }
+    }
+
     use super::*;
 
     fn data(input: &[u8]) -> Untagged<'_> {
