@@ -128,6 +128,77 @@ impl Fetches {
     pub fn raw_len(&self) -> usize {
         self.frames.len()
     }
+
+    /// Splits the answers of one UID FETCH of the union of `sets` (see
+    /// [`merge_uid_sets`]) into what a UID FETCH of each set would have
+    /// returned: a FETCH response goes to every set holding its UID;
+    /// anything else (unsolicited data) to the first.
+    pub fn split_by_uid(&self, sets: &[&UidSet]) -> Vec<Fetches> {
+        let mut out = vec![Fetches::default(); sets.len()];
+        for frame in &self.frames {
+            let uid = parse::fetch_uid(frame, crate::Limits::default().max_depth);
+            let mut given = false;
+            if let Some(uid) = uid {
+                for (i, set) in sets.iter().enumerate() {
+                    if set.contains(uid) {
+                        out[i].frames.push(frame.clone());
+                        given = true;
+                    }
+                }
+            }
+            if !given {
+                if let Some(first) = out.first_mut() {
+                    first.frames.push(frame.clone());
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Most ranges in the union of merged UID sets: the command line stays
+/// under about 8 KB (RFC 7162 section 4's advice for line lengths).
+pub const MERGED_RANGES: usize = 500;
+
+/// Groups UID sets to fetch them in few commands: consecutive sets are
+/// merged while their union has at most `max_ranges` ranges. A server
+/// answers one UID FETCH of a union as fast as one batched fetch, where
+/// a command per set costs its per-command work each time (300
+/// one-message fetches pipelined: 2.7x one batched fetch on Dovecot).
+/// Returns each group's union and the indexes of its sets; empty sets are
+/// in no group, and a set holding `*` is a group of its own (`n:*` can
+/// match a message below `n`, which a union cannot tell apart).
+pub fn merge_uid_sets(sets: &[UidSet], max_ranges: usize) -> Vec<(UidSet, Vec<usize>)> {
+    let has_star = |s: &UidSet| {
+        s.ranges()
+            .iter()
+            .any(|&(a, b)| a == crate::command::Bound::Star || b == crate::command::Bound::Star)
+    };
+    let mut groups: Vec<(UidSet, Vec<usize>)> = Vec::new();
+    let mut open = false;
+    for (i, set) in sets.iter().enumerate() {
+        if set.is_empty() {
+            continue;
+        }
+        if has_star(set) {
+            groups.push((set.clone(), vec![i]));
+            open = false;
+            continue;
+        }
+        if open {
+            if let Some((union, members)) = groups.last_mut() {
+                let merged = union.union(set);
+                if merged.ranges().len() <= max_ranges {
+                    *union = merged;
+                    members.push(i);
+                    continue;
+                }
+            }
+        }
+        groups.push((set.clone(), vec![i]));
+        open = true;
+    }
+    groups
 }
 
 #[cfg(feature = "serde")]
@@ -1188,5 +1259,62 @@ impl ThreadAlgorithm {
             ThreadAlgorithm::References => "REFERENCES",
             ThreadAlgorithm::Refs => "REFS",
         }
+    }
+}
+
+#[cfg(test)]
+mod merge_tests {
+    use super::*;
+    use crate::command::Bound;
+
+    #[test]
+    fn consecutive_sets_merge_until_the_range_limit() {
+        let sets: Vec<UidSet> = [1, 2, 3, 10, 12]
+            .into_iter()
+            .map(UidSet::single)
+            .chain([
+                UidSet::from_numbers([]),
+                UidSet::range(20, Bound::Star),
+                UidSet::single(30),
+            ])
+            .collect();
+        let groups = merge_uid_sets(&sets, 2);
+        let shown: Vec<(String, Vec<usize>)> = groups
+            .iter()
+            .map(|(u, m)| (u.to_string(), m.clone()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("1:3,10".to_string(), vec![0, 1, 2, 3]),
+                ("12".to_string(), vec![4]),
+                ("20:*".to_string(), vec![6]),
+                ("30".to_string(), vec![7]),
+            ]
+        );
+    }
+
+    #[test]
+    fn answers_split_to_every_set_holding_their_uid() {
+        let frames = [
+            &b"* 1 FETCH (UID 5 FLAGS ())\r\n"[..],
+            b"* 2 FETCH (FLAGS () UID 6)\r\n",
+            b"* 9 EXISTS\r\n",
+        ]
+        .map(Bytes::from_static)
+        .to_vec();
+        let all = Fetches::new(frames);
+        let (a, b, c) = (UidSet::single(5), UidSet::from(5..=6), UidSet::single(7));
+        let parts = all.split_by_uid(&[&a, &b, &c]);
+        let uids: Vec<Vec<Option<u32>>> = parts
+            .iter()
+            .map(|p| p.iter().map(|f| f.unwrap().uid()).collect())
+            .collect();
+        assert_eq!(uids, [vec![Some(5)], vec![Some(5), Some(6)], vec![]]);
+        // the unsolicited EXISTS goes with the first set
+        assert_eq!(
+            parts.iter().map(Fetches::raw_len).collect::<Vec<_>>(),
+            [2, 2, 0]
+        );
     }
 }

@@ -431,41 +431,43 @@ macro_rules! typed_commands {
             fold.finish()
         }
 
-        /// UID FETCH of each set, pipelined: every command is written
-        /// before any answer is read, so N fetches cost one round trip,
-        /// not N. The results come back in the order of `sets` (an empty
-        /// set gives an empty result without a command); the first error
-        /// is returned after every command has completed, so the
-        /// connection stays in step. UID commands are never ambiguous
-        /// under RFC 9051 section 5.5, so any sets may be pipelined.
+        /// UID FETCH of each set, at the cost of one round trip: the
+        /// results come back in the order of `sets`, each exactly what a
+        /// UID FETCH of that set returns (an empty set gives an empty
+        /// result without a command). Consecutive sets go out as one UID
+        /// FETCH of their union, split again by UID
+        /// ([`imap4_proto::typed::merge_uid_sets`]; a long union becomes
+        /// several commands, pipelined: all written before any answer is
+        /// read). The first error is returned after every command has
+        /// completed, so the connection stays in step.
         pub $($async)* fn uid_fetch_pipelined(
             &mut self,
             sets: &[UidSet],
             attrs: &[FetchAttr],
         ) -> Result<Vec<Fetches>, Error> {
+            let groups =
+                imap4_proto::typed::merge_uid_sets(sets, imap4_proto::typed::MERGED_RANGES);
             let outs = self
                 .m
                 .run_typed_many(|s| {
-                    sets.iter()
-                        .filter(|set| !set.is_empty())
-                        .map(|set| s.typed_fetch(SetArg::Uid(set), attrs))
+                    groups
+                        .iter()
+                        .map(|(union, _)| s.typed_fetch(SetArg::Uid(union), attrs))
                         .collect()
                 })$($await)*?;
-            let mut outs = outs.into_iter();
-            let mut results = Vec::with_capacity(sets.len());
+            let mut results = vec![Fetches::default(); sets.len()];
             let mut first_error = None;
-            for set in sets {
-                if set.is_empty() {
-                    results.push(Fetches::default());
-                    continue;
-                }
-                match outs.next() {
-                    Some(Ok(o)) => results.push(o.into_fetches()),
-                    Some(Err(e)) => {
-                        first_error.get_or_insert(e);
-                        results.push(Fetches::default());
+            for ((_, members), out) in groups.iter().zip(outs) {
+                match out {
+                    Ok(o) => {
+                        let of: Vec<&UidSet> = members.iter().map(|&i| &sets[i]).collect();
+                        for (&i, part) in members.iter().zip(o.into_fetches().split_by_uid(&of)) {
+                            results[i] = part;
+                        }
                     }
-                    None => results.push(Fetches::default()),
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                    }
                 }
             }
             match first_error {

@@ -209,6 +209,14 @@ fn pipelined_fetches_equal_one_batched_fetch() {
         .map(UidSet::single)
         .chain([UidSet::from_numbers([])])
         .collect();
+    // overlapping sets each get all of theirs, as separate commands would
+    let overlapping = [UidSet::from(5..=7), UidSet::from(6..=8)];
+    let both = m.typed().uid_fetch_pipelined(&overlapping, &attrs).unwrap();
+    let uids = |f: &imap4::typed::Fetches| -> Vec<Option<u32>> {
+        f.iter().map(|f| f.unwrap().uid()).collect()
+    };
+    assert_eq!(uids(&both[0]), [Some(5), Some(6), Some(7)]);
+    assert_eq!(uids(&both[1]), [Some(6), Some(7), Some(8)]);
     let piped = m.typed().uid_fetch_pipelined(&sets, &attrs).unwrap();
     assert_eq!(piped.len(), N as usize + 1);
     assert_eq!(piped[N as usize].raw_len(), 0, "an empty set asks nothing");
