@@ -193,6 +193,8 @@ struct InFlight {
     uses_seq: bool,
     /// Its responses may include EXPUNGE.
     may_expunge: bool,
+    /// A SEARCH or UID SEARCH: untagged SEARCH and ESEARCH answer it.
+    searches: bool,
     /// AUTHENTICATE challenges answered so far.
     auth_steps: usize,
     /// FETCH responses answer this command (FETCH, STORE, UID …).
@@ -840,6 +842,7 @@ impl Session {
             stream_min: None,
             uses_seq: SEQ_COMMANDS.contains(&name),
             may_expunge: !NO_EXPUNGE_COMMANDS.contains(&name),
+            searches: name.ends_with("SEARCH"),
             auth_steps: 0,
             abandoned: false,
             collects: match &finish {
@@ -1354,10 +1357,16 @@ impl Session {
     /// Which in-flight typed command a captured response goes to: a
     /// FETCH carrying a UID goes to the oldest UID command whose set
     /// holds it (a server may run pipelined commands side by side and
-    /// interleave their answers), anything else to the oldest typed
-    /// command still waiting for its tagged reply.
+    /// interleave their answers), a SEARCH or ESEARCH to the oldest
+    /// SEARCH in flight, anything else to the oldest typed command still
+    /// waiting for its tagged reply.
     fn capture_target(&self, typ: &str, raw: &[u8]) -> Option<usize> {
         let waiting = |f: &InFlight| f.typed && f.result.is_none();
+        if matches!(typ, "SEARCH" | "ESEARCH") {
+            if let Some(i) = self.in_flight.iter().position(|f| waiting(f) && f.searches) {
+                return Some(i);
+            }
+        }
         if typ == "FETCH"
             && self
                 .in_flight

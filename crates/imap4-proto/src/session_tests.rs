@@ -1285,4 +1285,30 @@ mod routing {
         );
         assert_eq!((s.capture_count, s.capture_bytes), (0, 0));
     }
+
+    #[test]
+    fn search_answers_reach_the_search_in_flight() {
+        let mut s = Session::new(Limits::default(), "T");
+        s.receive(b"* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n");
+        assert!(s.read_greeting().unwrap());
+        s.state = State::Selected;
+        let fetch = s
+            .typed_fetch(SetArg::Uid(&UidSet::single(10)), &[FetchAttr::Flags])
+            .unwrap();
+        let search = s
+            .typed_search(true, &crate::command::SearchKey::All)
+            .unwrap();
+        while s.take_output().is_some() {}
+        // the SEARCH is answered before the FETCH's tagged OK
+        s.receive(b"* SEARCH 10 11\r\n* 1 FETCH (UID 10 FLAGS ())\r\nT0 OK\r\nT1 OK\r\n");
+        let mut got = Vec::new();
+        for p in [fetch, search] {
+            let Poll::Done(t) = s.poll(&p).unwrap() else {
+                panic!("not done")
+            };
+            let out = s.complete_typed(p, Ok(t)).unwrap();
+            got.push(out.frames.len());
+        }
+        assert_eq!(got, [1, 1]);
+    }
 }

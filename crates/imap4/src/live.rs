@@ -428,62 +428,6 @@ impl Route {
     }
 }
 
-/// What an untagged response is, by its first bytes.
-enum Kind {
-    Fetch,
-    Search,
-    Other,
-}
-
-fn kind_of(frame: &[u8]) -> Kind {
-    let starts = |s: &[u8], p: &[u8]| s.len() >= p.len() && s[..p.len()].eq_ignore_ascii_case(p);
-    let Some(rest) = frame.strip_prefix(b"* ") else {
-        return Kind::Other;
-    };
-    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-    if digits > 0 {
-        if starts(&rest[digits..], b" FETCH") {
-            return Kind::Fetch;
-        }
-        return Kind::Other;
-    }
-    if starts(rest, b"SEARCH") || starts(rest, b"ESEARCH") {
-        return Kind::Search;
-    }
-    Kind::Other
-}
-
-/// Which command of `ops` (from `skip` on) a response that arrived in the
-/// window of the command routed by `own` belongs to; `None`: to that one.
-fn owner(own: &Route, ops: &VecDeque<Op>, skip: usize, frame: &Bytes) -> Option<usize> {
-    match kind_of(frame) {
-        Kind::Fetch => {
-            if !ops
-                .iter()
-                .skip(skip)
-                .any(|o| matches!(o.route, Route::Uids(_)))
-            {
-                return None;
-            }
-            let uid = match imap4_proto::parse::parse_response(frame) {
-                Ok(ParsedResponse::Data(Untagged::Fetch(f))) => f.uid()?,
-                _ => return None,
-            };
-            if own.contains(uid) {
-                return None;
-            }
-            (skip..ops.len()).find(|&i| ops[i].route.contains(uid))
-        }
-        Kind::Search => {
-            if *own == Route::Search {
-                return None;
-            }
-            (skip..ops.len()).find(|&i| ops[i].route == Route::Search)
-        }
-        Kind::Other => None,
-    }
-}
-
 /// Gives a response to the request(s) of `op` it answers: the one whose
 /// UIDs it is about, in a merged command; else the first.
 fn give(parts: &mut [Part], backlog: &mut Option<Backlog>, frame: Bytes) {
@@ -492,12 +436,10 @@ fn give(parts: &mut [Part], backlog: &mut Option<Backlog>, frame: Bytes) {
         Sink::Outcome(tx) if tx.is_closed() => {}
         Sink::Outcome(_) => part.frames.push(frame),
     };
-    if parts.len() > 1 && matches!(kind_of(&frame), Kind::Fetch) {
-        let uid = match imap4_proto::parse::parse_response(&frame) {
-            Ok(ParsedResponse::Data(Untagged::Fetch(f))) => f.uid(),
-            _ => None,
-        };
-        if let Some(uid) = uid {
+    if parts.len() > 1 {
+        if let Some(uid) =
+            imap4_proto::parse::fetch_uid(&frame, imap4_proto::Limits::default().max_depth)
+        {
             let mut given = false;
             for part in parts.iter_mut().filter(|p| p.route.contains(uid)) {
                 to_part(part, frame.clone());
@@ -885,25 +827,38 @@ impl Driver {
         }
     }
 
+    /// The oldest command ended with `outcome`: the session completes it,
+    /// then its requests get their results (`complete`).
+    fn complete_front(&mut self, outcome: Result<imap4_proto::Tagged, SessionError>) {
+        if let Some(op) = self.ops.pop_front() {
+            let Op {
+                pending,
+                parts,
+                merged,
+                ..
+            } = op;
+            let r = self.m.session.complete_typed(pending, outcome);
+            emit_trace(&mut self.m.session, self.m.debug);
+            self.complete(parts, merged, r);
+        }
+    }
+
     /// A command completed: each request it answers gets its responses;
     /// a merged UID FETCH that failed is retried request by request (so
     /// each gets its own answer).
     fn complete(
         &mut self,
-        route: Route,
         mut parts: Vec<Part>,
         merged: Option<Vec<FetchAttr>>,
         r: Result<TypedOutcome, SessionError>,
     ) {
         match r {
             Ok(mut out) => {
-                // what the session collected for it may hold responses to
-                // later commands (a server running them in parallel)
+                // the session routed each response to the command it
+                // answers (by UID, or to the SEARCH), even when the server
+                // ran pipelined commands side by side
                 for f in std::mem::take(&mut out.frames) {
-                    match owner(&route, &self.ops, 0, &f) {
-                        Some(i) => give(&mut self.ops[i].parts, &mut self.backlog, f),
-                        None => give(&mut parts, &mut self.backlog, f),
-                    }
+                    give(&mut parts, &mut self.backlog, f);
                 }
                 self.publish();
                 for Part { sink, frames, .. } in parts {
@@ -987,8 +942,7 @@ impl Driver {
             };
             emit_trace(&mut self.m.session, self.m.debug);
             for f in frames {
-                let i = owner(&self.ops[0].route, &self.ops, 1, &f).unwrap_or(0);
-                give(&mut self.ops[i].parts, &mut self.backlog, f);
+                give(&mut self.ops[0].parts, &mut self.backlog, f);
             }
             match polled {
                 Ok(Poll::NeedInput) => break,
@@ -998,35 +952,14 @@ impl Driver {
                 }
                 Ok(Poll::Done(tagged)) => {
                     progress = true;
-                    if let Some(op) = self.ops.pop_front() {
-                        let Op {
-                            pending,
-                            route,
-                            parts,
-                            merged,
-                            ..
-                        } = op;
-                        let r = self.m.session.complete_typed(pending, Ok(tagged));
-                        emit_trace(&mut self.m.session, self.m.debug);
-                        self.complete(route, parts, merged, r);
-                    }
+                    self.complete_front(Ok(tagged));
                     self.read_since = Instant::now();
                 }
                 Err(e) => {
                     progress = true;
                     let broken = self.m.session.is_broken();
                     let text = e.to_string();
-                    if let Some(op) = self.ops.pop_front() {
-                        let Op {
-                            pending,
-                            route,
-                            parts,
-                            merged,
-                            ..
-                        } = op;
-                        let r = self.m.session.complete_typed(pending, Err(e));
-                        self.complete(route, parts, merged, r);
-                    }
+                    self.complete_front(Err(e));
                     if broken {
                         return Err(Error::new(ErrorKind::Abort, text));
                     }
