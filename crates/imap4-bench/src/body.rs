@@ -188,20 +188,7 @@ fn run_child(way: &str, port: u16, password: &str, size: u64) -> Result<Sample, 
 /// client once to warm up and then `N` times (default 3, the order
 /// rotating each round), and prints the table of medians.
 pub fn run(args: &[String]) -> Result<(), Error> {
-    let mut rounds = 3usize;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--runs" => {
-                rounds = it
-                    .next()
-                    .ok_or("--runs needs a value")?
-                    .parse::<usize>()?
-                    .max(1)
-            }
-            _ => return Err(format!("unknown argument {a:?}").into()),
-        }
-    }
+    let rounds = crate::runs_arg(args)?;
     let t = Instant::now();
     let server = imap4_testkit::Dovecot::builder()
         .messages("bench", 1, 200)

@@ -119,20 +119,7 @@ fn expected_sha256() -> String {
 /// rotating each round), prints the table of medians; exits non-zero if a
 /// checksum differs.
 pub fn run(args: &[String]) -> Result<(), Error> {
-    let mut rounds = 3usize;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--runs" => {
-                rounds = it
-                    .next()
-                    .ok_or("--runs needs a value")?
-                    .parse::<usize>()?
-                    .max(1)
-            }
-            _ => return Err(format!("unknown argument {a:?}").into()),
-        }
-    }
+    let rounds = crate::runs_arg(args)?;
     let t = Instant::now();
     let server = imap4_testkit::Dovecot::builder()
         .messages("bench", MESSAGES, SEED)

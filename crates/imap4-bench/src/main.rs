@@ -107,6 +107,26 @@ fn main() {
     }
 }
 
+/// `[--runs N]` (default 3, at least 1), the only argument of the
+/// `body` and `compress` sub-commands.
+fn runs_arg(args: &[String]) -> Result<usize, Error> {
+    let mut rounds = 3usize;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--runs" => {
+                rounds = it
+                    .next()
+                    .ok_or("--runs needs a value")?
+                    .parse::<usize>()?
+                    .max(1)
+            }
+            _ => return Err(format!("unknown argument {a:?}").into()),
+        }
+    }
+    Ok(rounds)
+}
+
 fn usage() -> &'static str {
     "usage: imap4-bench [--messages N] [--runs N] [--out FILE] [--no-append]\n\
      \x20      imap4-bench client imap4|imap4-imaplib|floor envelope|bodies HOST PORT\n\
