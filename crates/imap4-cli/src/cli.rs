@@ -1,0 +1,325 @@
+//! The command line: every command, option and flag (clap definitions,
+//! also the source of the man page and the shell completions).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Script an IMAP mailbox from the shell.
+///
+/// Every command connects, logs in, does its work and logs out. The
+/// account comes from the configuration file (`--account NAME`, or its
+/// default), from an `imap://` or `imaps://` URL given anywhere on the
+/// command line, or from the connection flags. Passwords never go on the
+/// command line: they come from a command, an environment variable,
+/// ~/.netrc or a prompt.
+#[derive(Debug, Parser)]
+#[command(name = "imap4", version, about, long_about = None, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The exit codes, shown under `--help` and in the man page.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  ok
+  1  a local failure (a file could not be read or written)
+  2  usage: bad arguments or configuration
+  3  connect: the server could not be reached, or it timed out
+  4  TLS: the handshake or the certificate failed, or STARTTLS is missing
+  5  authentication failed, or no credentials were found
+  6  mailbox not found
+  7  the server refused the command (NO or BAD)
+  8  protocol or limit: the server broke the protocol or a limit
+  9  partial failure: some of the work was done, some not";
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The account: a name from the configuration file, or an imap:// or
+    /// imaps:// URL (`imaps://alice@imap.example.org/Archive`).
+    #[arg(short = 'a', long, global = true, env = "IMAP4_ACCOUNT")]
+    pub account: Option<String>,
+    /// The configuration file (default: $XDG_CONFIG_HOME/imap4/config.toml,
+    /// else ~/.config/imap4/config.toml).
+    #[arg(long, global = true, env = "IMAP4_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The server's host name.
+    #[arg(long, global = true)]
+    pub host: Option<String>,
+    /// The server's port (default 993 with implicit TLS, else 143).
+    #[arg(long, global = true)]
+    pub port: Option<u16>,
+    /// How to secure the connection (default: implicit on port 993,
+    /// starttls otherwise; starttls is required, never optional).
+    #[arg(long, global = true, value_enum)]
+    pub tls: Option<TlsMode>,
+    /// The user name to log in with.
+    #[arg(short = 'u', long, global = true)]
+    pub user: Option<String>,
+    /// A shell command printing the password (`pass show mail/work`).
+    #[arg(long, global = true)]
+    pub password_command: Option<String>,
+    /// The environment variable holding the password (default
+    /// IMAP4_PASSWORD is always tried).
+    #[arg(long, global = true)]
+    pub password_env: Option<String>,
+    /// A shell command printing an OAuth2 access token; the login then
+    /// uses OAUTHBEARER or XOAUTH2.
+    #[arg(long, global = true)]
+    pub token_command: Option<String>,
+    /// A PEM file of CA certificates to trust (besides the system's).
+    #[arg(long, global = true)]
+    pub ca_file: Option<PathBuf>,
+    /// A PEM client certificate (with --client-key).
+    #[arg(long, global = true, requires = "client_key")]
+    pub client_cert: Option<PathBuf>,
+    /// The PEM private key of --client-cert.
+    #[arg(long, global = true, requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
+    /// DANGEROUS: accept any certificate, so anyone on the path can read
+    /// the password and the mail.
+    #[arg(long, global = true)]
+    pub insecure: bool,
+    /// Seconds to wait for the server to connect and for each response.
+    #[arg(long, global = true)]
+    pub timeout: Option<u64>,
+    /// Machine-readable output: one JSON document per command, or JSON
+    /// Lines for streams (`list`, `raw`); errors as JSON on stderr.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Show the protocol on stderr (passwords and tokens redacted).
+    #[arg(short = 'v', long, global = true)]
+    pub verbose: bool,
+}
+
+/// How the connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    /// TLS from the first byte (IMAPS, port 993).
+    Implicit,
+    /// Plaintext, upgraded with STARTTLS before anything else (port 143);
+    /// the command fails if the server does not offer it.
+    Starttls,
+    /// DANGEROUS outside loopback: no TLS; the password travels in the
+    /// clear.
+    None,
+}
+
+/// A mailbox option shared by the commands working in one.
+#[derive(Debug, Args)]
+pub struct MailboxArg {
+    /// The mailbox (default: the URL's path, the account's `mailbox`, else
+    /// INBOX).
+    #[arg(short = 'm', long)]
+    pub mailbox: Option<String>,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List mailboxes with their message counts, special use and
+    /// subscription.
+    Ls {
+        /// A LIST pattern (`*` everything, `%` one level).
+        #[arg(default_value = "*")]
+        pattern: String,
+        /// Skip the message counts (one STATUS per mailbox).
+        #[arg(long)]
+        no_counts: bool,
+        /// Only subscribed mailboxes.
+        #[arg(long)]
+        subscribed: bool,
+    },
+    /// Search a mailbox on the server; prints the matching UIDs.
+    ///
+    /// A query is terms joined by AND: from:X to:X cc:X bcc:X subject:X
+    /// body:X text:X header:NAME:VALUE since:DATE before:DATE on:DATE
+    /// sent-since:DATE sent-before:DATE larger:SIZE smaller:SIZE
+    /// keyword:K uid:SET seen unseen flagged unflagged answered
+    /// unanswered deleted undeleted draft undraft new old recent all.
+    /// `not TERM` (or `-TERM`) negates, `TERM or TERM` alternates, and
+    /// parentheses group. DATE is YYYY-MM-DD; SIZE takes k, M or G.
+    Search {
+        #[command(flatten)]
+        mailbox: MailboxArg,
+        /// The query (default: all).
+        query: Vec<String>,
+    },
+    /// List envelopes (date, from, subject, flags, size) of a mailbox or
+    /// of a search, streamed as they arrive.
+    List {
+        #[command(flatten)]
+        mailbox: MailboxArg,
+        /// Show at most this many messages (a page).
+        #[arg(short = 'n', long)]
+        limit: Option<usize>,
+        /// Which page of --limit messages (1 is the newest with --newest).
+        #[arg(short = 'p', long, default_value_t = 1, requires = "limit")]
+        page: usize,
+        /// Newest first.
+        #[arg(long)]
+        newest: bool,
+        /// A search query as for `search` (default: all).
+        query: Vec<String>,
+    },
+    /// Write a message (or one part) by UID, its bytes exactly, to stdout
+    /// or a file; it is not marked \Seen unless --mark-seen.
+    #[command(visible_alias = "fetch")]
+    Show {
+        #[command(flatten)]
+        mailbox: MailboxArg,
+        /// The message's UID.
+        uid: u32,
+        /// A body section: `HEADER`, `TEXT`, `1`, `1.2.MIME`… (default:
+        /// the whole message).
+        #[arg(long, default_value = "")]
+        part: String,
+        /// Write to this file instead of stdout.
+        #[arg(short = 'o', long)]
+        output: Option<PathBuf>,
+        /// Mark the message \Seen.
+        #[arg(long)]
+        mark_seen: bool,
+    },
+    /// Append messages from files (or stdin: `-` or nothing).
+    Append {
+        #[command(flatten)]
+        mailbox: MailboxArg,
+        /// Flags to set, comma-separated (`\Seen,$Important`).
+        #[arg(long, value_delimiter = ',')]
+        flags: Vec<String>,
+        /// The INTERNALDATE: RFC 3339 (`2026-12-01T10:00:00+01:00`) or
+        /// IMAP's `01-Dec-2026 10:00:00 +0100` (default: the server's
+        /// clock).
+        #[arg(long)]
+        date: Option<String>,
+        /// Message files, each one message in RFC 5322 form.
+        files: Vec<PathBuf>,
+    },
+    /// Add, remove or set flags of messages.
+    Flag {
+        #[command(flatten)]
+        mailbox: MailboxArg,
+        /// What to do.
+        #[arg(value_enum)]
+        op: FlagOp,
+        /// The UIDs: `42`, `1:10,15`, `100:*`.
+        uids: String,
+        /// The flags (`\Seen`, `\Flagged`, `$Label`…); for `set`, none
+        /// clears them all.
+        flags: Vec<String>,
+    },
+    /// Move messages to another mailbox (MOVE, or COPY + delete).
+    Mv {
+        #[command(flatten)]
+        mailbox: MailboxArg,
+        /// The UIDs.
+        uids: String,
+        /// The destination mailbox.
+        destination: String,
+    },
+    /// Copy messages to another mailbox.
+    Cp {
+        #[command(flatten)]
+        mailbox: MailboxArg,
+        /// The UIDs.
+        uids: String,
+        /// The destination mailbox.
+        destination: String,
+    },
+    /// Delete messages: mark them \Deleted and expunge them.
+    Rm {
+        #[command(flatten)]
+        mailbox: MailboxArg,
+        /// The UIDs.
+        uids: String,
+        /// What to expunge: `uids` (only these messages; needs UIDPLUS),
+        /// `none` (only mark them \Deleted), `all` (EXPUNGE: also every
+        /// other message already marked \Deleted).
+        #[arg(long, value_enum, default_value_t = Expunge::Uids)]
+        expunge: Expunge,
+    },
+    /// Create a mailbox.
+    Mkdir {
+        /// Its name.
+        name: String,
+    },
+    /// Delete a mailbox.
+    Rmdir {
+        /// Its name.
+        name: String,
+    },
+    /// Rename a mailbox.
+    Rename {
+        /// The current name.
+        from: String,
+        /// The new name.
+        to: String,
+    },
+    /// Send IMAP commands (without tags) from stdin or typed, and show
+    /// what the server answers; passwords are redacted in the trace.
+    Raw {
+        /// Commands to run instead of reading stdin.
+        #[arg(short = 'c', long = "command")]
+        commands: Vec<String>,
+    },
+    /// Print the JSON Schema of the --json output of every command.
+    Schema,
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout.
+    Man,
+}
+
+/// What `flag` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FlagOp {
+    /// Add the flags.
+    Add,
+    /// Remove the flags.
+    Remove,
+    /// Replace the flags with these.
+    Set,
+}
+
+/// What `rm` expunges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Expunge {
+    /// Only the messages named (UID EXPUNGE, RFC 4315).
+    Uids,
+    /// Nothing: the messages stay, marked \Deleted.
+    None,
+    /// Every message marked \Deleted in the mailbox.
+    All,
+}
+
+/// Finds an `imap://` or `imaps://` URL among the arguments and turns it
+/// into `--account URL`, so `imap4 ls imaps://alice@host` works.
+pub fn hoist_url(args: Vec<String>) -> Vec<String> {
+    let is_url = |a: &str| {
+        let l = a.to_ascii_lowercase();
+        l.starts_with("imap://") || l.starts_with("imaps://")
+    };
+    let end = args.iter().position(|a| a == "--").unwrap_or(args.len());
+    let found =
+        (1..end).find(|&i| is_url(&args[i]) && !matches!(args[i - 1].as_str(), "-a" | "--account"));
+    match found {
+        Some(i) => {
+            let mut args = args;
+            let url = args.remove(i);
+            args.insert(1, format!("--account={url}"));
+            args
+        }
+        None => args,
+    }
+}

@@ -1,0 +1,78 @@
+//! Connecting and logging in.
+
+use std::time::Duration;
+
+use imap4::sasl::{OAuthBearer, XOAuth2};
+use imap4::{Config, Imap4, TlsOptions};
+
+use crate::cli::TlsMode;
+use crate::config::{credential, Account, Credential};
+use crate::output::{fail, Class, Failure, Phase};
+
+/// Connects as the account says (TLS verified unless `insecure`).
+pub fn connect(a: &Account) -> Result<Imap4, Failure> {
+    let mut config = Config::default();
+    if let Some(t) = a.timeout {
+        let t = Duration::from_secs(t.max(1));
+        config.connect_timeout = Some(t);
+        config.response_timeout = Some(t);
+    }
+    let mut tls = TlsOptions::new();
+    if let Some(ca) = &a.ca_file {
+        tls = tls.ca_file(ca);
+    }
+    if let Some((cert, key)) = &a.client_cert {
+        tls = tls.client_cert(cert, key);
+    }
+    if a.insecure {
+        eprintln!(
+            "imap4: WARNING: --insecure: the server's certificate is not checked; anyone on the path can read the password and the mail"
+        );
+        tls = tls.danger_accept_invalid_certs();
+    }
+    let r = match a.tls {
+        TlsMode::Implicit => Imap4::connect_ssl_config(&a.host, a.port, tls, config),
+        TlsMode::Starttls => Imap4::connect_starttls_config(&a.host, a.port, tls, config),
+        TlsMode::None => Imap4::connect_with(&a.host, a.port, config),
+    };
+    r.map_err(|e| {
+        let mut f = fail(e, Phase::Connect);
+        f.message = format!("{}:{}: {}", a.host, a.port, f.message);
+        f
+    })
+}
+
+/// Logs in with the account's credential: an OAuth2 token with
+/// OAUTHBEARER or XOAUTH2, a password with the best mechanism offered
+/// (SCRAM, PLAIN, LOGIN…). A PREAUTH connection needs none.
+pub fn login(m: &mut Imap4, a: &Account) -> Result<(), Failure> {
+    if matches!(m.state(), imap4::State::Auth | imap4::State::Selected) {
+        return Ok(());
+    }
+    let r = match credential(a)? {
+        Credential::Token(token) => {
+            let mut t = m.typed();
+            if t.has_capability("AUTH=OAUTHBEARER") {
+                let mut mech = OAuthBearer::new(&a.user, token).with_host_port(&a.host, a.port);
+                t.authenticate(&mut mech).map(|_| ())
+            } else if t.has_capability("AUTH=XOAUTH2") {
+                let mut mech = XOAuth2::new(&a.user, token);
+                t.authenticate(&mut mech).map(|_| ())
+            } else {
+                return Err(Failure::new(
+                    Class::Auth,
+                    "the server offers neither OAUTHBEARER nor XOAUTH2 for the token",
+                ));
+            }
+        }
+        Credential::Password(p) => m.typed().login_auto(&a.user, p).map(|_| ()),
+    };
+    r.map_err(|e| fail(e, Phase::Login))
+}
+
+/// Connects and logs in.
+pub fn open(a: &Account) -> Result<Imap4, Failure> {
+    let mut m = connect(a)?;
+    login(&mut m, a)?;
+    Ok(m)
+}

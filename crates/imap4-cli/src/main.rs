@@ -1,0 +1,211 @@
+//! `imap4`: script an IMAP mailbox from the shell.
+//!
+//! A thin layer over the `imap4` library's typed API: argument parsing,
+//! accounts, output. See `imap4 --help`, `imap4 man` and the README's CLI
+//! section.
+
+#![forbid(unsafe_code)]
+
+mod cli;
+mod commands;
+mod config;
+mod connect;
+mod output;
+mod progress;
+mod query;
+mod trace;
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+
+use cli::{Cli, Command, MailboxArg};
+use commands::Out;
+use output::{Class, ErrorBody, ErrorOut, Failure};
+
+fn main() -> ExitCode {
+    let args = cli::hoist_url(std::env::args().collect());
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                Class::Usage.code()
+            } else {
+                0
+            });
+        }
+    };
+    let json = cli.global.json;
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            if json {
+                let body = ErrorOut {
+                    error: ErrorBody {
+                        class: f.class,
+                        exit_code: f.class.code(),
+                        message: &f.message,
+                    },
+                };
+                let mut e = std::io::stderr().lock();
+                let _ = output::json_line(&mut e, &body);
+            } else {
+                eprintln!("imap4: {}", f.message);
+            }
+            ExitCode::from(f.class.code())
+        }
+    }
+}
+
+/// The JSON Schema of every command's `--json` output, by command.
+fn schema() -> serde_json::Value {
+    use commands::*;
+    let mut map = serde_json::Map::new();
+    let mut put = |name: &str, s: schemars::Schema| {
+        map.insert(name.to_string(), s.to_value());
+    };
+    put("ls", schemars::schema_for!(LsOut));
+    put("search", schemars::schema_for!(SearchOut));
+    put("list", schemars::schema_for!(EnvelopeOut));
+    put("show", schemars::schema_for!(ShowOut));
+    put("append", schemars::schema_for!(AppendOut));
+    put("flag", schemars::schema_for!(FlagOut));
+    put("mv", schemars::schema_for!(TransferOut));
+    put("cp", schemars::schema_for!(TransferOut));
+    put("rm", schemars::schema_for!(RmOut));
+    put("mkdir", schemars::schema_for!(MailboxOpOut));
+    put("rmdir", schemars::schema_for!(MailboxOpOut));
+    put("rename", schemars::schema_for!(MailboxOpOut));
+    put("raw", schemars::schema_for!(RawOut));
+    put("error", schemars::schema_for!(ErrorOut<'static>));
+    serde_json::Value::Object(map)
+}
+
+fn print_out(bytes: &[u8]) -> Result<(), Failure> {
+    std::io::stdout()
+        .lock()
+        .write_all(bytes)
+        .map_err(|e| Failure::new(Class::Local, format!("writing the output: {e}")))
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    // commands that need no server
+    match &cli.command {
+        Command::Schema => {
+            let text = serde_json::to_string_pretty(&schema()).unwrap_or_default();
+            return print_out(format!("{text}\n").as_bytes());
+        }
+        Command::Completions { shell } => {
+            let mut buf = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "imap4", &mut buf);
+            return print_out(&buf);
+        }
+        Command::Man => {
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut buf)
+                .map_err(|e| Failure::new(Class::Local, e.to_string()))?;
+            return print_out(&buf);
+        }
+        _ => {}
+    }
+    let g = &cli.global;
+    let file = config::load(g.config.as_deref())?;
+    let account = config::resolve(g, &file)?;
+    let out = Out {
+        json: g.json,
+        progress: std::io::stderr().is_terminal() && !std::io::stdout().is_terminal(),
+    };
+    let key = |words: &[String]| query::parse(words).map_err(|e| Failure::new(Class::Usage, e));
+    let mailbox = |m: &MailboxArg| m.mailbox.clone().unwrap_or_else(|| account.mailbox.clone());
+    // parse everything local before connecting
+    let search_key = match &cli.command {
+        Command::Search { query, .. } | Command::List { query, .. } => Some(key(query)?),
+        _ => None,
+    };
+    trace::install(g.verbose, matches!(cli.command, Command::Raw { .. }));
+    let mut m = connect::open(&account)?;
+    let r = match &cli.command {
+        Command::Ls {
+            pattern,
+            no_counts,
+            subscribed,
+        } => commands::ls(&mut m, &out, pattern, !no_counts, *subscribed),
+        Command::Search { mailbox: mb, .. } => commands::search(
+            &mut m,
+            &out,
+            &mailbox(mb),
+            search_key.as_ref().unwrap_or(&imap4::typed::SearchKey::All),
+        ),
+        Command::List {
+            mailbox: mb,
+            limit,
+            page,
+            newest,
+            ..
+        } => commands::list(
+            &mut m,
+            &out,
+            &mailbox(mb),
+            search_key.as_ref().unwrap_or(&imap4::typed::SearchKey::All),
+            *limit,
+            *page,
+            *newest,
+        ),
+        Command::Show {
+            mailbox: mb,
+            uid,
+            part,
+            output,
+            mark_seen,
+        } => commands::show(
+            &mut m,
+            &out,
+            &mailbox(mb),
+            *uid,
+            part,
+            output.as_deref(),
+            *mark_seen,
+        ),
+        Command::Append {
+            mailbox: mb,
+            flags,
+            date,
+            files,
+        } => commands::append(&mut m, &out, &mailbox(mb), flags, date.as_deref(), files),
+        Command::Flag {
+            mailbox: mb,
+            op,
+            uids,
+            flags,
+        } => commands::flag(&mut m, &out, &mailbox(mb), *op, uids, flags),
+        Command::Mv {
+            mailbox: mb,
+            uids,
+            destination,
+        } => commands::transfer(&mut m, &out, &mailbox(mb), uids, destination, true),
+        Command::Cp {
+            mailbox: mb,
+            uids,
+            destination,
+        } => commands::transfer(&mut m, &out, &mailbox(mb), uids, destination, false),
+        Command::Rm {
+            mailbox: mb,
+            uids,
+            expunge,
+        } => commands::rm(&mut m, &out, &mailbox(mb), uids, *expunge),
+        Command::Mkdir { name } => commands::mailbox_op(&mut m, &out, "created", name, None),
+        Command::Rmdir { name } => commands::mailbox_op(&mut m, &out, "deleted", name, None),
+        Command::Rename { from, to } => {
+            commands::mailbox_op(&mut m, &out, "renamed", to, Some(from))
+        }
+        Command::Raw { commands } => commands::raw(&mut m, &out, commands),
+        Command::Schema | Command::Completions { .. } | Command::Man => Ok(()),
+    };
+    if m.state() != imap4::State::Logout {
+        let _ = m.logout();
+    }
+    r
+}
