@@ -1129,7 +1129,16 @@ pub fn raw(m: &mut Imap4, out: &Out, commands: &[String]) -> Result<(), Failure>
         let name = words.first().copied().unwrap_or("");
         let args = &words[1..];
         let capture = trace::capture();
-        let r = m.xatom(name, args);
+        // the commands that change the connection's state go through
+        // their own methods, so the session knows the state
+        let r = match (name.to_ascii_uppercase().as_str(), args) {
+            ("SELECT", [mailbox]) => m.select(mailbox, false),
+            ("EXAMINE", [mailbox]) => m.select(mailbox, true),
+            ("CLOSE", []) => m.close(),
+            ("UNSELECT", []) => m.unselect(),
+            ("LOGOUT", []) => m.logout(),
+            _ => m.xatom(name, args),
+        };
         let (sent, received) = capture.take();
         let (status, error) = match &r {
             Ok(resp) => (resp.typ.to_string(), None),

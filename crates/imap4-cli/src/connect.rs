@@ -33,7 +33,14 @@ pub fn connect(a: &Account) -> Result<Imap4, Failure> {
     let r = match a.tls {
         TlsMode::Implicit => Imap4::connect_ssl_config(&a.host, a.port, tls, config),
         TlsMode::Starttls => Imap4::connect_starttls_config(&a.host, a.port, tls, config),
-        TlsMode::None => Imap4::connect_with(&a.host, a.port, config),
+        TlsMode::None => {
+            if !is_loopback(&a.host) {
+                eprintln!(
+                    "imap4: WARNING: --tls none: the password and the mail cross the network in the clear"
+                );
+            }
+            Imap4::connect_with(&a.host, a.port, config)
+        }
     };
     r.map_err(|e| {
         let mut f = fail(e, Phase::Connect);
@@ -65,7 +72,16 @@ pub fn login(m: &mut Imap4, a: &Account) -> Result<(), Failure> {
                 ));
             }
         }
-        Credential::Password(p) => m.typed().login_auto(&a.user, p).map(|_| ()),
+        Credential::Password(p) => {
+            // `--tls none` was asked for by name: a password mechanism
+            // without TLS is then the user's choice (SCRAM still wins
+            // where offered)
+            let options = imap4::sasl::AutoLogin {
+                danger_allow_plaintext_password: a.tls == TlsMode::None,
+                ..Default::default()
+            };
+            m.typed().login_auto_with(&a.user, p, &options).map(|_| ())
+        }
     };
     r.map_err(|e| fail(e, Phase::Login))
 }
@@ -75,4 +91,11 @@ pub fn open(a: &Account) -> Result<Imap4, Failure> {
     let mut m = connect(a)?;
     login(&mut m, a)?;
     Ok(m)
+}
+
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }

@@ -83,7 +83,6 @@ pub enum Phase {
 pub fn classify(e: &imap4::Error, phase: Phase) -> Class {
     match e.detail() {
         Detail::Tls(_) => Class::Tls,
-        Detail::Timeout | Detail::Io(_) if phase == Phase::Connect => Class::Connect,
         Detail::Timeout | Detail::Io(_) | Detail::Bye { .. } | Detail::Closed => {
             if phase == Phase::Connect {
                 Class::Connect
@@ -101,8 +100,10 @@ pub fn classify(e: &imap4::Error, phase: Phase) -> Class {
             {
                 return Class::Auth;
             }
-            if code == Some(ResponseCode::NonExistent)
-                || (phase == Phase::Mailbox && code.is_none() && mentions_missing(text))
+            if matches!(
+                code,
+                Some(ResponseCode::NonExistent | ResponseCode::TryCreate)
+            ) || (phase == Phase::Mailbox && code.is_none() && mentions_missing(text))
             {
                 return Class::MailboxNotFound;
             }
