@@ -31,7 +31,7 @@ Exit codes:
   3  connect: the server could not be reached, or it timed out
   4  TLS: the handshake or the certificate failed, or STARTTLS is missing
   5  authentication failed, or no credentials were found
-  6  mailbox not found
+  6  mailbox (or message) not found
   7  the server refused the command (NO or BAD)
   8  protocol or limit: the server broke the protocol or a limit
   9  partial failure: some of the work was done, some not";

@@ -153,7 +153,7 @@ pub fn ls(
     let subscribed = subscriptions(m, pattern)?;
     let mut rows = Vec::new();
     for b in list {
-        let is_sub = subscribed.iter().any(|s| *s == b.raw_name);
+        let is_sub = subscribed.contains(&b.raw_name);
         if only_subscribed && !is_sub {
             continue;
         }
@@ -410,8 +410,8 @@ pub fn list(
     if !out.json {
         writeln!(
             w,
-            "{:>7}  {}  {:16}  {:24}  SUBJECT",
-            "UID", "FLG", "DATE", "FROM"
+            "{:>7}  FLG  {:16}  {:24}  SUBJECT",
+            "UID", "DATE", "FROM"
         )
         .map_err(stdout_error)?;
     }
@@ -1109,7 +1109,7 @@ pub fn raw(m: &mut Imap4, out: &Out, commands: &[String]) -> Result<(), Failure>
     let mut lines: Box<dyn Iterator<Item = io::Result<String>>> = if commands.is_empty() {
         Box::new(io::stdin().lines())
     } else {
-        Box::new(commands.to_vec().into_iter().map(Ok))
+        Box::new(commands.iter().cloned().map(Ok))
     };
     let mut failures = 0usize;
     let mut count = 0usize;

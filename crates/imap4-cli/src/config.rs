@@ -290,14 +290,12 @@ pub fn netrc_lookup(text: &str, host: &str, login: &str) -> Option<String> {
     let finish = |entry: Option<(Option<bool>, Option<String>, Option<String>)>,
                   best: &mut Option<String>,
                   fallback: &mut Option<String>| {
-        if let Some((is_host, l, p)) = entry {
-            if let Some(p) = p {
-                let login_ok = l.as_deref().is_none_or(|l| l == login);
-                match is_host {
-                    Some(true) if login_ok && best.is_none() => *best = Some(p),
-                    None if login_ok && fallback.is_none() => *fallback = Some(p),
-                    _ => {}
-                }
+        if let Some((is_host, l, Some(p))) = entry {
+            let login_ok = l.as_deref().is_none_or(|l| l == login);
+            match is_host {
+                Some(true) if login_ok && best.is_none() => *best = Some(p),
+                None if login_ok && fallback.is_none() => *fallback = Some(p),
+                _ => {}
             }
         }
     };

@@ -27,7 +27,7 @@ fn tokens(words: &[String]) -> Vec<String> {
         while let Some(rest) = w.strip_suffix(')') {
             // a value may hold a `)`: only split when the parentheses
             // do not balance inside the word
-            if rest.matches('(').count() >= rest.matches(')').count() + 1 {
+            if rest.matches('(').count() > rest.matches(')').count() {
                 break;
             }
             closes += 1;
