@@ -17,6 +17,8 @@ pub struct Out {
     pub json: bool,
     /// stderr is a terminal (progress bars allowed).
     pub progress: bool,
+    /// stdout is a terminal (rows show the progress; no bar beside them).
+    pub stdout_is_terminal: bool,
 }
 
 fn local(what: impl std::fmt::Display, e: io::Error) -> Failure {
@@ -139,6 +141,7 @@ fn imap4_parse(raw: &[u8]) -> Result<imap4::typed::ParsedResponse<'_>, imap4::ty
     imap4_proto::parse::parse_response(raw)
 }
 
+/// `ls`: LIST, LSUB for the subscriptions, STATUS per selectable mailbox.
 pub fn ls(
     m: &mut Imap4,
     out: &Out,
@@ -238,6 +241,7 @@ pub struct SearchOut {
     pub uids: Vec<u32>,
 }
 
+/// `search`: EXAMINE, UID SEARCH; UIDs out.
 pub fn search(m: &mut Imap4, out: &Out, mailbox: &str, key: &SearchKey) -> Result<(), Failure> {
     open_mailbox(m, mailbox, false)?;
     let uids = m
@@ -396,6 +400,8 @@ const LIST_ATTRS: [FetchAttr; 5] = [
 ];
 
 #[allow(clippy::too_many_arguments)]
+/// `list`: EXAMINE, then one streamed UID FETCH of the whole mailbox, or
+/// UID SEARCH and fetches of at most 500 UIDs in the order shown.
 pub fn list(
     m: &mut Imap4,
     out: &Out,
@@ -578,6 +584,7 @@ impl IoDetail for imap4::Error {
 }
 
 #[allow(clippy::too_many_arguments)]
+/// `show`/`fetch`: one streamed `UID FETCH uid (BODY.PEEK[section])`.
 pub fn show(
     m: &mut Imap4,
     out: &Out,
@@ -593,12 +600,15 @@ pub fn show(
     let mut base64 = None;
     match output {
         Some(path) => {
-            let mut f = AtomicFile::create(path).map_err(|e| local(path.display(), e))?;
+            let f = AtomicFile::create(path).map_err(|e| local(path.display(), e))?;
+            let mut f = crate::progress::Bytes::new(out, f);
             size = m
                 .typed()
                 .uid_fetch_body_to(uid, &section, &mut f)
                 .map_err(|e| fetch_error(e, uid, mailbox))?;
-            f.commit().map_err(|e| local(path.display(), e))?;
+            f.into_inner()
+                .commit()
+                .map_err(|e| local(path.display(), e))?;
         }
         None if out.json => {
             let mut buf = Vec::new();
@@ -677,6 +687,8 @@ pub fn internal_date(s: &str) -> Result<String, Failure> {
     ))
 }
 
+/// `append`: one APPEND per file (or stdin); a refused message does not
+/// stop the others (partial failure).
 pub fn append(
     m: &mut Imap4,
     out: &Out,
@@ -815,6 +827,7 @@ pub struct FlagOut {
     pub messages: Vec<FlaggedOut>,
 }
 
+/// `flag`: SELECT, UID STORE; the flags after the change out.
 pub fn flag(
     m: &mut Imap4,
     out: &Out,
@@ -881,6 +894,7 @@ pub struct TransferOut {
     pub method: String,
 }
 
+/// `mv` and `cp`: UID MOVE (or UID COPY + UID EXPUNGE), UID COPY.
 pub fn transfer(
     m: &mut Imap4,
     out: &Out,
@@ -960,6 +974,7 @@ pub struct RmOut {
     pub expunged: usize,
 }
 
+/// `rm`: UID STORE +FLAGS.SILENT (\\Deleted), then the expunge policy.
 pub fn rm(
     m: &mut Imap4,
     out: &Out,
@@ -1016,6 +1031,7 @@ pub struct MailboxOpOut {
     pub from: Option<String>,
 }
 
+/// `mkdir`, `rmdir`, `rename`: CREATE, DELETE, RENAME.
 pub fn mailbox_op(
     m: &mut Imap4,
     out: &Out,
@@ -1104,6 +1120,7 @@ pub fn raw_words(line: &str) -> Vec<&str> {
     words
 }
 
+/// `raw`: each line of `commands` (or stdin) as one tagged command.
 pub fn raw(m: &mut Imap4, out: &Out, commands: &[String]) -> Result<(), Failure> {
     let interactive = commands.is_empty() && std::io::IsTerminal::is_terminal(&io::stdin());
     let mut lines: Box<dyn Iterator<Item = io::Result<String>>> = if commands.is_empty() {

@@ -26,17 +26,27 @@ pub struct ConfigFile {
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccountConfig {
+    /// The server's host name.
     pub host: Option<String>,
+    /// The port (993 with implicit TLS, else 143).
     pub port: Option<u16>,
+    /// implicit, starttls or none.
     pub tls: Option<TlsMode>,
+    /// The login name.
     pub user: Option<String>,
+    /// A shell command printing the password.
     pub password_command: Option<String>,
+    /// An environment variable holding the password.
     pub password_env: Option<String>,
     /// Look the password up in ~/.netrc (default true).
     pub netrc: Option<bool>,
+    /// A shell command printing an OAuth2 access token.
     pub token_command: Option<String>,
+    /// CA certificates to trust (PEM).
     pub ca_file: Option<PathBuf>,
+    /// A client certificate (PEM).
     pub client_cert: Option<PathBuf>,
+    /// Its private key (PEM).
     pub client_key: Option<PathBuf>,
     /// DANGEROUS: accept any certificate.
     pub insecure: Option<bool>,

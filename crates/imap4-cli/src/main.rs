@@ -116,7 +116,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
     let account = config::resolve(g, &file)?;
     let out = Out {
         json: g.json,
-        progress: std::io::stderr().is_terminal() && !std::io::stdout().is_terminal(),
+        progress: std::io::stderr().is_terminal(),
+        stdout_is_terminal: std::io::stdout().is_terminal(),
     };
     let key = |words: &[String]| query::parse(words).map_err(|e| Failure::new(Class::Usage, e));
     let mailbox = |m: &MailboxArg| m.mailbox.clone().unwrap_or_else(|| account.mailbox.clone());
