@@ -104,6 +104,40 @@ impl Ranges {
         Ranges(v)
     }
 
+    /// The numeric ranges of `self` not in `other` (both normalized
+    /// first; ranges with `*` left out of both).
+    fn difference(&self, other: &Ranges) -> Ranges {
+        let a = Ranges::from_ranges(self.numeric());
+        let b = Ranges::from_ranges(other.numeric());
+        let b: Vec<(u32, u32)> = b.numeric().collect();
+        let mut out = Vec::new();
+        let mut j = 0;
+        for (mut lo, hi) in a.numeric() {
+            // skip the ranges of `b` wholly below this one
+            while j < b.len() && b[j].1 < lo {
+                j += 1;
+            }
+            let mut k = j;
+            let mut done = false;
+            while k < b.len() && b[k].0 <= hi {
+                let (blo, bhi) = b[k];
+                if blo > lo {
+                    out.push((lo, blo - 1));
+                }
+                if bhi >= hi {
+                    done = true;
+                    break;
+                }
+                lo = bhi + 1;
+                k += 1;
+            }
+            if !done {
+                out.push((lo, hi));
+            }
+        }
+        Ranges::from_ranges(out)
+    }
+
     /// The numeric ranges (ranges with `*` have no known end: left out).
     fn numeric(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
         self.0.iter().filter_map(|&(a, b)| match (a, b) {
@@ -232,6 +266,28 @@ macro_rules! set_type {
                 let mut r = Ranges::from_ranges(self.0.numeric().chain(other.0.numeric()));
                 r.0.extend(stars);
                 $name(r)
+            }
+
+            /// The numbers of `self` that are not in `other`, as ranges
+            /// (nothing expanded; ranges with `*` are left out of both
+            /// sets, their end not being known).
+            ///
+            /// ```
+            #[doc = concat!("use imap4_proto::command::", stringify!($name), ";")]
+            #[doc = concat!("let a = ", stringify!($name), "::from(1..=10);")]
+            #[doc = concat!("let b: ", stringify!($name), " = \"3:4,9:20\".parse().unwrap();")]
+            /// assert_eq!(a.difference(&b).to_string(), "1:2,5:8");
+            /// ```
+            pub fn difference(&self, other: &Self) -> Self {
+                $name(self.0.difference(&other.0))
+            }
+
+            /// The numbers in both sets, as ranges (ranges with `*` are
+            /// left out of both).
+            pub fn intersection(&self, other: &Self) -> Self {
+                let a = $name(Ranges::from_ranges(self.0.numeric()));
+                let only_a = a.0.difference(&other.0);
+                $name(a.0.difference(&only_a))
             }
 
             /// The numbers of the set (ranges ending in `*` contribute
@@ -756,6 +812,32 @@ mod tests {
         let u = s.union(&UidSet::from(10..=99));
         assert_eq!(u.to_string(), "1:4294967295");
         assert_eq!(UidSet::from_numbers([]).len(), 0);
+    }
+
+    #[test]
+    fn set_difference_and_intersection_work_on_ranges() {
+        let a = UidSet::from_ranges([(1, 10), (20, 30), (u32::MAX - 1, u32::MAX)]);
+        let b: UidSet = "5,7:8,10:21,25,4294967295,40:*".parse().unwrap();
+        assert_eq!(
+            a.difference(&b).to_string(),
+            "1:4,6,9,22:24,26:30,4294967294"
+        );
+        assert_eq!(
+            a.intersection(&b).to_string(),
+            "5,7:8,10,20:21,25,4294967295"
+        );
+        assert!(a.difference(&a).is_empty());
+        assert_eq!(a.intersection(&UidSet::default()), UidSet::default());
+        assert_eq!(UidSet::default().difference(&a), UidSet::default());
+        // against expanded numbers
+        let (x, y) = (
+            UidSet::from(1..=60),
+            "2:9,31:33,59:70".parse::<UidSet>().unwrap(),
+        );
+        let d: Vec<u32> = (1..=60).filter(|n| !y.contains(*n)).collect();
+        assert_eq!(x.difference(&y).iter().collect::<Vec<_>>(), d);
+        let i: Vec<u32> = (1..=60).filter(|n| y.contains(*n)).collect();
+        assert_eq!(x.intersection(&y).iter().collect::<Vec<_>>(), i);
     }
     use crate::encode::{Fragment, LiteralMode};
 

@@ -104,6 +104,9 @@ pub(crate) struct Live {
     /// A continuation request arrived that no command was waiting for
     /// (IDLE's `+ idling`).
     pub(crate) idle_continued: bool,
+    /// The extensions the server said it ENABLED (RFC 5161), upper-cased;
+    /// an ENABLE lasts as long as the connection.
+    pub(crate) enabled: Vec<String>,
 }
 
 impl Session {
@@ -174,7 +177,7 @@ impl Session {
     ) -> Result<(), SessionError> {
         let relevant = match typ {
             "EXISTS" | "RECENT" | "EXPUNGE" | "VANISHED" | "FLAGS" | "OK" | "NO" | "BAD"
-            | "BYE" => true,
+            | "BYE" | "ENABLED" => true,
             "FETCH" => {
                 self.unilateral_fetch()
                     || first_line
@@ -236,6 +239,14 @@ impl Session {
                     m.exists = m.exists.saturating_sub(gone);
                 }
                 return self.push_event(Event::Vanished { earlier, uids: set });
+            }
+            Untagged::Enabled(caps) => {
+                for c in caps {
+                    let c = c.to_str_lossy().to_ascii_uppercase();
+                    if !self.live.enabled.contains(&c) {
+                        self.live.enabled.push(c);
+                    }
+                }
             }
             Untagged::Flags(f) => {
                 m.flags = flag_strings(&f);

@@ -25,6 +25,9 @@ pub(crate) enum TypedKind {
     Close,
     /// AUTHENTICATE with a SASL mechanism, or a typed LOGIN (see `auth.rs`).
     Authenticate,
+    /// ENABLE (see `condstore.rs`): UTF-8 mode once `UTF8=ACCEPT` is
+    /// enabled.
+    Enable,
 }
 
 /// The raw outcome of a typed command: the tagged line and the untagged
@@ -310,7 +313,11 @@ impl Session {
     /// Control characters are never sent raw: modified UTF-7 encodes them,
     /// and in UTF-8 mode (where names are Net-Unicode, RFC 6855) they are
     /// refused.
-    fn mailbox_arg(&self, c: &mut CommandBuilder, mailbox: &str) -> Result<(), EncodeError> {
+    pub(crate) fn mailbox_arg(
+        &self,
+        c: &mut CommandBuilder,
+        mailbox: &str,
+    ) -> Result<(), EncodeError> {
         if self.utf8_enabled() {
             if mailbox.chars().any(char::is_control) {
                 return Err(EncodeError::InvalidArgument(format!(
@@ -330,7 +337,7 @@ impl Session {
     }
 
     /// Queues a typed command: its untagged responses are captured raw.
-    fn typed(
+    pub(crate) fn typed(
         &mut self,
         name: &str,
         kind: TypedKind,
@@ -410,6 +417,9 @@ impl Session {
         if let TypedKind::Select { readonly } = kind {
             self.set_state(State::Selected);
             self.set_readonly(readonly);
+        }
+        if kind == TypedKind::Enable && self.is_enabled("UTF8=ACCEPT") {
+            self.set_utf8();
         }
         let mut tagged = tagged;
         while tagged.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
@@ -534,16 +544,7 @@ impl Session {
         silent: bool,
     ) -> Result<Pending, SessionError> {
         let (name, set_text) = set.command("STORE");
-        let item = match op {
-            StoreOp::Replace => "FLAGS",
-            StoreOp::Add => "+FLAGS",
-            StoreOp::Remove => "-FLAGS",
-        };
-        let item = if silent {
-            format!("{item}.SILENT")
-        } else {
-            item.to_string()
-        };
+        let item = store_item(op, silent);
         let p = self.typed(&name, TypedKind::Plain, &[State::Selected], |_, c| {
             c.set(&set_text)?;
             c.raw(item.as_bytes())?;
@@ -769,6 +770,21 @@ impl Session {
     }
 }
 
+/// The STORE data item: `FLAGS`, `+FLAGS` or `-FLAGS`, `.SILENT` when
+/// `silent`.
+pub(crate) fn store_item(op: StoreOp, silent: bool) -> String {
+    let item = match op {
+        StoreOp::Replace => "FLAGS",
+        StoreOp::Add => "+FLAGS",
+        StoreOp::Remove => "-FLAGS",
+    };
+    if silent {
+        format!("{item}.SILENT")
+    } else {
+        item.to_string()
+    }
+}
+
 /// CREATE, DELETE, SUBSCRIBE or UNSUBSCRIBE.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MailboxVerb {
@@ -804,7 +820,7 @@ pub enum SetArg<'a> {
 }
 
 impl SetArg<'_> {
-    fn command(&self, verb: &str) -> (String, String) {
+    pub(crate) fn command(&self, verb: &str) -> (String, String) {
         match self {
             SetArg::Seq(s) => (verb.to_string(), s.to_string()),
             SetArg::Uid(s) => (format!("UID {verb}"), s.to_string()),
@@ -812,7 +828,7 @@ impl SetArg<'_> {
     }
 
     /// A UID command's FETCH answers are routed by UID.
-    fn route(&self, session: &mut Session, pending: &Pending) {
+    pub(crate) fn route(&self, session: &mut Session, pending: &Pending) {
         if let SetArg::Uid(set) = self {
             session.route_uids(pending, set);
         }
@@ -885,7 +901,7 @@ impl TypedOutcome {
     }
 
     /// Each frame parsed (`None` for status responses), or the first error.
-    fn checked_all(&self) -> Result<Vec<Option<Untagged<'_>>>, SessionError> {
+    pub(crate) fn checked_all(&self) -> Result<Vec<Option<Untagged<'_>>>, SessionError> {
         self.frames
             .iter()
             .map(|f| match parse::parse_response(f) {

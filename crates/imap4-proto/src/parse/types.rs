@@ -485,6 +485,14 @@ impl<'a> Fetch<'a> {
         })
     }
 
+    /// The MODSEQ item (CONDSTORE, RFC 7162), if present.
+    pub fn modseq(&self) -> Option<u64> {
+        self.items.iter().find_map(|i| match i {
+            FetchItem::ModSeq(n) => Some(*n),
+            _ => None,
+        })
+    }
+
     /// The RFC822.SIZE item, if present.
     pub fn rfc822_size(&self) -> Option<u64> {
         self.items.iter().find_map(|i| match i {
