@@ -12,6 +12,7 @@ use crate::output::{fail, json_line, table, Class, Failure, Phase};
 use crate::trace;
 
 /// Output settings.
+#[derive(Clone, Copy)]
 pub struct Out {
     /// JSON instead of text.
     pub json: bool,
@@ -26,6 +27,11 @@ fn local(what: impl std::fmt::Display, e: io::Error) -> Failure {
 }
 
 fn stdout_error(e: io::Error) -> Failure {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        // the reader has what it wanted (`imap4 list | head`): not a
+        // failure, and nothing to say
+        std::process::exit(0);
+    }
     local("writing the output", e)
 }
 
@@ -428,7 +434,9 @@ pub fn list(
             writeln!(w, "{}", envelope_row(e))
         }
     };
-    if *key == SearchKey::All && limit.is_none() && !newest {
+    if selected.exists == 0 {
+        // nothing to list (and `1:*` is an error on some servers)
+    } else if *key == SearchKey::All && limit.is_none() && !newest {
         // the whole mailbox: one command, streamed
         let bar = crate::progress::messages(out, u64::from(selected.exists));
         let mut failed: Option<io::Error> = None;
@@ -560,8 +568,11 @@ impl Drop for AtomicFile {
     }
 }
 
-fn fetch_error(e: imap4::Error, uid: u32, mailbox: &str) -> Failure {
-    if e.detail_is_io() {
+fn fetch_error(e: imap4::Error, uid: u32, mailbox: &str, writing_failed: bool) -> Failure {
+    if let (true, imap4::Detail::Io(io)) = (writing_failed, e.detail()) {
+        if io.kind() == io::ErrorKind::BrokenPipe {
+            std::process::exit(0); // see stdout_error
+        }
         return Failure::new(Class::Local, format!("writing message {uid}: {e}"));
     }
     if e.to_string().contains("no message") || e.to_string().contains("No message") {
@@ -573,17 +584,6 @@ fn fetch_error(e: imap4::Error, uid: u32, mailbox: &str) -> Failure {
     fail(e, Phase::Work)
 }
 
-trait IoDetail {
-    fn detail_is_io(&self) -> bool;
-}
-
-impl IoDetail for imap4::Error {
-    fn detail_is_io(&self) -> bool {
-        matches!(self.detail(), imap4::Detail::Io(_))
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
 /// `show`/`fetch`: one streamed `UID FETCH uid (BODY.PEEK[section])`.
 pub fn show(
     m: &mut Imap4,
@@ -605,7 +605,7 @@ pub fn show(
             size = m
                 .typed()
                 .uid_fetch_body_to(uid, &section, &mut f)
-                .map_err(|e| fetch_error(e, uid, mailbox))?;
+                .map_err(|e| fetch_error(e, uid, mailbox, f.failed))?;
             f.into_inner()
                 .commit()
                 .map_err(|e| local(path.display(), e))?;
@@ -615,16 +615,22 @@ pub fn show(
             size = m
                 .typed()
                 .uid_fetch_body_to(uid, &section, &mut buf)
-                .map_err(|e| fetch_error(e, uid, mailbox))?;
+                .map_err(|e| fetch_error(e, uid, mailbox, false))?;
             use base64::Engine;
             base64 = Some(base64::engine::general_purpose::STANDARD.encode(&buf));
         }
         None => {
-            let mut w = BufWriter::with_capacity(1 << 16, io::stdout());
+            let mut w = crate::progress::Bytes::new(
+                &Out {
+                    progress: false,
+                    ..*out
+                },
+                BufWriter::with_capacity(1 << 16, io::stdout()),
+            );
             size = m
                 .typed()
                 .uid_fetch_body_to(uid, &section, &mut w)
-                .map_err(|e| fetch_error(e, uid, mailbox))?;
+                .map_err(|e| fetch_error(e, uid, mailbox, w.failed))?;
         }
     }
     if mark_seen {

@@ -37,6 +37,8 @@ pub struct Bytes<W> {
     count: u64,
     allowed: bool,
     bar: Option<ProgressBar>,
+    /// A write failed (the failure is then local, not the network's).
+    pub failed: bool,
 }
 
 impl<W> Bytes<W> {
@@ -47,6 +49,7 @@ impl<W> Bytes<W> {
             count: 0,
             allowed: out.progress && !out.json,
             bar: None,
+            failed: false,
         }
     }
 
@@ -61,7 +64,7 @@ impl<W> Bytes<W> {
 
 impl<W: std::io::Write> std::io::Write for Bytes<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
+        let n = self.inner.write(buf).inspect_err(|_| self.failed = true)?;
         self.count += n as u64;
         if self.allowed && self.bar.is_none() && self.count >= WORTH_A_BYTE_BAR {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
@@ -79,6 +82,6 @@ impl<W: std::io::Write> std::io::Write for Bytes<W> {
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
+        self.inner.flush().inspect_err(|_| self.failed = true)
     }
 }

@@ -348,6 +348,42 @@ fn list_streams_every_envelope_and_pages() {
         .map(|l| l["uid"].as_u64().unwrap() as u32)
         .collect();
     assert_eq!(got, expected.iter().collect::<Vec<_>>());
+    // a reader that stops early (`imap4 show … | head -1`) is no failure:
+    // a 4 MiB message, far more than a pipe holds, and one line read
+    let big: Vec<u8> = [
+        b"Subject: big\r\n\r\n".to_vec(),
+        b"0123456789abcdef\r\n".repeat(1 << 18),
+    ]
+    .concat();
+    let map = m
+        .typed()
+        .append("Archive", &[], None, big)
+        .unwrap()
+        .unwrap();
+    let uid = map.destination.iter().next().unwrap().to_string();
+    let mut c = Command::new(BIN);
+    c.args(&Run::on("list").args)
+        .args(["show", "-m", "Archive", &uid]);
+    c.env_clear().env("IMAP4_PASSWORD", dovecot().password());
+    let mut child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    std::io::BufRead::read_line(&mut stdout, &mut first).unwrap();
+    assert_eq!(first, "Subject: big\r\n");
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+    // an empty mailbox lists nothing, whatever the server thinks of 1:*
+    let out = Run::on("list")
+        .args(&["list", "--json", "-m", "Trash"])
+        .ok();
+    assert!(out.stdout.is_empty());
     // the table has a header and one row per message
     let t = text(&Run::on("list").args(&["list", "-n", "3"]).ok().stdout);
     assert_eq!(t.lines().count(), 4, "{t}");
