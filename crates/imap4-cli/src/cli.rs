@@ -147,7 +147,7 @@ pub enum Command {
     Search {
         #[command(flatten)]
         mailbox: MailboxArg,
-        /// The query (default: all).
+        /// The query (default: all; `-TERM` is `not TERM`).
         query: Vec<String>,
     },
     /// List envelopes (date, from, subject, flags, size) of a mailbox or
@@ -301,6 +301,29 @@ pub enum Expunge {
     None,
     /// Every message marked \Deleted in the mailbox.
     All,
+}
+
+/// Turns `-TERM` after `search` or `list` into `not TERM`, so a negated
+/// query term is not taken for an option (`imap4 search unseen -deleted`).
+pub fn negations(args: Vec<String>) -> Vec<String> {
+    let Some(at) = args.iter().position(|a| a == "search" || a == "list") else {
+        return args;
+    };
+    let mut out = Vec::with_capacity(args.len());
+    let mut rest = false;
+    for (i, a) in args.into_iter().enumerate() {
+        if a == "--" {
+            rest = true;
+        }
+        match a.strip_prefix('-') {
+            Some(t) if i > at && !rest && !t.starts_with('-') && crate::query::is_term(t) => {
+                out.push("not".to_string());
+                out.push(t.to_string());
+            }
+            _ => out.push(a),
+        }
+    }
+    out
 }
 
 /// Finds an `imap://` or `imaps://` URL among the arguments and turns it

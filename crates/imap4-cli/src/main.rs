@@ -25,7 +25,7 @@ use commands::Out;
 use output::{Class, ErrorBody, ErrorOut, Failure};
 
 fn main() -> ExitCode {
-    let args = cli::hoist_url(std::env::args().collect());
+    let args = cli::negations(cli::hoist_url(std::env::args().collect()));
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {

@@ -168,6 +168,41 @@ pub fn term(t: &str) -> Result<SearchKey, String> {
     })
 }
 
+/// Whether `w` is a term of the grammar (as `-w` it is a negation, not an
+/// option).
+pub fn is_term(w: &str) -> bool {
+    match w.split_once(':') {
+        Some(_) => {
+            term(w).is_ok()
+                || w.split_once(':')
+                    .is_some_and(|(n, _)| TERM_NAMES.contains(&n.to_ascii_lowercase().as_str()))
+        }
+        None => flag_word(w).is_some(),
+    }
+}
+
+const TERM_NAMES: [&str; 19] = [
+    "from",
+    "to",
+    "cc",
+    "bcc",
+    "subject",
+    "body",
+    "text",
+    "keyword",
+    "header",
+    "since",
+    "before",
+    "on",
+    "sent-since",
+    "sent-before",
+    "sent-on",
+    "larger",
+    "smaller",
+    "uid",
+    "all",
+];
+
 fn flag_word(w: &str) -> Option<SearchKey> {
     Some(match w.to_ascii_lowercase().as_str() {
         "all" => SearchKey::All,
@@ -274,6 +309,14 @@ mod tests {
             q("uid:1:5,9").unwrap(),
             SearchKey::Uid("1:5,9".parse().unwrap())
         );
+    }
+
+    #[test]
+    fn terms_are_recognised() {
+        assert!(
+            is_term("deleted") && is_term("Unseen") && is_term("from:x") && is_term("since:bad")
+        );
+        assert!(!is_term("n") && !is_term("json") && !is_term("m") && !is_term("n5"));
     }
 
     #[test]

@@ -302,6 +302,26 @@ fn search_turns_the_query_into_a_server_side_search() {
         .arg(format!("header:Message-ID:{id}"))
         .ok();
     assert_eq!(text(&out.stdout), "5\n");
+    // `-TERM` negates (and is not taken for an option)
+    let expected = m
+        .typed()
+        .uid_search(&SearchKey::And(vec![
+            SearchKey::Unseen,
+            SearchKey::Not(Box::new(SearchKey::Flagged)),
+        ]))
+        .unwrap();
+    let t = text(
+        &Run::on("search")
+            .args(&["search", "unseen", "-flagged"])
+            .ok()
+            .stdout,
+    );
+    assert_eq!(
+        t.lines()
+            .map(|l| l.parse::<u32>().unwrap())
+            .collect::<Vec<_>>(),
+        expected.iter().collect::<Vec<_>>()
+    );
     // a bad query: usage, nothing sent
     let out = Run::on("search")
         .args(&["search", "since:yesterday"])
