@@ -11,12 +11,20 @@
 //!   the authenticated state), then one `SELECT mailbox (QRESYNC
 //!   (uidvalidity modseq known-uids))`: the server answers with `VANISHED
 //!   (EARLIER)` and the FETCH responses of everything changed. One
-//!   exchange.
+//!   exchange. The known-uids sent are the known UIDs and every UID above
+//!   them (`1:5,7:4294967295` for 1 to 5 and 7 known), since a server may
+//!   report changes of the known-uids only, and new messages have higher
+//!   UIDs.
 //! - **CONDSTORE** (RFC 7162 section 3.1): `SELECT mailbox (CONDSTORE)`,
 //!   then, pipelined, `UID FETCH 1:* (UID FLAGS) (CHANGEDSINCE modseq)`
 //!   (the changed and the new messages) and `UID SEARCH UID known` (which
 //!   known messages are still there; with `RETURN (ALL)` where ESEARCH
-//!   is offered, so the answer stays a few ranges). Two exchanges.
+//!   is offered, so the answer stays a few ranges). Two exchanges. A
+//!   fetch answer holding a FETCH without UID (a server's late report of a
+//!   change made meanwhile: Dovecot sends it at the end of the command,
+//!   having answered for that message from before the change) is asked
+//!   for again, up to [`FETCH_ATTEMPTS`] times; the plain strategy does
+//!   the same.
 //! - **Plain** (no mod-sequences): `SELECT mailbox`, then `UID FETCH 1:*
 //!   (UID FLAGS)`. Which messages are new and which vanished is exact;
 //!   which changed cannot be known, so every surviving known message is
@@ -194,6 +202,8 @@ pub struct ResyncRun {
     stage: Stage,
     selected: Option<SelectedMailbox>,
     result: Option<Resync>,
+    /// Fetch steps run again (see [`ResyncRun::again`]).
+    attempts: u8,
 }
 
 impl ResyncRun {
@@ -258,6 +268,7 @@ impl ResyncRun {
             stage,
             selected: None,
             result: None,
+            attempts: 0,
         })
     }
 
@@ -290,7 +301,7 @@ impl ResyncRun {
                             self.known.uid_validity,
                             self.known.highest_modseq,
                         )
-                        .known_uids(self.known_numeric()),
+                        .known_uids(self.qresync_uids()),
                     ),
                     ResyncStrategy::Condstore => SelectOptions::condstore(),
                     _ => SelectOptions::default(),
@@ -385,18 +396,19 @@ impl ResyncRun {
             }
             Stage::Changed => {
                 let fetched = next()?;
-                let changes =
-                    flag_changes(&Fetches::new(fetched.frames.clone())).map_err(|error| {
-                        SessionError::Unparsable {
-                            error,
-                            raw: Default::default(),
-                        }
-                    })?;
                 let known = self.known_numeric();
-                let still = if known.is_empty() {
-                    UidSet::default()
+                let searched = if known.is_empty() {
+                    None
                 } else {
-                    UidSet::from_ranges(next()?.search_ranges()?)
+                    Some(next()?)
+                };
+                if self.again(&fetched)? {
+                    return Ok(());
+                }
+                let changes = reported(&fetched)?;
+                let still = match searched {
+                    Some(out) => UidSet::from_ranges(out.search_ranges()?),
+                    None => UidSet::default(),
                 };
                 let vanished = known.difference(&still).union(&fetched.vanished()?);
                 let present = UidSet::from_numbers(changes.iter().map(|c| c.uid));
@@ -406,13 +418,10 @@ impl ResyncRun {
             }
             Stage::All { exact } => {
                 let fetched = next()?;
-                let changes =
-                    flag_changes(&Fetches::new(fetched.frames.clone())).map_err(|error| {
-                        SessionError::Unparsable {
-                            error,
-                            raw: Default::default(),
-                        }
-                    })?;
+                if self.again(&fetched)? {
+                    return Ok(());
+                }
+                let changes = reported(&fetched)?;
                 let present = UidSet::from_numbers(changes.iter().map(|c| c.uid));
                 let known = self.known_numeric();
                 let gone = fetched.vanished()?;
@@ -426,10 +435,40 @@ impl ResyncRun {
         Ok(())
     }
 
+    /// Whether to run the fetch step again: its answer holds a FETCH
+    /// without UID (a CONDSTORE server's report of a change it had not
+    /// announced yet, e.g. Dovecot's at the end of a command, with the
+    /// command's own answer for that message made before the change), at
+    /// most [`FETCH_ATTEMPTS`] times. The next answer comes after the
+    /// server announced the change, so it carries it with its UID.
+    fn again(&mut self, fetched: &TypedOutcome) -> Result<bool, SessionError> {
+        let uidless = Fetches::new(fetched.frames.clone())
+            .iter()
+            .any(|f| f.is_ok_and(|f| f.uid().is_none() && f.flags().is_some()));
+        if uidless && self.attempts + 1 < FETCH_ATTEMPTS {
+            self.attempts += 1;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
     /// The result, once [`ResyncRun::is_done`].
     pub fn finish(self) -> Result<Resync, SessionError> {
         self.result
             .ok_or_else(|| SessionError::Usage("resync has not completed".into()))
+    }
+
+    /// The `known-uids` of the QRESYNC SELECT: the known UIDs and every
+    /// UID above them. A server may report changes of the known-uids
+    /// only (RFC 7162 section 3.2.5; Dovecot does), and new messages all
+    /// have UIDs above the known ones; vanished UIDs that were never
+    /// known are dropped from the result.
+    fn qresync_uids(&self) -> UidSet {
+        let known = self.known_numeric();
+        match known.numeric_ranges().last() {
+            Some((_, max)) if max < u32::MAX => known.union(&UidSet::from(max + 1..=u32::MAX)),
+            _ => known,
+        }
     }
 
     /// The known UIDs without `*` ranges.
@@ -480,6 +519,19 @@ impl ResyncRun {
             exists: m.exists,
         })
     }
+}
+
+/// Most times the fetch step runs when its answers keep holding FETCH
+/// responses without UID (see [`ResyncRun`]); the last answer is used as
+/// it is.
+pub const FETCH_ATTEMPTS: u8 = 3;
+
+/// The FETCH responses of `out` with UID and FLAGS.
+fn reported(out: &TypedOutcome) -> Result<Vec<FlagChange>, SessionError> {
+    flag_changes(&Fetches::new(out.frames.clone())).map_err(|error| SessionError::Unparsable {
+        error,
+        raw: Default::default(),
+    })
 }
 
 /// `UID SEARCH [RETURN (ALL)] UID set`: the UIDs of `set` still present
@@ -594,6 +646,25 @@ mod tests {
     }
 
     #[test]
+    fn a_late_change_without_uid_makes_the_fetch_run_again() {
+        let mut s = session("CONDSTORE");
+        let known = Known::new(9, 50, UidSet::default());
+        let mut run = ResyncRun::new(&s, "INBOX", known, ResyncStrategy::Auto).unwrap();
+        let sent = drive(
+            &mut s,
+            &mut run,
+            &[
+                "* 2 EXISTS\r\n* OK [UIDVALIDITY 9] x\r\n* OK [HIGHESTMODSEQ 60] x\r\n{tag} OK x\r\n",
+                "* 1 FETCH (UID 1 FLAGS () MODSEQ (55))\r\n* 2 FETCH (MODSEQ (61) FLAGS ($X))\r\n{tag} OK x\r\n",
+                "* 1 FETCH (UID 1 FLAGS () MODSEQ (55))\r\n* 2 FETCH (UID 2 FLAGS ($X) MODSEQ (61))\r\n{tag} OK x\r\n",
+            ],
+        );
+        assert_eq!(sent[1], sent[2].replace("A2", "A1"));
+        let c = changes(run.finish().unwrap());
+        assert_eq!(c.new.to_string(), "1:2");
+    }
+
+    #[test]
     fn plain_reports_every_survivor_and_a_new_uidvalidity_starts_over() {
         let mut s = session("");
         let known = Known::new(9, 0, UidSet::from(1..=3));
@@ -660,7 +731,7 @@ mod tests {
             [
                 "A1 UNSELECT\r\n",
                 "A2 ENABLE QRESYNC\r\n",
-                "A3 SELECT \"INBOX\" (QRESYNC (9 50 1:4))\r\n"
+                "A3 SELECT \"INBOX\" (QRESYNC (9 50 1:4294967295))\r\n"
             ]
         );
         let c = changes(run.finish().unwrap());
