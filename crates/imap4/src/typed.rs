@@ -444,7 +444,7 @@ macro_rules! typed_commands {
         /// ```no_run
         /// # fn run(m: &mut imap4::Imap4) -> Result<(), imap4::Error> {
         /// use imap4::typed::{StoreOp, UidSet};
-        /// let r = m.typed().uid_store_unchanged_since(&UidSet::from(1..=3), 4242, StoreOp::Add, &["\Seen"], false)?;
+        /// let r = m.typed().uid_store_unchanged_since(&UidSet::from(1..=3), 4242, StoreOp::Add, &["$Done"], false)?;
         /// if !r.modified.is_empty() {
         ///     println!("changed meanwhile, not stored: {}", r.modified);
         /// }
