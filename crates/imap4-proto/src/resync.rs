@@ -29,7 +29,9 @@
 //!   (UID FLAGS)`. Which messages are new and which vanished is exact;
 //!   which changed cannot be known, so every surviving known message is
 //!   reported with its flags and [`MailboxChanges::exact`] is `false`.
-//!   So is a CONDSTORE server's mailbox that says `NOMODSEQ`.
+//!   So it is for a mailbox that says `NOMODSEQ` (whatever the strategy:
+//!   the plain fetch follows the SELECT), and with `Auto` a server that
+//!   does not enable QRESYNC after all gets CONDSTORE (or plain).
 //!
 //! A different UIDVALIDITY (or none) is [`Resync::StartOver`]: every UID
 //! the client held is void.
@@ -204,6 +206,9 @@ pub struct ResyncRun {
     result: Option<Resync>,
     /// Fetch steps run again (see [`ResyncRun::again`]).
     attempts: u8,
+    /// The strategy was [`ResyncStrategy::Auto`]: a server that does not
+    /// enable QRESYNC after all gets the next best.
+    auto: bool,
 }
 
 impl ResyncRun {
@@ -239,6 +244,7 @@ impl ResyncRun {
         } else {
             None
         };
+        let requested = strategy;
         let strategy = match strategy {
             ResyncStrategy::Auto if qresync_problem.is_none() => ResyncStrategy::Qresync,
             ResyncStrategy::Auto if s.supports("CONDSTORE") => ResyncStrategy::Condstore,
@@ -269,6 +275,7 @@ impl ResyncRun {
             selected: None,
             result: None,
             attempts: 0,
+            auto: requested == ResyncStrategy::Auto,
         })
     }
 
@@ -347,9 +354,17 @@ impl ResyncRun {
             Stage::Enable => {
                 next()?;
                 if !s.is_enabled("QRESYNC") {
-                    return Err(SessionError::Usage(
-                        "the server did not ENABLE QRESYNC".into(),
-                    ));
+                    if !self.auto {
+                        return Err(SessionError::Usage(
+                            "the server did not ENABLE QRESYNC".into(),
+                        ));
+                    }
+                    // Auto: the next best
+                    self.strategy = if s.supports("CONDSTORE") {
+                        ResyncStrategy::Condstore
+                    } else {
+                        ResyncStrategy::Plain
+                    };
                 }
                 self.stage = Stage::Select;
             }
@@ -366,7 +381,7 @@ impl ResyncRun {
                 }
                 let mod_sequences = !sync.no_modseq && m.highest_modseq.is_some();
                 self.stage = match self.strategy {
-                    ResyncStrategy::Qresync => {
+                    ResyncStrategy::Qresync if mod_sequences => {
                         let present = UidSet::from_numbers(sync.changes.iter().map(|c| c.uid));
                         self.result = Some(self.changes(
                             m,
@@ -378,7 +393,7 @@ impl ResyncRun {
                         Stage::Done
                     }
                     _ if m.exists == 0 => {
-                        let exact = self.strategy == ResyncStrategy::Condstore && mod_sequences;
+                        let exact = self.strategy != ResyncStrategy::Plain && mod_sequences;
                         self.result =
                             Some(self.changes(m, UidSet::default(), Vec::new(), None, exact));
                         Stage::Done
@@ -662,6 +677,42 @@ mod tests {
         assert_eq!(sent[1], sent[2].replace("A2", "A1"));
         let c = changes(run.finish().unwrap());
         assert_eq!(c.new.to_string(), "1:2");
+    }
+
+    #[test]
+    fn no_qresync_after_all_and_nomodseq_fall_back() {
+        let mut s = session("ENABLE CONDSTORE QRESYNC");
+        let known = Known::new(9, 50, UidSet::from(1..=2));
+        let mut run = ResyncRun::new(&s, "INBOX", known.clone(), ResyncStrategy::Auto).unwrap();
+        let sent = drive(
+            &mut s,
+            &mut run,
+            &[
+                "{tag} OK nothing enabled\r\n",
+                "* 1 EXISTS\r\n* OK [UIDVALIDITY 9] x\r\n* OK [NOMODSEQ] x\r\n{tag} OK x\r\n",
+                "* 1 FETCH (UID 2 FLAGS ())\r\n{tag} OK x\r\n",
+            ],
+        );
+        assert_eq!(sent[1], "A1 SELECT \"INBOX\" (CONDSTORE)\r\n");
+        assert_eq!(sent[2], "A2 UID FETCH 1:* (UID FLAGS)\r\n");
+        let c = changes(run.finish().unwrap());
+        assert_eq!((c.strategy, c.exact), (ResyncStrategy::Condstore, false));
+        assert_eq!(
+            (c.new.to_string(), c.vanished.to_string()),
+            ("".into(), "1".into())
+        );
+        // forced QRESYNC that the server will not enable: an error
+        let mut s = session("ENABLE CONDSTORE QRESYNC");
+        let mut run = ResyncRun::new(&s, "INBOX", known, ResyncStrategy::Qresync).unwrap();
+        let p: Vec<Pending> = run.begin(&mut s).into_iter().map(|p| p.unwrap()).collect();
+        s.take_output().unwrap();
+        s.receive(b"A0 OK nothing\r\n");
+        let p = p.into_iter().next().unwrap();
+        let Poll::Done(t) = s.poll(&p).unwrap() else {
+            panic!()
+        };
+        let out = s.complete_typed(p, Ok(t)).unwrap();
+        assert!(run.accept(&s, vec![out]).is_err());
     }
 
     #[test]
