@@ -2,6 +2,9 @@
 # The full check: dependencies, formatting, lints, all tests.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# Nothing here reads stdin; whatever the caller's stdin holds must not
+# reach a tool that does (cargo's `rustc -` target probe reads it).
+exec </dev/null
 
 section() { printf '\n==== %s ====\n' "$*"; }
 
