@@ -33,12 +33,16 @@
 //!   `compress.rs`), and its child `compress-client DRIVER MODE PORT PASSWORD`;
 //! - `body [--runs N]`: one 200 MiB body streamed in one command (see
 //!   `body.rs`), and its child `body-client WAY PORT PASSWORD SIZE`;
+//! - `cli [--runs N] [--list-runs N] [--append]`: the `imap4` command
+//!   against curl and Himalaya, one shot each (see `cli.rs`), and its
+//!   children `cli-child` and `cli-floor`;
 //! - `serve [--messages N]`: only the Dovecot, for profiling a client by hand;
 //! - `capture-fixtures DIR`: records the parser benchmark's inputs from Dovecot.
 #![forbid(unsafe_code)]
 
 mod body;
 mod capture;
+mod cli;
 mod compress;
 mod floor;
 mod hostile;
@@ -72,6 +76,9 @@ fn main() {
     let result = match args.first().map(String::as_str) {
         Some("client") => client(&args[1..]),
         Some("body") => body::run(&args[1..]),
+        Some("cli") => cli::run(&args[1..]),
+        Some("cli-child") => cli::child(&args[1..]),
+        Some("cli-floor") => cli::floor(&args[1..]),
         Some("body-client") => body::client(&args[1..]),
         Some("hostile") => hostile::run(),
         Some("pipeline") => pipeline::run(),
@@ -137,6 +144,7 @@ fn usage() -> &'static str {
      \x20      imap4-bench stream    (peak RSS: collected vs streamed ENVELOPE listing)\n\
      \x20      imap4-bench body [--runs N]      (one 200 MiB body: streamed, chunked, held; CPU vs a bare socket)\n\
      \x20      imap4-bench compress [--runs N]  (wire bytes and CPU without and with COMPRESS=DEFLATE)\n\
+     \x20      imap4-bench cli [--runs N] [--list-runs N] [--append]  (the imap4 command vs curl and Himalaya, one shot each)\n\
      Set IMAP4_BENCH_PYTHON to choose the Python interpreter (default python3)."
 }
 
