@@ -31,6 +31,7 @@ pub mod condstore;
 pub mod encode;
 mod error;
 pub mod frame;
+pub mod list;
 mod idle;
 mod imaplib;
 mod live;

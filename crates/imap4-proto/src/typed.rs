@@ -975,32 +975,7 @@ impl TypedOutcome {
                 continue;
             };
             seen = true;
-            let too_large = || SessionError::Unparsable {
-                error: parse::ParseError {
-                    offset: 0,
-                    expected: "a STATUS value that fits in 32 bits",
-                },
-                raw: frame.clone(),
-            };
-            let small = |v: Option<u64>| match v {
-                None => Ok(None),
-                Some(v) => u32::try_from(v).map(Some).map_err(|_| too_large()),
-            };
-            st.mailbox = parse::decode_mailbox_name(mailbox.raw.as_bytes(), self.utf8).into_owned();
-            for i in items {
-                match i.name.to_str_lossy().to_ascii_uppercase().as_str() {
-                    "MESSAGES" => st.messages = small(i.value)?,
-                    "RECENT" => st.recent = small(i.value)?,
-                    "UIDNEXT" => st.uid_next = small(i.value)?,
-                    "UIDVALIDITY" => st.uid_validity = small(i.value)?,
-                    "UNSEEN" => st.unseen = small(i.value)?,
-                    "HIGHESTMODSEQ" => st.highest_modseq = i.value,
-                    "SIZE" => st.size = i.value,
-                    other => st
-                        .other
-                        .push((other.to_string(), i.raw.to_str_lossy().into_owned())),
-                }
-            }
+            status_into(&mut st, frame, &mailbox, &items, self.utf8)?;
         }
         if !seen {
             let raw = self
@@ -1276,6 +1251,44 @@ impl ThreadAlgorithm {
             ThreadAlgorithm::Refs => "REFS",
         }
     }
+}
+
+/// Fills `st` from one `* STATUS` response (`frame`, parsed as
+/// `mailbox` and `items`); a value too large for its field is an error.
+pub(crate) fn status_into(
+    st: &mut MailboxStatus,
+    frame: &Bytes,
+    mailbox: &parse::Mailbox<'_>,
+    items: &[parse::StatusItem<'_>],
+    utf8: bool,
+) -> Result<(), SessionError> {
+    let too_large = || SessionError::Unparsable {
+        error: parse::ParseError {
+            offset: 0,
+            expected: "a STATUS value that fits in 32 bits",
+        },
+        raw: frame.clone(),
+    };
+    let small = |v: Option<u64>| match v {
+        None => Ok(None),
+        Some(v) => u32::try_from(v).map(Some).map_err(|_| too_large()),
+    };
+    st.mailbox = parse::decode_mailbox_name(mailbox.raw.as_bytes(), utf8).into_owned();
+    for i in items {
+        match i.name.to_str_lossy().to_ascii_uppercase().as_str() {
+            "MESSAGES" => st.messages = small(i.value)?,
+            "RECENT" => st.recent = small(i.value)?,
+            "UIDNEXT" => st.uid_next = small(i.value)?,
+            "UIDVALIDITY" => st.uid_validity = small(i.value)?,
+            "UNSEEN" => st.unseen = small(i.value)?,
+            "HIGHESTMODSEQ" => st.highest_modseq = i.value,
+            "SIZE" => st.size = i.value,
+            other => st
+                .other
+                .push((other.to_string(), i.raw.to_str_lossy().into_owned())),
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
