@@ -41,6 +41,10 @@ pub use imap4_proto::condstore::{
     ChangedSince, ConditionalStore, FlagChange, QresyncParams, SelectOptions, SelectedSync,
     MAX_MODSEQ,
 };
+/// LIST-EXTENDED, LIST-STATUS, SPECIAL-USE and NAMESPACE
+/// ([`Typed::list_extended`], [`Typed::special_use_folder`],
+/// [`Typed::namespace`]).
+pub use imap4_proto::list::{ListOptions, ListedMailbox, NamespaceEntry, Namespaces, SpecialUse};
 /// The decoders behind [`Envelope::subject_decoded`],
 /// [`Address::name_decoded`], [`Envelope::date_parsed`] and
 /// [`Fetch::internal_date_parsed`], for other header text and dates.
@@ -261,6 +265,10 @@ impl BodyPick {
 /// [`typed_commands`].
 pub(crate) mod condstore;
 
+/// The LIST-EXTENDED, SPECIAL-USE and NAMESPACE commands, for
+/// [`typed_commands`].
+pub(crate) mod list;
+
 /// Default chunk size for [`Typed::uid_fetch_body_to_chunked`]: 1 MiB.
 pub const DEFAULT_CHUNK: u32 = 1 << 20;
 
@@ -312,6 +320,8 @@ macro_rules! typed_commands {
         }
 
         $crate::typed::condstore::condstore_commands!([$($async)*] [$($await)*]);
+
+        $crate::typed::list::list_commands!([$($async)*] [$($await)*]);
 
         /// FETCH by sequence numbers (an empty set fetches nothing and
         /// asks the server nothing).
