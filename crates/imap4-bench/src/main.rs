@@ -36,6 +36,9 @@
 //! - `cli [--runs N] [--list-runs N] [--append]`: the `imap4` command
 //!   against curl and Himalaya, one shot each (see `cli.rs`), and its
 //!   children `cli-child` and `cli-floor`;
+//! - `idle-scale [--sessions N]`: RSS per idle async session (see
+//!   `idle_scale.rs`), and its children `idle-scale-client PORT N` and
+//!   `idle-scale-server N`;
 //! - `serve [--messages N]`: only the Dovecot, for profiling a client by hand;
 //! - `capture-fixtures DIR`: records the parser benchmark's inputs from Dovecot.
 #![forbid(unsafe_code)]
@@ -46,6 +49,7 @@ mod cli;
 mod compress;
 mod floor;
 mod hostile;
+mod idle_scale;
 mod pipeline;
 mod stream;
 
@@ -81,6 +85,9 @@ fn main() {
         Some("cli-floor") => cli::floor(&args[1..]),
         Some("body-client") => body::client(&args[1..]),
         Some("hostile") => hostile::run(),
+        Some("idle-scale") => idle_scale::run(&args[1..]),
+        Some("idle-scale-client") => idle_scale::client(&args[1..]),
+        Some("idle-scale-server") => idle_scale::server(&args[1..]),
         Some("pipeline") => pipeline::run(),
         Some("stream") => stream::run(),
         Some("compress") => compress::run(&args[1..]),
@@ -140,6 +147,7 @@ fn usage() -> &'static str {
      \x20      imap4-bench serve [--messages N]   (for profiling a client by hand)\n\
      \x20      imap4-bench capture-fixtures DIR\n\
      \x20      imap4-bench hostile   (client peak RSS per hostile-server class)\n\
+     \x20      imap4-bench idle-scale [--sessions N]  (RSS per idle async session: N and 1,000 in IDLE)\n\
      \x20      imap4-bench pipeline  (naive, pipelined, batched fetches over 5 ms links)\n\
      \x20      imap4-bench stream    (peak RSS: collected vs streamed ENVELOPE listing)\n\
      \x20      imap4-bench body [--runs N]      (one 200 MiB body: streamed, chunked, held; CPU vs a bare socket)\n\
