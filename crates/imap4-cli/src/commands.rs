@@ -147,7 +147,8 @@ fn imap4_parse(raw: &[u8]) -> Result<imap4::typed::ParsedResponse<'_>, imap4::ty
     imap4_proto::parse::parse_response(raw)
 }
 
-/// `ls`: LIST, LSUB for the subscriptions, STATUS per selectable mailbox.
+/// `ls`: one LIST with RETURN (SUBSCRIBED STATUS …) where LIST-EXTENDED and
+/// LIST-STATUS are offered; else LIST, LSUB and a STATUS per mailbox.
 pub fn ls(
     m: &mut Imap4,
     out: &Out,
@@ -155,11 +156,48 @@ pub fn ls(
     counts: bool,
     only_subscribed: bool,
 ) -> Result<(), Failure> {
-    let list = m
-        .typed()
-        .list("", pattern)
-        .map_err(|e| fail(e, Phase::Work))?;
-    let subscribed = subscriptions(m, pattern)?;
+    let extended = m.typed().has_capability("LIST-EXTENDED")
+        && (!counts || m.typed().has_capability("LIST-STATUS"));
+    // LIST-EXTENDED (+ LIST-STATUS): subscriptions and counts in one
+    // command; else LIST, LSUB and a STATUS per mailbox
+    let (list, subscribed, mut statuses) = if extended {
+        let mut o = imap4::typed::ListOptions::default().return_subscribed();
+        if m.typed().has_capability("SPECIAL-USE") {
+            // with RETURN options, servers (Dovecot) send the special-use
+            // attributes only when asked
+            o = o.return_special_use();
+        }
+        if counts {
+            o = o.return_status(&[StatusAttr::Messages, StatusAttr::Unseen]);
+        }
+        let listed = m
+            .typed()
+            .list_extended("", &[pattern], &o)
+            .map_err(|e| fail(e, Phase::Work))?;
+        let mut infos = Vec::new();
+        let mut subs = Vec::new();
+        let mut statuses = std::collections::HashMap::new();
+        for mut l in listed {
+            if l.info.has_attribute("\\Subscribed") {
+                subs.push(l.info.raw_name.clone());
+            }
+            l.info
+                .attributes
+                .retain(|a| !a.eq_ignore_ascii_case("\\Subscribed"));
+            if let Some(st) = l.status {
+                statuses.insert(l.info.raw_name.clone(), st);
+            }
+            infos.push(l.info);
+        }
+        (infos, subs, Some(statuses))
+    } else {
+        let list = m
+            .typed()
+            .list("", pattern)
+            .map_err(|e| fail(e, Phase::Work))?;
+        let subs = subscriptions(m, pattern)?;
+        (list, subs, None)
+    };
     let mut rows = Vec::new();
     for b in list {
         let is_sub = subscribed.contains(&b.raw_name);
@@ -172,7 +210,10 @@ pub fn ls(
             .find(|u| b.has_attribute(u))
             .map(|u| u[1..].to_ascii_lowercase());
         let (mut messages, mut unseen) = (None, None);
-        if counts && selectable {
+        if let Some(st) = statuses.as_mut().and_then(|st| st.remove(&b.raw_name)) {
+            messages = st.messages;
+            unseen = st.unseen;
+        } else if counts && selectable && statuses.is_none() {
             match m
                 .typed()
                 .status(&b.name, &[StatusAttr::Messages, StatusAttr::Unseen])

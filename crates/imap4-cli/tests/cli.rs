@@ -1033,3 +1033,38 @@ fn works_on_cyrus_too() {
     run(&["append"]).stdin(msg).ok();
     run(&["list", "-m", "NoSuchBox"]).code(6);
 }
+
+#[test]
+fn ls_without_list_extended_uses_list_lsub_and_status() {
+    // GNU Mailutils offers neither LIST-EXTENDED nor LIST-STATUS
+    let s = Kind::Mailutils
+        .builder()
+        .messages("alice", 5, 9)
+        .start()
+        .unwrap();
+    let mut m = Imap4::connect(s.host(), s.port()).unwrap();
+    assert!(!m.typed().has_capability("LIST-EXTENDED"));
+    m.login(&s.login_name("alice"), s.password()).unwrap();
+    let unseen = m
+        .typed()
+        .status("INBOX", &[imap4::typed::StatusAttr::Unseen])
+        .unwrap()
+        .unseen;
+    let mut r = Run::new();
+    r.args(&[
+        "--tls",
+        "none",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &s.port().to_string(),
+    ])
+    .args(&["-u", &s.login_name("alice"), "ls", "--json"])
+    .env("IMAP4_PASSWORD", s.password());
+    let v = json_one("ls", &r.ok().stdout);
+    let boxes = v["mailboxes"].as_array().unwrap();
+    let inbox = boxes.iter().find(|b| b["name"] == "INBOX").unwrap();
+    assert_eq!(inbox["messages"], 5);
+    assert_eq!(inbox["unseen"].as_u64(), unseen.map(u64::from));
+    assert!(boxes.iter().any(|b| b["subscribed"] == true), "{v}");
+}
