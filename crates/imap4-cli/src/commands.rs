@@ -111,40 +111,11 @@ const SPECIAL_USES: [&str; 7] = [
 
 /// The raw names of the subscribed mailboxes (LSUB).
 fn subscriptions(m: &mut Imap4, pattern: &str) -> Result<Vec<Vec<u8>>, Failure> {
-    let quoted = format!("\"{}\"", pattern.replace('\\', "\\\\").replace('"', "\\\""));
-    let r = m.lsub("\"\"", &quoted).map_err(|e| fail(e, Phase::Work))?;
-    let mut names = Vec::new();
-    for d in &r.data {
-        let line = match d {
-            imap4::Data::Line(l) => l.to_vec(),
-            imap4::Data::Literal(l) => {
-                // `(attrs) "/" {n}` + the name
-                let mut v = l.header.to_vec();
-                v.truncate(v.iter().rposition(|&b| b == b'{').unwrap_or(v.len()));
-                v.push(b'"');
-                v.extend(l.body.iter().flat_map(|&b| match b {
-                    b'"' | b'\\' => vec![b'\\', b],
-                    _ => vec![b],
-                }));
-                v.push(b'"');
-                v
-            }
-            _ => continue,
-        };
-        let mut full = b"* LSUB ".to_vec();
-        full.extend_from_slice(&line);
-        full.extend_from_slice(b"\r\n");
-        if let Ok(imap4::typed::ParsedResponse::Data(imap4::typed::Untagged::Lsub(l))) =
-            imap4_parse(&full)
-        {
-            names.push(l.mailbox.raw.as_bytes().to_vec());
-        }
-    }
-    Ok(names)
-}
-
-fn imap4_parse(raw: &[u8]) -> Result<imap4::typed::ParsedResponse<'_>, imap4::typed::ParseError> {
-    imap4_proto::parse::parse_response(raw)
+    let subscribed = m
+        .typed()
+        .lsub("", pattern)
+        .map_err(|e| fail(e, Phase::Work))?;
+    Ok(subscribed.into_iter().map(|b| b.raw_name).collect())
 }
 
 /// `ls`: one LIST with RETURN (SUBSCRIBED STATUS …) where LIST-EXTENDED and
@@ -696,7 +667,7 @@ pub fn show(
 // ---------------------------------------------------------------- append
 
 /// One appended message in [`AppendOut`].
-#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct AppendedOut {
     /// The file (`-` for stdin).
     pub file: String,
@@ -815,7 +786,7 @@ pub fn append(
             &mut w,
             &AppendOut {
                 mailbox: mailbox.to_string(),
-                messages: results.iter().map(clone_appended).collect(),
+                messages: results.clone(),
             },
         )
         .map_err(stdout_error)?;
@@ -829,16 +800,6 @@ pub fn append(
         }
     }
     partial(failures, results.len(), "messages could not be appended")
-}
-
-fn clone_appended(a: &AppendedOut) -> AppendedOut {
-    AppendedOut {
-        file: a.file.clone(),
-        size: a.size,
-        uid: a.uid,
-        uid_validity: a.uid_validity,
-        error: a.error.clone(),
-    }
 }
 
 fn imap4_class(e: &imap4::Error) -> Class {

@@ -53,21 +53,24 @@ impl Run {
     /// environment.
     fn on(user: &str) -> Run {
         let d = dovecot();
+        Run::at(d.port(), user, d.password())
+    }
+
+    /// As `login` on a plaintext port of any server.
+    fn at(port: u16, login: &str, password: &str) -> Run {
         let mut r = Run::new();
-        r.args = [
+        let port = port.to_string();
+        r.args(&[
             "--tls",
             "none",
             "--host",
             "127.0.0.1",
             "--port",
-            &d.port().to_string(),
+            &port,
             "-u",
-            user,
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        r.env("IMAP4_PASSWORD", d.password());
+            login,
+        ]);
+        r.env("IMAP4_PASSWORD", password);
         r
     }
 
@@ -717,19 +720,8 @@ fn the_trace_never_shows_the_password() {
         .auth_mechanisms("plain login")
         .start()
         .unwrap();
-    let out = Run::new()
-        .args(&[
-            "--tls",
-            "none",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &d.port().to_string(),
-            "-u",
-            "alice",
-        ])
+    let out = Run::at(d.port(), "alice", d.password())
         .args(&["-v", "ls", "--no-counts"])
-        .env("IMAP4_PASSWORD", d.password())
         .ok();
     let err = text(&out.stderr);
     assert!(err.contains("> ") && err.contains("< "), "{err}");
@@ -1050,18 +1042,10 @@ fn ls_without_list_extended_uses_list_lsub_and_status() {
         .status("INBOX", &[imap4::typed::StatusAttr::Unseen])
         .unwrap()
         .unseen;
-    let mut r = Run::new();
-    r.args(&[
-        "--tls",
-        "none",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        &s.port().to_string(),
-    ])
-    .args(&["-u", &s.login_name("alice"), "ls", "--json"])
-    .env("IMAP4_PASSWORD", s.password());
-    let v = json_one("ls", &r.ok().stdout);
+    let out = Run::at(s.port(), &s.login_name("alice"), s.password())
+        .args(&["ls", "--json"])
+        .ok();
+    let v = json_one("ls", &out.stdout);
     let boxes = v["mailboxes"].as_array().unwrap();
     let inbox = boxes.iter().find(|b| b["name"] == "INBOX").unwrap();
     assert_eq!(inbox["messages"], 5);

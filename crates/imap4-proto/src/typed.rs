@@ -570,8 +570,23 @@ impl Session {
 
     /// LIST `reference` `pattern` (pattern encoded like a mailbox name).
     pub fn typed_list(&mut self, reference: &str, pattern: &str) -> Result<Pending, SessionError> {
+        self.typed_list_verb("LIST", reference, pattern)
+    }
+
+    /// LSUB `reference` `pattern`: the subscribed mailboxes (read them
+    /// with [`TypedOutcome::mailboxes`]).
+    pub fn typed_lsub(&mut self, reference: &str, pattern: &str) -> Result<Pending, SessionError> {
+        self.typed_list_verb("LSUB", reference, pattern)
+    }
+
+    fn typed_list_verb(
+        &mut self,
+        verb: &str,
+        reference: &str,
+        pattern: &str,
+    ) -> Result<Pending, SessionError> {
         self.typed(
-            "LIST",
+            verb,
             TypedKind::Plain,
             &[State::Auth, State::Selected],
             |s, c| {
@@ -915,13 +930,13 @@ impl TypedOutcome {
             .collect()
     }
 
-    /// LIST results (names decoded as the session's UTF-8 mode says).
+    /// LIST (or LSUB) results (names decoded as the session's UTF-8 mode says).
     pub fn mailboxes(&self) -> Result<Vec<MailboxInfo>, SessionError> {
         Ok(self
             .checked()?
             .into_iter()
             .filter_map(|d| match d {
-                Untagged::List(l) => Some(MailboxInfo {
+                Untagged::List(l) | Untagged::Lsub(l) => Some(MailboxInfo {
                     name: parse::decode_mailbox_name(l.mailbox.raw.as_bytes(), self.utf8)
                         .into_owned(),
                     raw_name: l.mailbox.raw.as_bytes().to_vec(),

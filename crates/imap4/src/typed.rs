@@ -637,6 +637,15 @@ macro_rules! typed_commands {
                 .mailboxes()?)
         }
 
+        /// LSUB: the subscribed mailboxes matching `pattern` (servers
+        /// without LIST-EXTENDED; see `list_extended` for `(SUBSCRIBED)`).
+        pub $($async)* fn lsub(&mut self, reference: &str, pattern: &str) -> Result<Vec<MailboxInfo>, Error> {
+            Ok(self
+                .m
+                .run_typed(|s| s.typed_lsub(reference, pattern))$($await)*?
+                .mailboxes()?)
+        }
+
         /// STATUS of a mailbox.
         pub $($async)* fn status(&mut self, mailbox: &str, attrs: &[StatusAttr]) -> Result<MailboxStatus, Error> {
             Ok(self
