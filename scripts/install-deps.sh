@@ -12,6 +12,22 @@
 # `apt-get download` + `dpkg-deb -x`, without registering them with dpkg.
 set -euo pipefail
 
+# Some sandboxes have a plain file at /dev/null. It keeps whatever is
+# written to it (build scripts send their probe compilers' warnings there),
+# and whatever opens it to read gets those bytes: cargo's `rustc -` target
+# probe then fails on them ("unknown start of token"). Put the real device
+# back when we can (root), else empty the file; either way say so.
+if [ ! -c /dev/null ]; then
+  if [ "$(id -u)" = 0 ] && mknod -m 666 /dev/null.imap4-$$ c 1 3 2>/dev/null \
+    && mv -f /dev/null.imap4-$$ /dev/null; then
+    echo "install-deps: /dev/null was a plain file; replaced it with the null device" >&2
+  else
+    rm -f /dev/null.imap4-$$ 2>/dev/null || true
+    : 2>/dev/null >/dev/null || true
+    echo "install-deps: warning: /dev/null is a plain file (not a device) and could not be replaced" >&2
+  fi
+fi
+
 PKGS=${IMAP4_TESTKIT_PKGS:-/var/cache/imap4-testkit}
 # (package, a file it installs)
 wanted=(

@@ -2,14 +2,13 @@
 # The full check: dependencies, formatting, lints, all tests.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-# Nothing here reads stdin; whatever the caller's stdin holds must not
-# reach a tool that does (cargo's `rustc -` target probe reads it).
-exec </dev/null
-
 section() { printf '\n==== %s ====\n' "$*"; }
 
 section "install dependencies"
-scripts/install-deps.sh
+scripts/install-deps.sh </dev/null
+# Nothing below reads stdin; a test must not block on, or read, the
+# caller's. (install-deps.sh has made /dev/null the null device.)
+exec </dev/null
 
 section "cargo fmt --check"
 cargo fmt --all -- --check
