@@ -11,7 +11,11 @@ use crate::output::{fail, Class, Failure, Phase};
 
 /// Connects as the account says (TLS verified unless `insecure`).
 pub fn connect(a: &Account) -> Result<Imap4, Failure> {
-    let mut config = Config::default();
+    let mut config = Config {
+        // the greeting's [CAPABILITY ...] is enough: one round trip less
+        greeting_capabilities: true,
+        ..Config::default()
+    };
     if let Some(t) = a.timeout {
         let t = Duration::from_secs(t.max(1));
         config.connect_timeout = Some(t);

@@ -1096,6 +1096,29 @@ impl Session {
         Ok(true)
     }
 
+    /// Takes the capabilities of the greeting's `[CAPABILITY ...]` response
+    /// code as [`Session::capabilities`], as the CAPABILITY command imaplib
+    /// sends after the greeting would have set them, and returns `true`;
+    /// `false` (nothing changed) when the greeting carried none, or none
+    /// naming IMAP4rev1 or IMAP4. Saves a round trip at connect; imaplib's
+    /// exchange sends the command anyway.
+    pub fn adopt_greeting_capabilities(&mut self) -> bool {
+        let Some(caps) = self.announced.take() else {
+            return false;
+        };
+        let version = ["IMAP4REV1", "IMAP4"]
+            .iter()
+            .find(|v| caps.iter().any(|c| c == *v))
+            .map(|v| v.to_string());
+        if version.is_none() {
+            self.announced = Some(caps);
+            return false;
+        }
+        self.capabilities = caps;
+        self.protocol_version = version;
+        true
+    }
+
     /// Replaces the capabilities from a CAPABILITY response's data and
     /// settles the protocol version (imaplib's `_get_capabilities`).
     pub(crate) fn set_capabilities(&mut self, data: &[Data]) -> Result<(), SessionError> {

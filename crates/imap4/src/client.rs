@@ -133,6 +133,12 @@ pub struct Config {
     /// handshake together must finish within
     /// [`Config::connect_timeout`].
     pub proxy: Option<Proxy>,
+    /// Take the capabilities the greeting announces (`* OK [CAPABILITY
+    /// ...]`, as Dovecot, Cyrus and most servers send) instead of asking
+    /// with the CAPABILITY command imaplib sends at connect: one round trip
+    /// less. Without them in the greeting the command is sent anyway; after
+    /// STARTTLS it always is. Default `false`: imaplib's exact exchange.
+    pub greeting_capabilities: bool,
 }
 
 impl Default for Config {
@@ -147,6 +153,7 @@ impl Default for Config {
             debug: None,
             require_tls: false,
             proxy: None,
+            greeting_capabilities: false,
         }
     }
 }
@@ -736,14 +743,14 @@ impl Imap4 {
             port,
         };
         m.session.set_tracing(wants_trace(m.debug));
-        if let Err(e) = m.start() {
+        if let Err(e) = m.start(config.greeting_capabilities) {
             let _ = m.transport.shutdown();
             return Err(e);
         }
         Ok(m)
     }
 
-    fn start(&mut self) -> Result<(), Error> {
+    fn start(&mut self, greeting_capabilities: bool) -> Result<(), Error> {
         let mut first = FirstBytes::default();
         if let Err(e) = self.await_greeting(&mut first) {
             let peer = peer_name(&self.host, self.port);
@@ -758,7 +765,9 @@ impl Imap4 {
                 "PREAUTH greeting over a connection without TLS, and TLS is required",
             ));
         }
-        self.run(|s| s.refresh_capabilities())?;
+        if !(greeting_capabilities && self.session.adopt_greeting_capabilities()) {
+            self.run(|s| s.refresh_capabilities())?;
+        }
         Ok(())
     }
 

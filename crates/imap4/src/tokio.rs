@@ -425,14 +425,14 @@ impl Imap4 {
             busy: false,
         };
         m.session.set_tracing(crate::client::wants_trace(m.debug));
-        if let Err(e) = m.greet().await {
+        if let Err(e) = m.greet(config.greeting_capabilities).await {
             let _ = m.transport.shutdown().await;
             return Err(e);
         }
         Ok(m)
     }
 
-    async fn greet(&mut self) -> Result<(), Error> {
+    async fn greet(&mut self, greeting_capabilities: bool) -> Result<(), Error> {
         let mut first = FirstBytes::default();
         if let Err(e) = self.await_greeting(&mut first).await {
             let peer = peer_name(&self.host, self.port);
@@ -447,7 +447,9 @@ impl Imap4 {
                 "PREAUTH greeting over a connection without TLS, and TLS is required",
             ));
         }
-        self.run(|s| s.refresh_capabilities()).await?;
+        if !(greeting_capabilities && self.session.adopt_greeting_capabilities()) {
+            self.run(|s| s.refresh_capabilities()).await?;
+        }
         Ok(())
     }
 
