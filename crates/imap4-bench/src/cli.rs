@@ -214,13 +214,20 @@ pub fn child(args: &[String]) -> Result<(), Error> {
 pub fn floor(args: &[String]) -> Result<(), Error> {
     let (mode, port, user) = match args {
         [m, p, u, ..] => (m.as_str(), p.parse::<u16>()?, u.as_str()),
-        _ => return Err("usage: imap4-bench cli-floor fetch|ls|list PORT USER [UID]".into()),
+        _ => {
+            return Err(
+                "usage: imap4-bench cli-floor fetch|ls|ls-counts|list PORT USER [UID]".into(),
+            )
+        }
     };
     let uid = args.get(3).map(String::as_str).unwrap_or("1");
     let fetch = format!("UID FETCH {uid} (BODY.PEEK[])");
     let commands: Vec<&str> = match mode {
         "fetch" => vec!["EXAMINE INBOX", &fetch],
-        "ls" => vec!["LIST \"\" \"*\"", "LSUB \"\" \"*\""],
+        "ls" => vec!["LIST \"\" \"*\" RETURN (SUBSCRIBED SPECIAL-USE)"],
+        "ls-counts" => {
+            vec!["LIST \"\" \"*\" RETURN (SUBSCRIBED SPECIAL-USE STATUS (MESSAGES UNSEEN))"]
+        }
         "list" => vec![
             "EXAMINE INBOX",
             "UID FETCH 1:* (UID FLAGS RFC822.SIZE INTERNALDATE ENVELOPE)",
@@ -526,7 +533,7 @@ pub fn run(args: &[String]) -> Result<(), Error> {
         ),
         imap4_row(
             Workload::Ls,
-            "`imap4 ls` (LIST, LSUB, a STATUS per mailbox)",
+            "`imap4 ls` (one LIST ... RETURN (SUBSCRIBED SPECIAL-USE STATUS (MESSAGES UNSEEN)))",
             sv(&["ls"]),
             USER,
             Check::Inbox {
@@ -537,7 +544,7 @@ pub fn run(args: &[String]) -> Result<(), Error> {
         ),
         imap4_row(
             Workload::Ls,
-            "`imap4 ls --no-counts` (LIST, LSUB)",
+            "`imap4 ls --no-counts` (one LIST ... RETURN (SUBSCRIBED SPECIAL-USE))",
             sv(&["ls", "--no-counts"]),
             USER,
             Check::Inbox {
@@ -675,6 +682,7 @@ pub fn run(args: &[String]) -> Result<(), Error> {
         None => notes.push("curl: not on PATH; skipped.".into()),
     }
     rows.push(floor_row(Workload::Fetch, "fetch", USER));
+    rows.push(floor_row(Workload::Ls, "ls-counts", USER));
     rows.push(floor_row(Workload::Ls, "ls", USER));
     rows.push(floor_row(Workload::List, "list", USER));
 

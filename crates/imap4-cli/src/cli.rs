@@ -60,6 +60,10 @@ pub struct Global {
     /// The user name to log in with.
     #[arg(short = 'u', long, global = true)]
     pub user: Option<String>,
+    /// How a password logs in (default auto: SCRAM where offered, else
+    /// PLAIN, LOGIN or the LOGIN command, never in plaintext without TLS).
+    #[arg(long, global = true, value_enum)]
+    pub auth: Option<AuthMode>,
     /// A shell command printing the password (`pass show mail/work`).
     #[arg(long, global = true)]
     pub password_command: Option<String>,
@@ -108,6 +112,42 @@ pub enum TlsMode {
     /// DANGEROUS outside loopback: no TLS; the password travels in the
     /// clear.
     None,
+}
+
+/// How a password logs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// The strongest method offered: SCRAM (bound to TLS where possible),
+    /// else PLAIN, LOGIN or the LOGIN command.
+    Auto,
+    /// SCRAM only (SHA-256 before SHA-1; -PLUS over TLS): the password
+    /// never reaches the server.
+    Scram,
+    /// SASL PLAIN only (the password goes to the server, inside TLS). For
+    /// servers that advertise SCRAM but cannot do it (stored hashes it
+    /// cannot use).
+    Plain,
+    /// SASL LOGIN, else the LOGIN command.
+    Login,
+}
+
+impl AuthMode {
+    /// The library's methods for this mode (`None`: its own order).
+    pub fn methods(self) -> Option<Vec<imap4::sasl::LoginMethod>> {
+        use imap4::sasl::LoginMethod as M;
+        match self {
+            AuthMode::Auto => None,
+            AuthMode::Scram => Some(vec![
+                M::ScramSha256Plus,
+                M::ScramSha1Plus,
+                M::ScramSha256,
+                M::ScramSha1,
+            ]),
+            AuthMode::Plain => Some(vec![M::Plain]),
+            AuthMode::Login => Some(vec![M::Login, M::LoginCommand]),
+        }
+    }
 }
 
 /// A mailbox option shared by the commands working in one.

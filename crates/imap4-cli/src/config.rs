@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 
 use serde::Deserialize;
 
-use crate::cli::{Global, TlsMode};
+use crate::cli::{AuthMode, Global, TlsMode};
 use crate::output::{Class, Failure};
 
 /// The configuration file.
@@ -34,6 +34,8 @@ pub struct AccountConfig {
     pub tls: Option<TlsMode>,
     /// The login name.
     pub user: Option<String>,
+    /// How a password logs in: auto, scram, plain or login.
+    pub auth: Option<AuthMode>,
     /// A shell command printing the password.
     pub password_command: Option<String>,
     /// An environment variable holding the password.
@@ -63,6 +65,7 @@ pub struct Account {
     pub port: u16,
     pub tls: TlsMode,
     pub user: String,
+    pub auth: AuthMode,
     pub password_command: Option<String>,
     pub password_env: Option<String>,
     pub netrc: bool,
@@ -242,6 +245,7 @@ pub fn resolve(global: &Global, file: &ConfigFile) -> Result<Account, Failure> {
         port,
         tls,
         user,
+        auth: global.auth.or(base.auth).unwrap_or(AuthMode::Auto),
         password_command: global.password_command.clone().or(base.password_command),
         password_env: global.password_env.clone().or(base.password_env),
         netrc: base.netrc.unwrap_or(true),

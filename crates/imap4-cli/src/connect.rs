@@ -82,6 +82,7 @@ pub fn login(m: &mut Imap4, a: &Account) -> Result<(), Failure> {
             // where offered)
             let options = imap4::sasl::AutoLogin {
                 danger_allow_plaintext_password: a.tls == TlsMode::None,
+                methods: a.auth.methods(),
                 ..Default::default()
             };
             m.typed().login_auto_with(&a.user, p, &options).map(|_| ())

@@ -737,6 +737,65 @@ fn the_trace_never_shows_the_password() {
     assert!(!err.contains(&plain[..12]), "{err}");
 }
 
+/// The client lines of a `-v` trace.
+fn sent(err: &str) -> Vec<&str> {
+    err.lines().filter(|l| l.starts_with("> ")).collect()
+}
+
+#[test]
+fn auth_picks_the_mechanism_and_the_greeting_saves_capability() {
+    let d = dovecot();
+    let mechanism = |extra: &[&str], config: Option<&str>| -> String {
+        let mut r = Run::on("auth");
+        if let Some(c) = config {
+            let path = r.home.path().join("config.toml");
+            std::fs::write(&path, c).unwrap();
+            r.args(&["--config", path.to_str().unwrap()]);
+        }
+        let out = r.args(extra).args(&["-v", "ls", "--no-counts"]).ok();
+        let err = text(&out.stderr);
+        let lines = sent(&err);
+        // the greeting's [CAPABILITY] is used: no CAPABILITY command
+        assert!(!lines.iter().any(|l| l.ends_with(" CAPABILITY")), "{err}");
+        let auth = lines
+            .iter()
+            .find(|l| l.contains(" AUTHENTICATE ") || l.contains(" LOGIN "))
+            .unwrap_or_else(|| panic!("no login in {err}"));
+        assert!(!auth.contains(d.password()), "{auth}");
+        auth.split_whitespace()
+            .nth(3)
+            .unwrap_or("LOGIN")
+            .to_string()
+    };
+    assert_eq!(mechanism(&[], None), "SCRAM-SHA-256");
+    assert_eq!(mechanism(&["--auth", "auto"], None), "SCRAM-SHA-256");
+    assert_eq!(mechanism(&["--auth", "scram"], None), "SCRAM-SHA-256");
+    assert_eq!(mechanism(&["--auth", "plain"], None), "PLAIN");
+    assert_eq!(mechanism(&["--auth", "login"], None), "LOGIN");
+    let config = "[accounts.x]\nauth = \"plain\"\n";
+    assert_eq!(mechanism(&[], Some(config)), "PLAIN");
+    // the flag wins over the file
+    assert_eq!(
+        mechanism(&["--auth", "scram"], Some(config)),
+        "SCRAM-SHA-256"
+    );
+
+    // a server without SCRAM: --auth scram fails before any password goes out
+    let plain_only = Dovecot::builder()
+        .auth_mechanisms("plain login")
+        .start()
+        .unwrap();
+    let out = Run::at(plain_only.port(), "alice", plain_only.password())
+        .args(&["--auth", "scram", "-v", "ls", "--no-counts"])
+        .code(5);
+    let err = text(&out.stderr);
+    assert!(err.contains("SCRAM-SHA-256"), "{err}");
+    assert!(
+        !sent(&err).iter().any(|l| l.contains("AUTHENTICATE")),
+        "{err}"
+    );
+}
+
 #[test]
 fn credentials_from_command_env_netrc_config_url_and_oauth2() {
     let d = dovecot();

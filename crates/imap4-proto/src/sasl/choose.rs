@@ -80,6 +80,26 @@ pub struct AutoLogin {
     /// `-PLUS` from the capabilities it relays; set this to make the
     /// binding mandatory whenever the server advertises it.
     pub require_channel_binding: bool,
+    /// Only these methods, the first the server offers winning, instead of
+    /// the strongest-first order (`None`, the default). For servers whose
+    /// SCRAM cannot work (Dovecot advertises it even when its password
+    /// database keeps hashes SCRAM cannot use) and for tests. The
+    /// plaintext rule still holds: PLAIN, LOGIN and the LOGIN command are
+    /// skipped without TLS unless
+    /// [`AutoLogin::danger_allow_plaintext_password`]; a `-PLUS` method is
+    /// skipped without channel binding.
+    ///
+    /// ```
+    /// use imap4_proto::sasl::{AutoLogin, LoginMethod};
+    /// let only_plain = AutoLogin {
+    ///     methods: Some(vec![LoginMethod::Plain]),
+    ///     ..AutoLogin::default()
+    /// };
+    /// let caps = ["IMAP4rev1".to_string(), "AUTH=SCRAM-SHA-256".into(), "AUTH=PLAIN".into()];
+    /// assert_eq!(only_plain.choose(&caps, true, false).unwrap(), LoginMethod::Plain);
+    /// assert!(only_plain.choose(&caps, false, false).is_err(), "no TLS: no PLAIN");
+    /// ```
+    pub methods: Option<Vec<LoginMethod>>,
 }
 
 impl Default for AutoLogin {
@@ -89,6 +109,7 @@ impl Default for AutoLogin {
             scram_min_iterations: DEFAULT_MIN_ITERATIONS,
             scram_max_iterations: DEFAULT_MAX_ITERATIONS,
             require_channel_binding: false,
+            methods: None,
         }
     }
 }
@@ -107,6 +128,32 @@ impl AutoLogin {
         channel_binding: bool,
     ) -> Result<LoginMethod, SessionError> {
         let has = |c: &str| capabilities.iter().any(|x| x.eq_ignore_ascii_case(c));
+        let cleartext_ok = tls || self.danger_allow_plaintext_password;
+        if let Some(methods) = &self.methods {
+            let usable = |m: LoginMethod| {
+                (cleartext_ok || !m.reveals_password())
+                    && (channel_binding || m.without_channel_binding().is_none())
+                    && match m {
+                        LoginMethod::LoginCommand => !has("LOGINDISABLED"),
+                        m => has(&format!("AUTH={}", m.as_str())),
+                    }
+            };
+            if let Some(m) = methods.iter().copied().find(|m| usable(*m)) {
+                return Ok(m);
+            }
+            let asked: Vec<&str> = methods.iter().map(|m| m.as_str()).collect();
+            let why = if cleartext_ok {
+                "the server offers none of them"
+            } else {
+                "the server offers none of them that keeps the password off a connection \
+                 without TLS"
+            };
+            return Err(SessionError::Usage(format!(
+                "no way to log in with [{}]: {why}; capabilities: [{}]",
+                asked.join(", "),
+                capabilities.join(" ")
+            )));
+        }
         let mut order = Vec::new();
         if channel_binding {
             order.push((LoginMethod::ScramSha256Plus, "AUTH=SCRAM-SHA-256-PLUS"));
@@ -114,7 +161,6 @@ impl AutoLogin {
         }
         order.push((LoginMethod::ScramSha256, "AUTH=SCRAM-SHA-256"));
         order.push((LoginMethod::ScramSha1, "AUTH=SCRAM-SHA-1"));
-        let cleartext_ok = tls || self.danger_allow_plaintext_password;
         if cleartext_ok {
             order.push((LoginMethod::Plain, "AUTH=PLAIN"));
             order.push((LoginMethod::Login, "AUTH=LOGIN"));

@@ -609,6 +609,57 @@ mod choose {
     }
 
     #[test]
+    fn a_method_list_restricts_and_orders_the_choice() {
+        let only = |m: &[LoginMethod]| AutoLogin {
+            methods: Some(m.to_vec()),
+            ..AutoLogin::default()
+        };
+        let all =
+            caps("IMAP4REV1 AUTH=SCRAM-SHA-256-PLUS AUTH=SCRAM-SHA-256 AUTH=PLAIN AUTH=LOGIN");
+        // the list's order, not strength
+        let plain_first = only(&[LoginMethod::Plain, LoginMethod::ScramSha256]);
+        assert_eq!(
+            plain_first.choose(&all, true, false).unwrap(),
+            LoginMethod::Plain
+        );
+        // without TLS PLAIN is skipped, so SCRAM
+        assert_eq!(
+            plain_first.choose(&all, false, false).unwrap(),
+            LoginMethod::ScramSha256
+        );
+        // a -PLUS method needs channel binding
+        let plus = only(&[LoginMethod::ScramSha256Plus, LoginMethod::Login]);
+        assert_eq!(
+            plus.choose(&all, true, true).unwrap(),
+            LoginMethod::ScramSha256Plus
+        );
+        assert_eq!(plus.choose(&all, true, false).unwrap(), LoginMethod::Login);
+        // not offered: an error naming what was asked for
+        let e = only(&[LoginMethod::ScramSha1])
+            .choose(&all, true, false)
+            .unwrap_err();
+        assert!(e.to_string().contains("[SCRAM-SHA-1]"), "{e}");
+        // the LOGIN command: unless LOGINDISABLED
+        let cmd = only(&[LoginMethod::LoginCommand]);
+        assert_eq!(
+            cmd.choose(&all, true, false).unwrap(),
+            LoginMethod::LoginCommand
+        );
+        assert!(cmd
+            .choose(&caps("IMAP4REV1 LOGINDISABLED"), true, false)
+            .is_err());
+        assert!(cmd.choose(&all, false, false).is_err(), "plaintext");
+        let danger = AutoLogin {
+            danger_allow_plaintext_password: true,
+            ..cmd
+        };
+        assert_eq!(
+            danger.choose(&all, false, false).unwrap(),
+            LoginMethod::LoginCommand
+        );
+    }
+
+    #[test]
     fn plus_refused_by_the_server_falls_back_once() {
         let both = caps("IMAP4REV1 AUTH=SCRAM-SHA-256-PLUS AUTH=SCRAM-SHA-256");
         let refused = crate::AuthFailed {
