@@ -395,9 +395,48 @@ pub enum FetchAttr {
     },
     /// RFC822.HEADER.
     Rfc822Header,
+    /// `BINARY.SIZE[section]` (RFC 3516): the decoded size of a part.
+    BinarySize {
+        /// The section part (`""`, `"1"`, `"1.2"`).
+        section: String,
+    },
+    /// EMAILID (OBJECTID, RFC 8474): the message's id, the same in every
+    /// mailbox it is copied to.
+    EmailId,
+    /// THREADID (OBJECTID, RFC 8474).
+    ThreadId,
+    /// SAVEDATE (RFC 8514): when the message was saved in this mailbox.
+    SaveDate,
+    /// PREVIEW (RFC 8970): a short plain-text preview; `lazy` lets the
+    /// server answer NIL rather than compute one now.
+    Preview {
+        /// `PREVIEW (LAZY)`.
+        lazy: bool,
+    },
+    /// X-GM-MSGID (Gmail's X-GM-EXT-1): the message's id in the account.
+    GmMsgId,
+    /// X-GM-THRID (Gmail): the thread's id.
+    GmThrId,
+    /// X-GM-LABELS (Gmail): the message's labels.
+    GmLabels,
 }
 
 impl FetchAttr {
+    /// The capability the server must advertise for this attribute, if
+    /// any: the typed API refuses, with nothing sent, to ask for it
+    /// otherwise.
+    pub fn required_capability(&self) -> Option<&'static str> {
+        match self {
+            FetchAttr::ModSeq => Some("CONDSTORE"),
+            FetchAttr::Binary { .. } | FetchAttr::BinarySize { .. } => Some("BINARY"),
+            FetchAttr::EmailId | FetchAttr::ThreadId => Some("OBJECTID"),
+            FetchAttr::SaveDate => Some("SAVEDATE"),
+            FetchAttr::Preview { .. } => Some("PREVIEW"),
+            FetchAttr::GmMsgId | FetchAttr::GmThrId | FetchAttr::GmLabels => Some("X-GM-EXT-1"),
+            _ => None,
+        }
+    }
+
     /// `BODY.PEEK[]`: the whole message, without setting `\Seen`.
     pub fn full_peek() -> Self {
         FetchAttr::Section {
@@ -437,14 +476,26 @@ impl FetchAttr {
                     out.push_str(&format!("<{start}.{len}>"));
                 }
             }
-            FetchAttr::Binary { section } => {
+            FetchAttr::Binary { section } | FetchAttr::BinarySize { section } => {
                 if !section.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
                     return Err(EncodeError::LineBreak);
                 }
-                out.push_str("BINARY.PEEK[");
+                out.push_str(if matches!(self, FetchAttr::Binary { .. }) {
+                    "BINARY.PEEK["
+                } else {
+                    "BINARY.SIZE["
+                });
                 out.push_str(section);
                 out.push(']');
             }
+            FetchAttr::EmailId => out.push_str("EMAILID"),
+            FetchAttr::ThreadId => out.push_str("THREADID"),
+            FetchAttr::SaveDate => out.push_str("SAVEDATE"),
+            FetchAttr::Preview { lazy: false } => out.push_str("PREVIEW"),
+            FetchAttr::Preview { lazy: true } => out.push_str("PREVIEW (LAZY)"),
+            FetchAttr::GmMsgId => out.push_str("X-GM-MSGID"),
+            FetchAttr::GmThrId => out.push_str("X-GM-THRID"),
+            FetchAttr::GmLabels => out.push_str("X-GM-LABELS"),
         }
         Ok(())
     }
@@ -736,6 +787,12 @@ pub enum StatusAttr {
     HighestModSeq,
     /// SIZE (RFC 8438).
     Size,
+    /// MAILBOXID (OBJECTID, RFC 8474): an id that survives RENAME.
+    MailboxId,
+    /// APPENDLIMIT (RFC 7889): the largest message APPEND accepts here.
+    AppendLimit,
+    /// DELETED (IMAP4rev2, RFC 9051): messages marked `\Deleted`.
+    Deleted,
 }
 
 impl StatusAttr {
@@ -749,6 +806,23 @@ impl StatusAttr {
             StatusAttr::Unseen => "UNSEEN",
             StatusAttr::HighestModSeq => "HIGHESTMODSEQ",
             StatusAttr::Size => "SIZE",
+            StatusAttr::MailboxId => "MAILBOXID",
+            StatusAttr::AppendLimit => "APPENDLIMIT",
+            StatusAttr::Deleted => "DELETED",
+        }
+    }
+
+    /// The capability the server must advertise for this attribute, if
+    /// any: the typed API refuses, with nothing sent, to ask for it
+    /// otherwise.
+    pub fn required_capability(self) -> Option<&'static str> {
+        match self {
+            StatusAttr::HighestModSeq => Some("CONDSTORE"),
+            StatusAttr::Size => Some("STATUS=SIZE"),
+            StatusAttr::MailboxId => Some("OBJECTID"),
+            StatusAttr::AppendLimit => Some("APPENDLIMIT"),
+            StatusAttr::Deleted => Some("IMAP4REV2"),
+            _ => None,
         }
     }
 }

@@ -271,6 +271,102 @@ impl MailboxInfo {
     }
 }
 
+/// RFC 3501 `date-time` without its quotes: `DD-Mon-YYYY HH:MM:SS +ZZZZ`,
+/// the day one or two digits (or a space and one digit), fields in range.
+fn is_date_time(s: &str) -> bool {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let num = |t: &str, max: u32| {
+        !t.is_empty()
+            && t.bytes().all(|b| b.is_ascii_digit())
+            && t.parse::<u32>().is_ok_and(|n| n <= max)
+    };
+    let s = s.strip_prefix(' ').unwrap_or(s);
+    let Some((date, rest)) = s.split_once(' ') else {
+        return false;
+    };
+    let Some((time, zone)) = rest.split_once(' ') else {
+        return false;
+    };
+    let d: Vec<&str> = date.split('-').collect();
+    let t: Vec<&str> = time.split(':').collect();
+    let zb = zone.as_bytes();
+    d.len() == 3
+        && (1..=2).contains(&d[0].len())
+        && num(d[0], 31)
+        && d[0] != "0"
+        && d[0] != "00"
+        && MONTHS.iter().any(|m| m.eq_ignore_ascii_case(d[1]))
+        && d[2].len() == 4
+        && num(d[2], 9999)
+        && t.len() == 3
+        && t.iter().all(|x| x.len() == 2)
+        && num(t[0], 23)
+        && num(t[1], 59)
+        && num(t[2], 60)
+        && zb.len() == 5
+        && matches!(zb[0], b'+' | b'-')
+        && zone.get(1..3).is_some_and(|h| num(h, 23))
+        && zone.get(3..).is_some_and(|m| num(m, 59))
+}
+
+#[cfg(test)]
+mod date_time_tests {
+    use super::is_date_time;
+
+    #[test]
+    fn date_times_are_checked() {
+        for ok in [
+            "01-Feb-2026 10:00:00 +0000",
+            "1-Feb-2026 10:00:00 +0000",
+            " 1-feb-2026 23:59:60 -1130",
+            "31-Dec-1999 00:00:00 +0100",
+        ] {
+            assert!(is_date_time(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "01-Foo-2026 10:00:00 +0000",
+            "00-Feb-2026 10:00:00 +0000",
+            "32-Feb-2026 10:00:00 +0000",
+            "01-Feb-26 10:00:00 +0000",
+            "01-Feb-2026 24:00:00 +0000",
+            "01-Feb-2026 10:00 +0000",
+            "01-Feb-2026 10:00:00 0000",
+            "01-Feb-2026 10:00:00 +00000",
+            "01-Feb-2026 10:00:00 +0000\r\nX",
+            "01-Feb-2026  10:00:00 +0000",
+            "01-Feb-2026 10:00:00 +ÿ000",
+            "01-Feb-2026 10:00:00 +0é0",
+        ] {
+            assert!(!is_date_time(bad), "{bad:?}");
+        }
+    }
+}
+
+/// One message of a MULTIAPPEND ([`Session::typed_append_many`]).
+#[derive(Debug, Clone)]
+pub struct AppendMessage<'a> {
+    /// Its flags (validated).
+    pub flags: &'a [&'a str],
+    /// Its INTERNALDATE (`"DD-Mon-YYYY HH:MM:SS +ZZZZ"`, no quotes).
+    pub internal_date: Option<&'a str>,
+    /// The message, sent as it is.
+    pub message: Bytes,
+}
+
+impl<'a> AppendMessage<'a> {
+    /// A message without flags or date.
+    pub fn new(message: impl Into<Bytes>) -> Self {
+        AppendMessage {
+            flags: &[],
+            internal_date: None,
+            message: message.into(),
+        }
+    }
+}
+
 /// STATUS results.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -291,6 +387,12 @@ pub struct MailboxStatus {
     pub highest_modseq: Option<u64>,
     /// SIZE.
     pub size: Option<u64>,
+    /// MAILBOXID (OBJECTID, RFC 8474), without its parentheses.
+    pub mailbox_id: Option<String>,
+    /// APPENDLIMIT (RFC 7889), in bytes; NIL (no limit) is `u64::MAX`.
+    pub append_limit: Option<u64>,
+    /// DELETED (IMAP4rev2).
+    pub deleted: Option<u32>,
     /// Other items: (name, raw value).
     pub other: Vec<(String, String)>,
 }
@@ -448,12 +550,43 @@ impl Session {
         )
     }
 
+    /// Refuses, before anything is sent, when an item's capability
+    /// (`NAME`, or `NAME=...` for APPENDLIMIT-style ones) is not offered.
+    fn require_capabilities<T: std::fmt::Debug>(
+        &self,
+        needs: impl Iterator<Item = (Option<&'static str>, T)>,
+    ) -> Result<(), SessionError> {
+        for (cap, item) in needs {
+            if let Some(cap) = cap {
+                if !self.supports_capability_name(cap) {
+                    return Err(SessionError::Usage(format!(
+                        "{item:?} needs the {cap} capability, which the server does not \
+                         advertise (nothing sent)"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the server advertises `name` itself or with a value
+    /// (`APPENDLIMIT=35651584` for `APPENDLIMIT`).
+    pub fn supports_capability_name(&self, name: &str) -> bool {
+        self.current_capabilities().iter().any(|c| {
+            c.eq_ignore_ascii_case(name)
+                || (c.len() > name.len()
+                    && c.as_bytes()[name.len()] == b'='
+                    && c.as_bytes()[..name.len()].eq_ignore_ascii_case(name.as_bytes()))
+        })
+    }
+
     /// FETCH or UID FETCH.
     pub fn typed_fetch(
         &mut self,
         set: SetArg<'_>,
         attrs: &[FetchAttr],
     ) -> Result<Pending, SessionError> {
+        self.require_capabilities(attrs.iter().map(|a| (a.required_capability(), a)))?;
         let (name, set_text) = set.command("FETCH");
         let p = self.typed(&name, TypedKind::Plain, &[State::Selected], |_, c| {
             c.set(&set_text)?;
@@ -602,6 +735,7 @@ impl Session {
         mailbox: &str,
         attrs: &[StatusAttr],
     ) -> Result<Pending, SessionError> {
+        self.require_capabilities(attrs.iter().map(|a| (a.required_capability(), a)))?;
         let list = format!(
             "({})",
             attrs
@@ -649,10 +783,51 @@ impl Session {
         )
     }
 
+    /// The server-wide APPENDLIMIT (RFC 7889) in bytes, when the
+    /// capability carries one (`APPENDLIMIT=35651584`); `None` without the
+    /// capability or when limits are per mailbox (`APPENDLIMIT` alone: ask
+    /// with STATUS).
+    pub fn append_limit(&self) -> Option<u64> {
+        self.current_capabilities().iter().find_map(|c| {
+            let (name, value) = c.split_once('=')?;
+            if name.eq_ignore_ascii_case("APPENDLIMIT") {
+                value.parse().ok()
+            } else {
+                None
+            }
+        })
+    }
+
+    /// Refuses an INTERNALDATE that is not RFC 3501's `date-time` before
+    /// sending: a server answers a malformed one with BAD in the middle of
+    /// the command, and with LITERAL+ it would then read the message
+    /// bytes that follow as commands.
+    fn check_internal_date(date: &str) -> Result<(), SessionError> {
+        if is_date_time(date) {
+            Ok(())
+        } else {
+            Err(SessionError::Usage(format!(
+                "{date:?} is not an IMAP date-time (\"DD-Mon-YYYY HH:MM:SS +ZZZZ\"; nothing sent)"
+            )))
+        }
+    }
+
+    /// Refuses a message above the server's APPENDLIMIT before sending.
+    fn check_append_limit(&self, len: usize) -> Result<(), SessionError> {
+        match self.append_limit() {
+            Some(limit) if len as u64 > limit => Err(SessionError::Usage(format!(
+                "the message is {len} bytes, above the server's APPENDLIMIT of {limit} \
+                 (nothing sent)"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// APPEND `message` to `mailbox` with `flags` (validated) and an
     /// optional INTERNALDATE string (`"DD-Mon-YYYY HH:MM:SS +ZZZZ"`,
     /// without quotes). The message is sent as it is (no line-end
-    /// conversion).
+    /// conversion). Refused, with nothing sent, above the server's
+    /// [`Session::append_limit`].
     pub fn typed_append(
         &mut self,
         mailbox: &str,
@@ -660,6 +835,10 @@ impl Session {
         internal_date: Option<&str>,
         message: Bytes,
     ) -> Result<Pending, SessionError> {
+        self.check_append_limit(message.len())?;
+        if let Some(d) = internal_date {
+            Self::check_internal_date(d)?;
+        }
         self.typed(
             "APPEND",
             TypedKind::Plain,
@@ -673,6 +852,55 @@ impl Session {
                     c.string(d.as_bytes())?;
                 }
                 c.literal(message)?;
+                Ok(())
+            },
+        )
+    }
+
+    /// APPEND of several messages in one command (MULTIAPPEND, RFC 3502):
+    /// the server adds all of them or none. Each has its own flags and
+    /// date. Refused, with nothing sent, without MULTIAPPEND (unless there
+    /// is a single message), with no message, or when one is above the
+    /// server's [`Session::append_limit`]. With UIDPLUS the answer's
+    /// APPENDUID lists the new UIDs in order.
+    pub fn typed_append_many(
+        &mut self,
+        mailbox: &str,
+        messages: &[AppendMessage<'_>],
+    ) -> Result<Pending, SessionError> {
+        if messages.is_empty() {
+            return Err(SessionError::Usage(
+                "APPEND needs at least one message (nothing sent)".into(),
+            ));
+        }
+        if messages.len() > 1 && !self.supports("MULTIAPPEND") {
+            return Err(SessionError::Usage(
+                "several messages in one APPEND need MULTIAPPEND, which the server does not \
+                 advertise (nothing sent)"
+                    .into(),
+            ));
+        }
+        for m in messages {
+            self.check_append_limit(m.message.len())?;
+            if let Some(d) = m.internal_date {
+                Self::check_internal_date(d)?;
+            }
+        }
+        self.typed(
+            "APPEND",
+            TypedKind::Plain,
+            &[State::Auth, State::Selected],
+            |s, c| {
+                s.mailbox_arg(c, mailbox)?;
+                for m in messages {
+                    if !m.flags.is_empty() {
+                        flag_list(c, m.flags)?;
+                    }
+                    if let Some(d) = m.internal_date {
+                        c.string(d.as_bytes())?;
+                    }
+                    c.literal(m.message.clone())?;
+                }
                 Ok(())
             },
         )
@@ -1298,6 +1526,28 @@ pub(crate) fn status_into(
             "UNSEEN" => st.unseen = small(i.value)?,
             "HIGHESTMODSEQ" => st.highest_modseq = i.value,
             "SIZE" => st.size = i.value,
+            "DELETED" => st.deleted = small(i.value)?,
+            "APPENDLIMIT" => {
+                st.append_limit = Some(i.value.unwrap_or(u64::MAX));
+                if i.value.is_none() && !i.raw.as_bytes().eq_ignore_ascii_case(b"NIL") {
+                    return Err(SessionError::Unparsable {
+                        error: parse::ParseError {
+                            offset: 0,
+                            expected: "APPENDLIMIT: a number or NIL",
+                        },
+                        raw: frame.clone(),
+                    });
+                }
+            }
+            "MAILBOXID" => {
+                let raw = i.raw.to_str_lossy();
+                st.mailbox_id = Some(
+                    raw.trim_start_matches('(')
+                        .trim_end_matches(')')
+                        .trim()
+                        .to_string(),
+                );
+            }
             other => st
                 .other
                 .push((other.to_string(), i.raw.to_str_lossy().into_owned())),

@@ -58,7 +58,7 @@ pub use imap4_proto::parse::{
 /// Mailbox resynchronization ([`Typed::resync`]).
 pub use imap4_proto::resync::{Known, MailboxChanges, Resync, ResyncStrategy};
 pub use imap4_proto::typed::{
-    Fetches, MailboxInfo, MailboxStatus, MailboxVerb, PartialBody, PartialBodyError,
+    AppendMessage, Fetches, MailboxInfo, MailboxStatus, MailboxVerb, PartialBody, PartialBodyError,
     SelectedMailbox, SetArg, SortCriterion, SortKey, ThreadAlgorithm, UidMapping,
 };
 
@@ -707,6 +707,41 @@ macro_rules! typed_commands {
                 .m
                 .run_typed(|s| s.typed_append(mailbox, flags, internal_date, message))$($await)*?;
             Ok(out.uid_mapping())
+        }
+
+        /// APPEND several messages in one command (MULTIAPPEND, RFC 3502):
+        /// all of them are added or none. The new UIDs, in order, if the
+        /// server supports UIDPLUS. Refused, with nothing sent, without
+        /// MULTIAPPEND (a single message is a plain APPEND) or when a
+        /// message is above the server's APPENDLIMIT.
+        ///
+        /// ```no_run
+        /// # fn run(m: &mut imap4::Imap4) -> Result<(), imap4::Error> {
+        /// use imap4::typed::AppendMessage;
+        /// let seen = ["\\Seen"];
+        /// let batch = [
+        ///     AppendMessage::new(&b"Subject: one\r\n\r\nbody\r\n"[..]),
+        ///     AppendMessage { flags: &seen, ..AppendMessage::new(&b"Subject: two\r\n\r\nbody\r\n"[..]) },
+        /// ];
+        /// let uids = m.typed().append_many("Archive", &batch)?;
+        /// # Ok(()) }
+        /// ```
+        pub $($async)* fn append_many(
+            &mut self,
+            mailbox: &str,
+            messages: &[$crate::typed::AppendMessage<'_>],
+        ) -> Result<Option<UidMapping>, Error> {
+            let out = self
+                .m
+                .run_typed(|s| s.typed_append_many(mailbox, messages))$($await)*?;
+            Ok(out.uid_mapping())
+        }
+
+        /// The server-wide APPENDLIMIT (RFC 7889) in bytes, when its
+        /// capability carries one; `None` otherwise (ask per mailbox with
+        /// STATUS [`StatusAttr::AppendLimit`]).
+        pub fn append_limit(&self) -> Option<u64> {
+            self.m.session.append_limit()
         }
 
         /// EXPUNGE: the expunged sequence numbers.

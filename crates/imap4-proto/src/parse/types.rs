@@ -517,6 +517,76 @@ impl<'a> Fetch<'a> {
         })
     }
 
+    /// EMAILID (OBJECTID), if present.
+    pub fn email_id(&self) -> Option<&ByteStr<'a>> {
+        self.items.iter().find_map(|i| match i {
+            FetchItem::EmailId(id) => Some(id),
+            _ => None,
+        })
+    }
+
+    /// THREADID (OBJECTID): `Some(None)` for NIL (the server does not
+    /// thread).
+    pub fn thread_id(&self) -> Option<Option<&ByteStr<'a>>> {
+        self.items.iter().find_map(|i| match i {
+            FetchItem::ThreadId(id) => Some(id.as_ref()),
+            _ => None,
+        })
+    }
+
+    /// SAVEDATE (as sent, `"17-Jul-1996 02:44:25 -0700"`): `Some(None)` for
+    /// NIL.
+    pub fn save_date(&self) -> Option<Option<&ByteStr<'a>>> {
+        self.items.iter().find_map(|i| match i {
+            FetchItem::SaveDate(d) => Some(d.as_ref()),
+            _ => None,
+        })
+    }
+
+    /// PREVIEW: `Some(None)` for NIL (none, or not computed yet with LAZY).
+    pub fn preview(&self) -> Option<Option<&ByteStr<'a>>> {
+        self.items.iter().find_map(|i| match i {
+            FetchItem::Preview(p) => Some(p.as_ref()),
+            _ => None,
+        })
+    }
+
+    /// `BINARY.SIZE[section]`, if present.
+    pub fn binary_size(&self, section: &str) -> Option<u64> {
+        self.items.iter().find_map(|i| match i {
+            FetchItem::BinarySize { section: s, size }
+                if s.as_bytes().eq_ignore_ascii_case(section.as_bytes()) =>
+            {
+                Some(*size)
+            }
+            _ => None,
+        })
+    }
+
+    /// X-GM-MSGID (Gmail), if present.
+    pub fn gm_msgid(&self) -> Option<u64> {
+        self.items.iter().find_map(|i| match i {
+            FetchItem::GmMsgId(n) => Some(*n),
+            _ => None,
+        })
+    }
+
+    /// X-GM-THRID (Gmail), if present.
+    pub fn gm_thrid(&self) -> Option<u64> {
+        self.items.iter().find_map(|i| match i {
+            FetchItem::GmThrId(n) => Some(*n),
+            _ => None,
+        })
+    }
+
+    /// X-GM-LABELS (Gmail), if present.
+    pub fn gm_labels(&self) -> Option<&[ByteStr<'a>]> {
+        self.items.iter().find_map(|i| match i {
+            FetchItem::GmLabels(l) => Some(&l[..]),
+            _ => None,
+        })
+    }
+
     /// The data of `BODY[section]` (any origin), `RFC822` (section
     /// `"RFC822"`) or `BINARY[section]`, if present.
     pub fn section(&self, section: &str) -> Option<&[u8]> {
