@@ -37,6 +37,7 @@ pub mod list;
 mod live;
 pub mod parse;
 pub mod proxy;
+pub mod quota;
 mod response;
 pub mod resync;
 pub mod sasl;

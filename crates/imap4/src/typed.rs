@@ -55,6 +55,10 @@ pub use imap4_proto::parse::{
     Namespace, ParseError, QuotaResource, Response as ParsedResponse, Status as ParsedStatus,
     StatusItem, StatusKind, Thread, Untagged,
 };
+/// QUOTA (RFC 9208): [`Typed::get_quota`], [`Typed::get_quota_root`],
+/// [`Typed::set_quota`]. (`QuotaResource` here is the parser's borrowed
+/// type, kept for compatibility; the typed results hold [`QuotaUsage`].)
+pub use imap4_proto::quota::{Quota, QuotaResource as QuotaUsage, QuotaRoots, MAX_QUOTA_LIMIT};
 /// Mailbox resynchronization ([`Typed::resync`]).
 pub use imap4_proto::resync::{Known, MailboxChanges, Resync, ResyncStrategy};
 pub use imap4_proto::typed::{
@@ -269,6 +273,9 @@ pub(crate) mod condstore;
 /// [`typed_commands`].
 pub(crate) mod list;
 
+/// The QUOTA commands, for [`typed_commands`].
+pub(crate) mod quota;
+
 /// Default chunk size for [`Typed::uid_fetch_body_to_chunked`]: 1 MiB.
 pub const DEFAULT_CHUNK: u32 = 1 << 20;
 
@@ -322,6 +329,8 @@ macro_rules! typed_commands {
         $crate::typed::condstore::condstore_commands!([$($async)*] [$($await)*]);
 
         $crate::typed::list::list_commands!([$($async)*] [$($await)*]);
+
+        $crate::typed::quota::quota_commands!([$($async)*] [$($await)*]);
 
         /// FETCH by sequence numbers (an empty set fetches nothing and
         /// asks the server nothing).
