@@ -33,6 +33,11 @@ use crate::{ErrorKind, Imap4};
 use imap4_proto::sasl::{AutoLogin, LoginMethod, Mechanism, Secret};
 use imap4_proto::Authenticated;
 
+/// ACL (RFC 4314): [`Typed::get_acl`], [`Typed::set_acl`],
+/// [`Typed::delete_acl`], [`Typed::list_rights`], [`Typed::my_rights`].
+pub use imap4_proto::acl::{
+    AclEntry, InvalidRights, ListedRights, Rights, RightsChange, RFC4314_RIGHTS,
+};
 pub use imap4_proto::command::{
     Bound, Date, FetchAttr, InvalidDate, InvalidSet, SearchKey, SeqSet, StatusAttr, StoreOp, UidSet,
 };
@@ -276,6 +281,9 @@ pub(crate) mod list;
 /// The QUOTA commands, for [`typed_commands`].
 pub(crate) mod quota;
 
+/// The ACL commands, for [`typed_commands`].
+pub(crate) mod acl;
+
 /// Default chunk size for [`Typed::uid_fetch_body_to_chunked`]: 1 MiB.
 pub const DEFAULT_CHUNK: u32 = 1 << 20;
 
@@ -331,6 +339,8 @@ macro_rules! typed_commands {
         $crate::typed::list::list_commands!([$($async)*] [$($await)*]);
 
         $crate::typed::quota::quota_commands!([$($async)*] [$($await)*]);
+
+        $crate::typed::acl::acl_commands!([$($async)*] [$($await)*]);
 
         /// FETCH by sequence numbers (an empty set fetches nothing and
         /// asks the server nothing).
