@@ -36,6 +36,7 @@ mod idle;
 mod imaplib;
 pub mod list;
 mod live;
+pub mod metadata;
 pub mod parse;
 pub mod proxy;
 pub mod quota;

@@ -50,6 +50,10 @@ pub use imap4_proto::condstore::{
 /// ([`Typed::list_extended`], [`Typed::special_use_folder`],
 /// [`Typed::namespace`]).
 pub use imap4_proto::list::{ListOptions, ListedMailbox, NamespaceEntry, Namespaces, SpecialUse};
+/// METADATA (RFC 5464): [`Typed::get_metadata`], [`Typed::set_metadata`].
+pub use imap4_proto::metadata::{
+    check_entry_name, Depth, Metadata, MetadataEntry, MetadataOptions,
+};
 /// The decoders behind [`Envelope::subject_decoded`],
 /// [`Address::name_decoded`], [`Envelope::date_parsed`] and
 /// [`Fetch::internal_date_parsed`], for other header text and dates.
@@ -284,6 +288,9 @@ pub(crate) mod quota;
 /// The ACL commands, for [`typed_commands`].
 pub(crate) mod acl;
 
+/// The METADATA commands, for [`typed_commands`].
+pub(crate) mod metadata;
+
 /// Default chunk size for [`Typed::uid_fetch_body_to_chunked`]: 1 MiB.
 pub const DEFAULT_CHUNK: u32 = 1 << 20;
 
@@ -341,6 +348,8 @@ macro_rules! typed_commands {
         $crate::typed::quota::quota_commands!([$($async)*] [$($await)*]);
 
         $crate::typed::acl::acl_commands!([$($async)*] [$($await)*]);
+
+        $crate::typed::metadata::metadata_commands!([$($async)*] [$($await)*]);
 
         /// FETCH by sequence numbers (an empty set fetches nothing and
         /// asks the server nothing).
