@@ -31,6 +31,7 @@ pub mod compress;
 pub mod condstore;
 pub mod encode;
 mod error;
+pub mod esearch;
 pub mod frame;
 mod idle;
 mod imaplib;

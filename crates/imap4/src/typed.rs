@@ -46,6 +46,9 @@ pub use imap4_proto::condstore::{
     ChangedSince, ConditionalStore, FlagChange, QresyncParams, SelectOptions, SelectedSync,
     MAX_MODSEQ,
 };
+/// ESEARCH (RFC 4731) and SEARCHRES (RFC 5182):
+/// [`Typed::uid_search_return`], [`Typed::uid_fetch_saved`].
+pub use imap4_proto::esearch::{ESearchResult, SearchRes, SearchReturn};
 /// LIST-EXTENDED, LIST-STATUS, SPECIAL-USE and NAMESPACE
 /// ([`Typed::list_extended`], [`Typed::special_use_folder`],
 /// [`Typed::namespace`]).
@@ -291,6 +294,9 @@ pub(crate) mod acl;
 /// The METADATA commands, for [`typed_commands`].
 pub(crate) mod metadata;
 
+/// The ESEARCH and SEARCHRES commands, for [`typed_commands`].
+pub(crate) mod esearch;
+
 /// Default chunk size for [`Typed::uid_fetch_body_to_chunked`]: 1 MiB.
 pub const DEFAULT_CHUNK: u32 = 1 << 20;
 
@@ -350,6 +356,8 @@ macro_rules! typed_commands {
         $crate::typed::acl::acl_commands!([$($async)*] [$($await)*]);
 
         $crate::typed::metadata::metadata_commands!([$($async)*] [$($await)*]);
+
+        $crate::typed::esearch::esearch_commands!([$($async)*] [$($await)*]);
 
         /// FETCH by sequence numbers (an empty set fetches nothing and
         /// asks the server nothing).
