@@ -2,18 +2,23 @@
 //! Dovecot, in both drivers: MIN, MAX, ALL and COUNT equal what a plain
 //! UID SEARCH finds; SAVE then `UID FETCH $` returns exactly the saved
 //! messages (and SAVE with MIN saves the lowest only, as RFC 5182 says);
-//! a scripted server without the extensions gets nothing sent.
+//! the same against Cyrus (ESEARCH without SEARCHRES: SAVE refused, nothing
+//! sent); a scripted server without the extensions gets
+//! nothing sent.
 
 use imap4::typed::{FetchAttr, SearchKey, SearchReturn, StoreOp, UidSet};
 use imap4::Imap4;
-use imap4_testkit::Dovecot;
+use imap4_testkit::{Cyrus, Dovecot, ImapServer};
+
+/// Whether the server offers SEARCHRES.
+const DOVECOT: bool = true;
+const CYRUS: bool = false;
 
 macro_rules! esearch_scenario {
-    ($m:ident, [$($await:tt)*]) => {{
+    ($m:ident, $searchres:expr, [$($await:tt)*]) => {{
         use SearchReturn::*;
-        for cap in ["ESEARCH", "SEARCHRES"] {
-            assert!($m.typed().has_capability(cap), "Dovecot offers {cap}");
-        }
+        assert!($m.typed().has_capability("ESEARCH"));
+        assert_eq!($m.typed().has_capability("SEARCHRES"), $searchres);
         $m.typed().select("INBOX")$($await)*.unwrap();
         let picked = UidSet::from_numbers([2, 5, 6, 7, 11]);
         $m.typed().uid_store(&picked, StoreOp::Add, &["$Pick"], true)$($await)*.unwrap();
@@ -42,32 +47,40 @@ macro_rules! esearch_scenario {
         assert_eq!(r.all, all);
         assert_eq!(r.count, Some(all.len() as u32));
 
-        // SAVE, then UID FETCH $ returns exactly those messages
-        let r = $m.typed().uid_search_return(&key, &[Save])$($await)*.unwrap();
-        let saved = r.saved.expect("saved");
-        let fetched = $m
-            .typed()
-            .uid_fetch_saved(saved, &[FetchAttr::Uid, FetchAttr::Flags])$($await)*
-            .unwrap();
-        let uids: UidSet = fetched
-            .iter()
-            .map(|f| {
-                let f = f.unwrap();
-                assert!(f.flags().unwrap().iter().any(|fl| fl.is("$Pick")), "{f:?}");
-                f.uid().unwrap()
-            })
-            .collect();
-        assert_eq!(uids, picked);
+        if $searchres {
+            // SAVE, then UID FETCH $ returns exactly those messages
+            let r = $m.typed().uid_search_return(&key, &[Save])$($await)*.unwrap();
+            let saved = r.saved.expect("saved");
+            let fetched = $m
+                .typed()
+                .uid_fetch_saved(saved, &[FetchAttr::Uid, FetchAttr::Flags])$($await)*
+                .unwrap();
+            let uids: UidSet = fetched
+                .iter()
+                .map(|f| {
+                    let f = f.unwrap();
+                    assert!(f.flags().unwrap().iter().any(|fl| fl.is("$Pick")), "{f:?}");
+                    f.uid().unwrap()
+                })
+                .collect();
+            assert_eq!(uids, picked);
 
-        // SAVE with MIN saves the lowest match only (RFC 5182 section 2.4)
-        let r = $m.typed().uid_search_return(&key, &[Min, Save])$($await)*.unwrap();
-        assert_eq!(r.min, Some(2));
-        let fetched = $m
-            .typed()
-            .uid_fetch_saved(r.saved.unwrap(), &[FetchAttr::Uid])$($await)*
-            .unwrap();
-        let uids: Vec<u32> = fetched.iter().map(|f| f.unwrap().uid().unwrap()).collect();
-        assert_eq!(uids, [2]);
+            // SAVE with MIN saves the lowest match only (RFC 5182 section 2.4)
+            let r = $m.typed().uid_search_return(&key, &[Min, Save])$($await)*.unwrap();
+            assert_eq!(r.min, Some(2));
+            let fetched = $m
+                .typed()
+                .uid_fetch_saved(r.saved.unwrap(), &[FetchAttr::Uid])$($await)*
+                .unwrap();
+            let uids: Vec<u32> = fetched.iter().map(|f| f.unwrap().uid().unwrap()).collect();
+            assert_eq!(uids, [2]);
+        } else {
+            // Cyrus has no SEARCHRES: SAVE is refused before it is sent,
+            // and the connection goes on
+            let e = $m.typed().uid_search_return(&key, &[Min, Save])$($await)*.unwrap_err();
+            assert!(e.to_string().contains("SEARCHRES"), "{e}");
+            assert_eq!($m.typed().uid_search(&key)$($await)*.unwrap(), picked);
+        }
     }};
 }
 
@@ -79,7 +92,7 @@ fn esearch_searchres_dovecot_blocking() {
         .unwrap();
     let mut m = Imap4::connect(d.host(), d.port()).unwrap();
     m.login("alice", d.password()).unwrap();
-    esearch_scenario!(m, []);
+    esearch_scenario!(m, DOVECOT, []);
     m.logout().unwrap();
 }
 
@@ -94,7 +107,42 @@ async fn esearch_searchres_dovecot_tokio() {
         .await
         .unwrap();
     m.login("alice", d.password()).await.unwrap();
-    esearch_scenario!(m, [.await]);
+    esearch_scenario!(m, DOVECOT, [.await]);
+    m.logout().await.unwrap();
+}
+
+/// Cyrus: twelve messages appended to alice's (empty) INBOX, UIDs 1..=12.
+#[test]
+fn esearch_searchres_cyrus_blocking() {
+    let c = Cyrus::start().unwrap();
+    let mut m = Imap4::connect(c.host(), c.port()).unwrap();
+    m.login("alice", c.password()).unwrap();
+    for i in 0..12 {
+        let msg = format!("From: a@example.org\r\nSubject: m{i}\r\n\r\nbody {i}\r\n");
+        m.typed()
+            .append("INBOX", &[], None, msg.into_bytes())
+            .unwrap();
+    }
+    esearch_scenario!(m, CYRUS, []);
+    m.logout().unwrap();
+}
+
+#[cfg(feature = "tokio")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn esearch_searchres_cyrus_tokio() {
+    let c = Cyrus::start().unwrap();
+    let mut m = imap4::tokio::Imap4::connect(c.host(), c.port())
+        .await
+        .unwrap();
+    m.login("alice", c.password()).await.unwrap();
+    for i in 0..12 {
+        let msg = format!("From: a@example.org\r\nSubject: m{i}\r\n\r\nbody {i}\r\n");
+        m.typed()
+            .append("INBOX", &[], None, msg.into_bytes())
+            .await
+            .unwrap();
+    }
+    esearch_scenario!(m, CYRUS, [.await]);
     m.logout().await.unwrap();
 }
 

@@ -1,11 +1,11 @@
 //! METADATA (RFC 5464) against the test kit's Dovecot: server metadata
 //! (`""`) and INBOX's, set → get → remove → get, a binary value kept byte
-//! for byte, MAXSIZE with `[METADATA LONGENTRIES n]`, DEPTH, in both
-//! drivers; a scripted server without METADATA gets nothing sent.
+//! for byte, MAXSIZE with `[METADATA LONGENTRIES n]`, DEPTH, and a
+//! mailbox's entries on Cyrus, in both drivers; a scripted server without METADATA gets nothing sent.
 
 use imap4::typed::{Depth, MetadataOptions};
 use imap4::Imap4;
-use imap4_testkit::Dovecot;
+use imap4_testkit::{Cyrus, Dovecot, ImapServer};
 
 macro_rules! metadata_scenario {
     ($m:ident, [$($await:tt)*]) => {{
@@ -104,6 +104,53 @@ async fn metadata_dovecot_tokio() {
         .unwrap();
     m.login("alice", d.password()).await.unwrap();
     metadata_scenario!(m, [.await]);
+    m.logout().await.unwrap();
+}
+
+/// Cyrus: a mailbox's `/private/comment` and `/shared/comment`, set →
+/// get → remove → get, and a binary value.
+macro_rules! cyrus_scenario {
+    ($m:ident, [$($await:tt)*]) => {{
+        assert!($m.typed().has_capability("METADATA"));
+        let none = MetadataOptions::default();
+        let entries = ["/private/comment", "/shared/comment"];
+        $m.typed()
+            .set_metadata("INBOX.Sent", &[(entries[0], Some(&b"mine"[..])), (entries[1], Some(&b"ours"[..]))])$($await)*
+            .unwrap();
+        let md = $m.typed().get_metadata("INBOX.Sent", &entries, &none)$($await)*.unwrap();
+        assert_eq!(md.mailbox, "INBOX.Sent");
+        assert_eq!(md.get(entries[0]), Some(&b"mine"[..]), "{md:?}");
+        assert_eq!(md.get(entries[1]), Some(&b"ours"[..]), "{md:?}");
+        let binary: Vec<u8> = (1u8..=255).collect();
+        $m.typed().set_metadata("INBOX.Sent", &[(entries[0], Some(&binary[..])), (entries[1], None)])$($await)*.unwrap();
+        let md = $m.typed().get_metadata("INBOX.Sent", &entries, &none)$($await)*.unwrap();
+        assert_eq!(md.get(entries[0]), Some(&binary[..]), "{md:?}");
+        assert_eq!(md.get(entries[1]), None, "{md:?}");
+        let small = MetadataOptions { max_size: Some(10), depth: None };
+        let md = $m.typed().get_metadata("INBOX.Sent", &entries, &small)$($await)*.unwrap();
+        assert_eq!(md.get(entries[0]), None, "{md:?}");
+        assert_eq!(md.long_entries, Some(255));
+    }};
+}
+
+#[test]
+fn metadata_cyrus_blocking() {
+    let c = Cyrus::start().unwrap();
+    let mut m = Imap4::connect(c.host(), c.port()).unwrap();
+    m.login("alice", c.password()).unwrap();
+    cyrus_scenario!(m, []);
+    m.logout().unwrap();
+}
+
+#[cfg(feature = "tokio")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_cyrus_tokio() {
+    let c = Cyrus::start().unwrap();
+    let mut m = imap4::tokio::Imap4::connect(c.host(), c.port())
+        .await
+        .unwrap();
+    m.login("alice", c.password()).await.unwrap();
+    cyrus_scenario!(m, [.await]);
     m.logout().await.unwrap();
 }
 
