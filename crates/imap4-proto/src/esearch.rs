@@ -6,9 +6,11 @@
 //!   [`ESearchResult`].
 //! - With [`SearchReturn::Save`] the server keeps the matching messages
 //!   as the saved result `$`; the result's [`ESearchResult::saved`] holds
-//!   a [`SearchRes`] marker, and [`Session::typed_uid_fetch_saved`] sends
-//!   `UID FETCH $ (…)`: the encoder writes `$` only there, and only when
-//!   the server offers SEARCHRES.
+//!   a [`SearchRes`] marker, and [`Session::typed_uid_fetch_saved`],
+//!   [`Session::typed_uid_store_saved`] and
+//!   [`Session::typed_uid_copy_saved`] send `UID FETCH $ (…)`, `UID STORE
+//!   $ …`, `UID COPY $ …` and `UID MOVE $ …`: the encoder writes `$` only
+//!   there, and only when the server offers SEARCHRES.
 //!
 //! Each refuses, nothing sent, when the server lacks ESEARCH (for MIN,
 //! MAX, ALL, COUNT) or SEARCHRES (for SAVE and `$`).
@@ -44,7 +46,7 @@
 //! assert_eq!(&s.take_output().unwrap()[..], b"A2 UID FETCH $ (FLAGS)\r\n");
 //! ```
 
-use crate::command::{fetch_attrs, FetchAttr, SearchKey, UidSet};
+use crate::command::{fetch_attrs, flag_list, FetchAttr, SearchKey, StoreOp, UidSet};
 use crate::parse::{self, Untagged};
 use crate::session::{Pending, Session, SessionError, State};
 use crate::typed::{TypedKind, TypedOutcome};
@@ -181,6 +183,46 @@ impl Session {
             fetch_attrs(c, attrs)
         })
     }
+
+    /// `UID STORE $ [+|-]FLAGS[.SILENT] (flags)` (RFC 5182): changes the
+    /// flags of the saved search result's messages. An error, nothing
+    /// sent, without SEARCHRES. The result's FETCH responses:
+    /// [`TypedOutcome::into_fetches`].
+    pub fn typed_uid_store_saved(
+        &mut self,
+        saved: SearchRes,
+        op: StoreOp,
+        flags: &[&str],
+        silent: bool,
+    ) -> Result<Pending, SessionError> {
+        let _ = saved;
+        need(self, "SEARCHRES", "the saved result $")?;
+        let item = crate::typed::store_item(op, silent);
+        self.typed("UID STORE", TypedKind::Plain, &[State::Selected], |_, c| {
+            c.saved_result();
+            c.raw(item.as_bytes())?;
+            flag_list(c, flags)
+        })
+    }
+
+    /// `UID COPY $ mailbox`, or `UID MOVE $ mailbox` when `move_` (RFC
+    /// 5182): copies or moves the saved search result's messages. An
+    /// error, nothing sent, without SEARCHRES. The UID mapping (UIDPLUS):
+    /// [`TypedOutcome::uid_mapping`].
+    pub fn typed_uid_copy_saved(
+        &mut self,
+        saved: SearchRes,
+        mailbox: &str,
+        move_: bool,
+    ) -> Result<Pending, SessionError> {
+        let _ = saved;
+        need(self, "SEARCHRES", "the saved result $")?;
+        let name = if move_ { "UID MOVE" } else { "UID COPY" };
+        self.typed(name, TypedKind::Plain, &[State::Selected], |s, c| {
+            c.saved_result();
+            s.mailbox_arg(c, mailbox)
+        })
+    }
 }
 
 impl TypedOutcome {
@@ -272,6 +314,11 @@ mod tests {
             .typed_uid_fetch_saved(SearchRes { _private: () }, &[FetchAttr::Flags])
             .unwrap_err();
         assert!(e.to_string().contains("SEARCHRES"), "{e}");
+        let saved = SearchRes { _private: () };
+        assert!(s2
+            .typed_uid_store_saved(saved, StoreOp::Add, &["\\Seen"], false)
+            .is_err());
+        assert!(s2.typed_uid_copy_saved(saved, "Archive", false).is_err());
         assert!(s.take_output().is_none() && s2.take_output().is_none());
     }
 
@@ -324,6 +371,20 @@ mod tests {
             b"* 1 FETCH (UID 3 FLAGS (\\Seen))\r\nA3 OK done\r\n",
         );
         assert_eq!(t.into_fetches().iter().count(), 1);
+        let p = s
+            .typed_uid_store_saved(saved, StoreOp::Add, &["$X"], true)
+            .unwrap();
+        assert_eq!(
+            &s.take_output().unwrap()[..],
+            b"A4 UID STORE $ +FLAGS.SILENT ($X)\r\n"
+        );
+        run(&mut s, p, b"A4 OK done\r\n");
+        let p = s.typed_uid_copy_saved(saved, "Archive", true).unwrap();
+        assert_eq!(
+            &s.take_output().unwrap()[..],
+            b"A5 UID MOVE $ \"Archive\"\r\n"
+        );
+        run(&mut s, p, b"A5 OK done\r\n");
 
         // no match: COUNT 0, nothing else
         let p = s
@@ -332,7 +393,7 @@ mod tests {
         let t = run(
             &mut s,
             p,
-            b"* ESEARCH (TAG \"A4\") UID COUNT 0\r\nA4 OK done\r\n",
+            b"* ESEARCH (TAG \"A6\") UID COUNT 0\r\nA6 OK done\r\n",
         );
         let r = t.uid_esearch(&[Min, Count]).unwrap();
         assert_eq!((r.min, r.count), (None, Some(0)));

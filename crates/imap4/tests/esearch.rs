@@ -1,7 +1,8 @@
 //! ESEARCH (RFC 4731) and SEARCHRES (RFC 5182) against the test kit's
 //! Dovecot, in both drivers: MIN, MAX, ALL and COUNT equal what a plain
 //! UID SEARCH finds; SAVE then `UID FETCH $` returns exactly the saved
-//! messages (and SAVE with MIN saves the lowest only, as RFC 5182 says);
+//! messages (and SAVE with MIN saves the lowest only, as RFC 5182 says),
+//! `$` in UID STORE, UID COPY and UID MOVE;
 //! the same against Cyrus (ESEARCH without SEARCHRES: SAVE refused, nothing
 //! sent); a scripted server without the extensions gets
 //! nothing sent.
@@ -74,6 +75,23 @@ macro_rules! esearch_scenario {
                 .unwrap();
             let uids: Vec<u32> = fetched.iter().map(|f| f.unwrap().uid().unwrap()).collect();
             assert_eq!(uids, [2]);
+
+            // `$` in STORE, COPY and MOVE: only the saved messages change
+            let r = $m.typed().uid_search_return(&key, &[Save])$($await)*.unwrap();
+            let saved = r.saved.unwrap();
+            $m.typed().uid_store_saved(saved, StoreOp::Add, &["$Saved"], true)$($await)*.unwrap();
+            let marked = $m.typed().uid_search(&SearchKey::Keyword("$Saved".into()))$($await)*.unwrap();
+            assert_eq!(marked, picked);
+            let copied = $m.typed().uid_copy_saved(saved, "Archive")$($await)*.unwrap();
+            if let Some(map) = &copied {
+                assert_eq!(map.source.as_ref(), Some(&picked));
+            }
+            let archive = $m.typed().status("Archive", &[imap4::typed::StatusAttr::Messages])$($await)*.unwrap();
+            assert_eq!(archive.messages, Some(5));
+            let before = $m.typed().uid_search(&SearchKey::All)$($await)*.unwrap();
+            $m.typed().uid_move_saved(saved, "Trash")$($await)*.unwrap();
+            let after = $m.typed().uid_search(&SearchKey::All)$($await)*.unwrap();
+            assert_eq!(after, before.difference(&picked));
         } else {
             // Cyrus has no SEARCHRES: SAVE is refused before it is sent,
             // and the connection goes on

@@ -58,6 +58,77 @@ macro_rules! esearch_commands {
                 .run_typed(|s| s.typed_uid_fetch_saved(saved, attrs))$($await)*?
                 .into_fetches())
         }
+
+        /// `UID STORE $ …` (RFC 5182): changes the flags of the messages
+        /// a search with SAVE kept; returns the FETCH responses (few or
+        /// none when `silent`). An error, nothing sent, when the server
+        /// lacks SEARCHRES.
+        ///
+        /// ```no_run
+        /// # fn run(m: &mut imap4::Imap4) -> Result<(), imap4::Error> {
+        /// use imap4::typed::{SearchKey, SearchReturn, StoreOp};
+        ///
+        /// m.typed().select("INBOX")?;
+        /// let old = SearchKey::Before(imap4::typed::Date::new(2020, 1, 1).unwrap());
+        /// let r = m.typed().uid_search_return(&old, &[SearchReturn::Save])?;
+        /// m.typed().uid_store_saved(r.saved.expect("saved"), StoreOp::Add, &["\\Seen"], true)?;
+        /// # Ok(()) }
+        /// ```
+        pub $($async)* fn uid_store_saved(
+            &mut self,
+            saved: $crate::typed::SearchRes,
+            op: StoreOp,
+            flags: &[&str],
+            silent: bool,
+        ) -> Result<Fetches, Error> {
+            Ok(self
+                .m
+                .run_typed(|s| s.typed_uid_store_saved(saved, op, flags, silent))$($await)*?
+                .into_fetches())
+        }
+
+        /// `UID COPY $ mailbox` (RFC 5182): copies the messages a search
+        /// with SAVE kept; the UID mapping if the server sends one
+        /// (UIDPLUS). An error, nothing sent, when the server lacks
+        /// SEARCHRES.
+        ///
+        /// ```no_run
+        /// # fn run(m: &mut imap4::Imap4) -> Result<(), imap4::Error> {
+        /// use imap4::typed::{SearchKey, SearchReturn};
+        ///
+        /// m.typed().select("INBOX")?;
+        /// let r = m.typed().uid_search_return(&SearchKey::Flagged, &[SearchReturn::Save])?;
+        /// m.typed().uid_copy_saved(r.saved.expect("saved"), "Archive")?;
+        /// # Ok(()) }
+        /// ```
+        pub $($async)* fn uid_copy_saved(&mut self, saved: $crate::typed::SearchRes, mailbox: &str) -> Result<Option<UidMapping>, Error> {
+            let out = self
+                .m
+                .run_typed(|s| s.typed_uid_copy_saved(saved, mailbox, false))$($await)*
+                .map_err(|e| e.naming_mailbox(mailbox))?;
+            Ok(out.uid_mapping())
+        }
+
+        /// `UID MOVE $ mailbox` (RFC 5182, RFC 6851): moves the messages a
+        /// search with SAVE kept; the UID mapping if the server sends one.
+        /// An error, nothing sent, when the server lacks SEARCHRES.
+        ///
+        /// ```no_run
+        /// # fn run(m: &mut imap4::Imap4) -> Result<(), imap4::Error> {
+        /// use imap4::typed::{SearchKey, SearchReturn};
+        ///
+        /// m.typed().select("INBOX")?;
+        /// let r = m.typed().uid_search_return(&SearchKey::Deleted, &[SearchReturn::Save])?;
+        /// m.typed().uid_move_saved(r.saved.expect("saved"), "Trash")?;
+        /// # Ok(()) }
+        /// ```
+        pub $($async)* fn uid_move_saved(&mut self, saved: $crate::typed::SearchRes, mailbox: &str) -> Result<Option<UidMapping>, Error> {
+            let out = self
+                .m
+                .run_typed(|s| s.typed_uid_copy_saved(saved, mailbox, true))$($await)*
+                .map_err(|e| e.naming_mailbox(mailbox))?;
+            Ok(out.uid_mapping())
+        }
     };
 }
 
