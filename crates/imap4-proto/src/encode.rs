@@ -178,6 +178,16 @@ impl CommandBuilder {
         self.raw(set.as_bytes())
     }
 
+    /// Appends `$`, the saved search result (RFC 5182, SEARCHRES), where
+    /// a sequence set or UID set goes. Only the typed commands that
+    /// checked the server offers SEARCHRES call this.
+    pub fn saved_result(&mut self) -> &mut Self {
+        self.space();
+        self.line.push(b'$');
+        self.trace.push('$');
+        self
+    }
+
     fn space(&mut self) {
         if std::mem::take(&mut self.open) {
             return;

@@ -23,6 +23,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod acl;
 mod auth;
 mod code;
 pub mod command;
@@ -30,13 +31,16 @@ pub mod compress;
 pub mod condstore;
 pub mod encode;
 mod error;
+pub mod esearch;
 pub mod frame;
 mod idle;
 mod imaplib;
 pub mod list;
 mod live;
+pub mod metadata;
 pub mod parse;
 pub mod proxy;
+pub mod quota;
 mod response;
 pub mod resync;
 pub mod sasl;

@@ -33,6 +33,11 @@ use crate::{ErrorKind, Imap4};
 use imap4_proto::sasl::{AutoLogin, LoginMethod, Mechanism, Secret};
 use imap4_proto::Authenticated;
 
+/// ACL (RFC 4314): [`Typed::get_acl`], [`Typed::set_acl`],
+/// [`Typed::delete_acl`], [`Typed::list_rights`], [`Typed::my_rights`].
+pub use imap4_proto::acl::{
+    AclEntry, InvalidRights, ListedRights, Rights, RightsChange, RFC4314_RIGHTS,
+};
 pub use imap4_proto::command::{
     Bound, Date, FetchAttr, InvalidDate, InvalidSet, SearchKey, SeqSet, StatusAttr, StoreOp, UidSet,
 };
@@ -41,10 +46,17 @@ pub use imap4_proto::condstore::{
     ChangedSince, ConditionalStore, FlagChange, QresyncParams, SelectOptions, SelectedSync,
     MAX_MODSEQ,
 };
+/// ESEARCH (RFC 4731) and SEARCHRES (RFC 5182):
+/// [`Typed::uid_search_return`], [`Typed::uid_fetch_saved`].
+pub use imap4_proto::esearch::{ESearchResult, SearchRes, SearchReturn};
 /// LIST-EXTENDED, LIST-STATUS, SPECIAL-USE and NAMESPACE
 /// ([`Typed::list_extended`], [`Typed::special_use_folder`],
 /// [`Typed::namespace`]).
 pub use imap4_proto::list::{ListOptions, ListedMailbox, NamespaceEntry, Namespaces, SpecialUse};
+/// METADATA (RFC 5464): [`Typed::get_metadata`], [`Typed::set_metadata`].
+pub use imap4_proto::metadata::{
+    check_entry_name, Depth, Metadata, MetadataEntry, MetadataOptions,
+};
 /// The decoders behind [`Envelope::subject_decoded`],
 /// [`Address::name_decoded`], [`Envelope::date_parsed`] and
 /// [`Fetch::internal_date_parsed`], for other header text and dates.
@@ -55,6 +67,10 @@ pub use imap4_proto::parse::{
     Namespace, ParseError, QuotaResource, Response as ParsedResponse, Status as ParsedStatus,
     StatusItem, StatusKind, Thread, Untagged,
 };
+/// QUOTA (RFC 9208): [`Typed::get_quota`], [`Typed::get_quota_root`],
+/// [`Typed::set_quota`]. (`QuotaResource` here is the parser's borrowed
+/// type, kept for compatibility; the typed results hold [`QuotaUsage`].)
+pub use imap4_proto::quota::{Quota, QuotaResource as QuotaUsage, QuotaRoots, MAX_QUOTA_LIMIT};
 /// Mailbox resynchronization ([`Typed::resync`]).
 pub use imap4_proto::resync::{Known, MailboxChanges, Resync, ResyncStrategy};
 pub use imap4_proto::typed::{
@@ -269,6 +285,18 @@ pub(crate) mod condstore;
 /// [`typed_commands`].
 pub(crate) mod list;
 
+/// The QUOTA commands, for [`typed_commands`].
+pub(crate) mod quota;
+
+/// The ACL commands, for [`typed_commands`].
+pub(crate) mod acl;
+
+/// The METADATA commands, for [`typed_commands`].
+pub(crate) mod metadata;
+
+/// The ESEARCH and SEARCHRES commands, for [`typed_commands`].
+pub(crate) mod esearch;
+
 /// Default chunk size for [`Typed::uid_fetch_body_to_chunked`]: 1 MiB.
 pub const DEFAULT_CHUNK: u32 = 1 << 20;
 
@@ -322,6 +350,14 @@ macro_rules! typed_commands {
         $crate::typed::condstore::condstore_commands!([$($async)*] [$($await)*]);
 
         $crate::typed::list::list_commands!([$($async)*] [$($await)*]);
+
+        $crate::typed::quota::quota_commands!([$($async)*] [$($await)*]);
+
+        $crate::typed::acl::acl_commands!([$($async)*] [$($await)*]);
+
+        $crate::typed::metadata::metadata_commands!([$($async)*] [$($await)*]);
+
+        $crate::typed::esearch::esearch_commands!([$($async)*] [$($await)*]);
 
         /// FETCH by sequence numbers (an empty set fetches nothing and
         /// asks the server nothing).

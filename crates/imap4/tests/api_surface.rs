@@ -159,6 +159,40 @@ fn typed_api_types_are_reexported() {
     let _: fn(&Error) -> Option<&AuthFailed> = Error::auth_failure;
     let _: fn(&Imap4) -> State = Imap4::state;
     let _: fn(Limits) -> Limits = std::convert::identity;
+
+    // QUOTA, ACL, METADATA, ESEARCH/SEARCHRES (issue 11).
+    use imap4::typed::{
+        AclEntry, Depth, ESearchResult, InvalidRights, ListedRights, Metadata, MetadataEntry,
+        MetadataOptions, Quota, QuotaRoots, QuotaUsage, Rights, RightsChange, SearchRes,
+        SearchReturn,
+    };
+    let _: fn(&mut Typed<'static>, &str) -> Result<Quota, Error> = Typed::get_quota;
+    let _: fn(&mut Typed<'static>, &str) -> Result<QuotaRoots, Error> = Typed::get_quota_root;
+    let _: fn(&mut Typed<'static>, &str, &[(&str, u64)]) -> Result<Vec<Quota>, Error> =
+        Typed::set_quota;
+    let _ = |q: Quota| -> Vec<QuotaUsage> { q.resources };
+    let _: fn(&mut Typed<'static>, &str) -> Result<Vec<AclEntry>, Error> = Typed::get_acl;
+    let _: fn(&mut Typed<'static>, &str, &str, &RightsChange) -> Result<(), Error> = Typed::set_acl;
+    let _: fn(&mut Typed<'static>, &str, &str) -> Result<(), Error> = Typed::delete_acl;
+    let _: fn(&mut Typed<'static>, &str, &str) -> Result<ListedRights, Error> = Typed::list_rights;
+    let _: fn(&mut Typed<'static>, &str) -> Result<Rights, Error> = Typed::my_rights;
+    let _: fn(&str) -> Result<Rights, InvalidRights> = Rights::parse;
+    let _: fn(&mut Typed<'static>, &str, &[&str], &MetadataOptions) -> Result<Metadata, Error> =
+        Typed::get_metadata;
+    let _: fn(&mut Typed<'static>, &str, &[(&str, Option<&[u8]>)]) -> Result<(), Error> =
+        Typed::set_metadata;
+    let _ = |m: Metadata| -> (Vec<MetadataEntry>, Option<u64>) { (m.entries, m.long_entries) };
+    let _ = MetadataOptions {
+        max_size: Some(1),
+        depth: Some(Depth::Infinity),
+    };
+    let _: fn(&mut Typed<'static>, &SearchKey, &[SearchReturn]) -> Result<ESearchResult, Error> =
+        Typed::uid_search_return;
+    let _: fn(&mut Typed<'static>, SearchRes, &[FetchAttr]) -> Result<Fetches, Error> =
+        Typed::uid_fetch_saved;
+    let _: fn(&mut Typed<'static>, SearchRes, &str) -> Result<Option<UidMapping>, Error> =
+        Typed::uid_move_saved;
+    let _ = |r: ESearchResult| -> (UidSet, Option<SearchRes>) { (r.all, r.saved) };
     let _: u32 = DEFAULT_CHUNK;
 
     // What iterating `Fetches` yields, and everything inside it.

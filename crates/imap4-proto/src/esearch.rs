@@ -1,0 +1,401 @@
+//! ESEARCH (RFC 4731) and SEARCHRES (RFC 5182): the typed commands and
+//! their results.
+//!
+//! - [`Session::typed_uid_search_return`] sends `UID SEARCH RETURN (MIN
+//!   MAX ALL COUNT SAVE) key`; result [`TypedOutcome::uid_esearch`], an
+//!   [`ESearchResult`].
+//! - With [`SearchReturn::Save`] the server keeps the matching messages
+//!   as the saved result `$`; the result's [`ESearchResult::saved`] holds
+//!   a [`SearchRes`] marker, and [`Session::typed_uid_fetch_saved`],
+//!   [`Session::typed_uid_store_saved`] and
+//!   [`Session::typed_uid_copy_saved`] send `UID FETCH $ (…)`, `UID STORE
+//!   $ …`, `UID COPY $ …` and `UID MOVE $ …`: the encoder writes `$` only
+//!   there, and only when the server offers SEARCHRES.
+//!
+//! Each refuses, nothing sent, when the server lacks ESEARCH (for MIN,
+//! MAX, ALL, COUNT) or SEARCHRES (for SAVE and `$`).
+//!
+//! ```
+//! use imap4_proto::command::SearchKey;
+//! use imap4_proto::command::FetchAttr;
+//! use imap4_proto::esearch::SearchReturn;
+//! use imap4_proto::{Limits, Poll, Session};
+//!
+//! let mut s = Session::new(Limits::default(), "A");
+//! s.receive(b"* PREAUTH [CAPABILITY IMAP4rev1 ESEARCH SEARCHRES] hi\r\n");
+//! s.read_greeting().unwrap();
+//! let p = s.typed_select("INBOX", false).unwrap();
+//! s.take_output();
+//! s.receive(b"* 9 EXISTS\r\nA0 OK [READ-WRITE] done\r\n");
+//! let Poll::Done(t) = s.poll(&p).unwrap() else { panic!() };
+//! s.complete_typed(p, Ok(t)).unwrap();
+//!
+//! let ret = [SearchReturn::Min, SearchReturn::Count, SearchReturn::Save];
+//! let p = s.typed_uid_search_return(&SearchKey::Unseen, &ret).unwrap();
+//! assert_eq!(
+//!     &s.take_output().unwrap()[..],
+//!     &b"A1 UID SEARCH RETURN (MIN COUNT SAVE) UNSEEN\r\n"[..]
+//! );
+//! s.receive(b"* ESEARCH (TAG \"A1\") UID MIN 4 COUNT 3\r\nA1 OK done\r\n");
+//! let Poll::Done(t) = s.poll(&p).unwrap() else { panic!() };
+//! let r = s.complete_typed(p, Ok(t)).unwrap().uid_esearch(&ret).unwrap();
+//! assert_eq!((r.min, r.count), (Some(4), Some(3)));
+//!
+//! let saved = r.saved.unwrap();
+//! let _p = s.typed_uid_fetch_saved(saved, &[FetchAttr::Flags]).unwrap();
+//! assert_eq!(&s.take_output().unwrap()[..], b"A2 UID FETCH $ (FLAGS)\r\n");
+//! ```
+
+use crate::command::{fetch_attrs, flag_list, FetchAttr, SearchKey, StoreOp, UidSet};
+use crate::parse::{self, Untagged};
+use crate::session::{Pending, Session, SessionError, State};
+use crate::typed::{TypedKind, TypedOutcome};
+
+/// A result option of an extended SEARCH (RFC 4731, RFC 5182).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
+pub enum SearchReturn {
+    /// `MIN`: the lowest matching UID.
+    Min,
+    /// `MAX`: the highest matching UID.
+    Max,
+    /// `ALL`: every matching UID, as a set.
+    All,
+    /// `COUNT`: how many messages match.
+    Count,
+    /// `SAVE` (SEARCHRES): the server keeps the matches as `$`.
+    Save,
+}
+
+impl SearchReturn {
+    /// The option's name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SearchReturn::Min => "MIN",
+            SearchReturn::Max => "MAX",
+            SearchReturn::All => "ALL",
+            SearchReturn::Count => "COUNT",
+            SearchReturn::Save => "SAVE",
+        }
+    }
+}
+
+/// The saved search result `$` (RFC 5182): proof that a SEARCH with
+/// [`SearchReturn::Save`] succeeded on this connection, to use as the
+/// set of a later command ([`Session::typed_uid_fetch_saved`]). The
+/// server forgets it on SELECT, EXAMINE, CLOSE and the next SAVE (and a
+/// failed SAVE leaves `$` empty).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct SearchRes {
+    _private: (),
+}
+
+/// What `UID SEARCH RETURN (…)` found. A field is `None` (or, for
+/// `all`, empty) when its option was not asked for or nothing matched
+/// (RFC 4731 leaves MIN, MAX and ALL out then; COUNT is 0).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct ESearchResult {
+    /// MIN: the lowest matching UID.
+    pub min: Option<u32>,
+    /// MAX: the highest matching UID.
+    pub max: Option<u32>,
+    /// ALL: the matching UIDs.
+    pub all: UidSet,
+    /// COUNT: how many messages match.
+    pub count: Option<u32>,
+    /// MODSEQ (CONDSTORE): the highest mod-sequence of the matches, when
+    /// the search used MODSEQ.
+    pub modseq: Option<u64>,
+    /// With SAVE: the saved result `$`, to use in later commands.
+    pub saved: Option<SearchRes>,
+}
+
+fn need(s: &Session, capability: &str, what: &str) -> Result<(), SessionError> {
+    if s.supports(capability) {
+        Ok(())
+    } else {
+        Err(SessionError::Usage(format!(
+            "the server does not offer {capability} (needed for {what})"
+        )))
+    }
+}
+
+impl Session {
+    /// `UID SEARCH RETURN (options) key` (RFC 4731; SAVE: RFC 5182),
+    /// strings sent as UTF-8 with `CHARSET UTF-8` when they are not ASCII.
+    /// An error, nothing sent, without ESEARCH (SEARCHRES for SAVE) or
+    /// without options (`RETURN ()` would mean ALL: ask for it). Result:
+    /// [`TypedOutcome::uid_esearch`].
+    pub fn typed_uid_search_return(
+        &mut self,
+        key: &SearchKey,
+        returns: &[SearchReturn],
+    ) -> Result<Pending, SessionError> {
+        if returns.is_empty() {
+            return Err(SessionError::Usage(
+                "an extended SEARCH needs at least one RETURN option".into(),
+            ));
+        }
+        for r in returns {
+            match r {
+                SearchReturn::Save => need(self, "SEARCHRES", "RETURN (SAVE)")?,
+                _ => need(self, "ESEARCH", "SEARCH RETURN (…)")?,
+            }
+        }
+        let mut names: Vec<&str> = Vec::new();
+        for r in returns {
+            if !names.contains(&r.as_str()) {
+                names.push(r.as_str());
+            }
+        }
+        let list = format!("({})", names.join(" "));
+        let needs_charset = !key.is_ascii() && !self.utf8_enabled();
+        self.typed(
+            "UID SEARCH",
+            TypedKind::Plain,
+            &[State::Selected],
+            |_, c| {
+                c.raw(b"RETURN")?;
+                c.raw(list.as_bytes())?;
+                if needs_charset {
+                    c.raw(b"CHARSET UTF-8")?;
+                }
+                key.encode(c)
+            },
+        )
+    }
+
+    /// `UID FETCH $ (attrs)` (RFC 5182): fetches the messages of the
+    /// saved search result. An error, nothing sent, without SEARCHRES.
+    /// Read the result with [`TypedOutcome::into_fetches`].
+    pub fn typed_uid_fetch_saved(
+        &mut self,
+        saved: SearchRes,
+        attrs: &[FetchAttr],
+    ) -> Result<Pending, SessionError> {
+        let _ = saved;
+        need(self, "SEARCHRES", "the saved result $")?;
+        self.typed("UID FETCH", TypedKind::Plain, &[State::Selected], |_, c| {
+            c.saved_result();
+            fetch_attrs(c, attrs)
+        })
+    }
+
+    /// `UID STORE $ [+|-]FLAGS[.SILENT] (flags)` (RFC 5182): changes the
+    /// flags of the saved search result's messages. An error, nothing
+    /// sent, without SEARCHRES. The result's FETCH responses:
+    /// [`TypedOutcome::into_fetches`].
+    pub fn typed_uid_store_saved(
+        &mut self,
+        saved: SearchRes,
+        op: StoreOp,
+        flags: &[&str],
+        silent: bool,
+    ) -> Result<Pending, SessionError> {
+        let _ = saved;
+        need(self, "SEARCHRES", "the saved result $")?;
+        let item = crate::typed::store_item(op, silent);
+        self.typed("UID STORE", TypedKind::Plain, &[State::Selected], |_, c| {
+            c.saved_result();
+            c.raw(item.as_bytes())?;
+            flag_list(c, flags)
+        })
+    }
+
+    /// `UID COPY $ mailbox`, or `UID MOVE $ mailbox` when `move_` (RFC
+    /// 5182): copies or moves the saved search result's messages. An
+    /// error, nothing sent, without SEARCHRES. The UID mapping (UIDPLUS):
+    /// [`TypedOutcome::uid_mapping`].
+    pub fn typed_uid_copy_saved(
+        &mut self,
+        saved: SearchRes,
+        mailbox: &str,
+        move_: bool,
+    ) -> Result<Pending, SessionError> {
+        let _ = saved;
+        need(self, "SEARCHRES", "the saved result $")?;
+        let name = if move_ { "UID MOVE" } else { "UID COPY" };
+        self.typed(name, TypedKind::Plain, &[State::Selected], |s, c| {
+            c.saved_result();
+            s.mailbox_arg(c, mailbox)
+        })
+    }
+}
+
+impl TypedOutcome {
+    /// `UID SEARCH RETURN (…)` results: the `* ESEARCH` response for this
+    /// command (one with another command's `TAG` is left alone), and
+    /// [`ESearchResult::saved`] when `returns` held SAVE (the command
+    /// succeeded, so the server saved the result). With SAVE alone the
+    /// server sends no ESEARCH and the other fields stay empty.
+    pub fn uid_esearch(&self, returns: &[SearchReturn]) -> Result<ESearchResult, SessionError> {
+        let tag = self.tagged.split(|&b| b == b' ').next().unwrap_or(&[]);
+        let mut out = ESearchResult {
+            saved: returns
+                .contains(&SearchReturn::Save)
+                .then_some(SearchRes { _private: () }),
+            ..ESearchResult::default()
+        };
+        for (frame, d) in self.frames.iter().zip(self.checked_all()?) {
+            let Some(Untagged::ESearch(e)) = d else {
+                continue;
+            };
+            if e.tag.as_ref().is_some_and(|t| t.as_bytes() != tag) {
+                continue;
+            }
+            out.min = e.min.or(out.min);
+            out.max = e.max.or(out.max);
+            out.count = e.count.or(out.count);
+            out.modseq = e.modseq.or(out.modseq);
+            if let Some(all) = e.all {
+                let set: UidSet =
+                    all.to_str_lossy()
+                        .parse()
+                        .map_err(|_| SessionError::Unparsable {
+                            error: parse::ParseError {
+                                offset: 0,
+                                expected: "a UID set after ALL",
+                            },
+                            raw: frame.clone(),
+                        })?;
+                out.all = out.all.union(&set);
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Limits, Poll};
+
+    fn session(caps: &str) -> Session {
+        let mut s = Session::new(Limits::default(), "A");
+        s.receive(format!("* PREAUTH [CAPABILITY IMAP4rev1 {caps}] hi\r\n").as_bytes());
+        s.read_greeting().unwrap();
+        let p = s.typed_select("INBOX", false).unwrap();
+        s.take_output();
+        s.receive(b"* 9 EXISTS\r\nA0 OK [READ-WRITE] done\r\n");
+        let Poll::Done(t) = s.poll(&p).unwrap() else {
+            panic!()
+        };
+        s.complete_typed(p, Ok(t)).unwrap();
+        s
+    }
+
+    fn run(s: &mut Session, p: Pending, reply: &[u8]) -> TypedOutcome {
+        let _ = s.take_output();
+        s.receive(reply);
+        let Poll::Done(t) = s.poll(&p).unwrap() else {
+            panic!()
+        };
+        s.complete_typed(p, Ok(t)).unwrap()
+    }
+
+    #[test]
+    fn refusals_send_nothing() {
+        use SearchReturn::*;
+        let mut s = session("");
+        let e = s
+            .typed_uid_search_return(&SearchKey::All, &[Min])
+            .unwrap_err();
+        assert!(e.to_string().contains("ESEARCH"), "{e}");
+        let mut s2 = session("ESEARCH");
+        let e = s2
+            .typed_uid_search_return(&SearchKey::All, &[Min, Save])
+            .unwrap_err();
+        assert!(e.to_string().contains("SEARCHRES"), "{e}");
+        assert!(s2.typed_uid_search_return(&SearchKey::All, &[]).is_err());
+        let e = s2
+            .typed_uid_fetch_saved(SearchRes { _private: () }, &[FetchAttr::Flags])
+            .unwrap_err();
+        assert!(e.to_string().contains("SEARCHRES"), "{e}");
+        let saved = SearchRes { _private: () };
+        assert!(s2
+            .typed_uid_store_saved(saved, StoreOp::Add, &["\\Seen"], false)
+            .is_err());
+        assert!(s2.typed_uid_copy_saved(saved, "Archive", false).is_err());
+        assert!(s.take_output().is_none() && s2.take_output().is_none());
+    }
+
+    #[test]
+    fn encodes_and_reads_results() {
+        use SearchReturn::*;
+        let mut s = session("ESEARCH SEARCHRES");
+        let key = SearchKey::Subject("café".into());
+        let ret = [Min, Max, All, Count, Min];
+        let p = s.typed_uid_search_return(&key, &ret).unwrap();
+        let out = s.take_output().unwrap();
+        assert!(
+            out.starts_with(b"A1 UID SEARCH RETURN (MIN MAX ALL COUNT) CHARSET UTF-8 SUBJECT "),
+            "{out:?}"
+        );
+        let t = run(
+            &mut s,
+            p,
+            b"* ESEARCH (TAG \"Z9\") UID MIN 1 COUNT 99\r\n\
+              * ESEARCH (TAG \"A1\") UID MIN 2 MAX 9 ALL 2:4,9 COUNT 4\r\nA1 OK done\r\n",
+        );
+        let r = t.uid_esearch(&ret).unwrap();
+        assert_eq!((r.min, r.max, r.count), (Some(2), Some(9), Some(4)));
+        assert_eq!(r.all.to_string(), "2:4,9");
+        assert!(r.saved.is_none());
+
+        // SAVE alone: no ESEARCH comes, the marker does
+        let p = s
+            .typed_uid_search_return(&SearchKey::Seen, &[Save])
+            .unwrap();
+        assert_eq!(
+            &s.take_output().unwrap()[..],
+            b"A2 UID SEARCH RETURN (SAVE) SEEN\r\n"
+        );
+        let t = run(&mut s, p, b"A2 OK saved\r\n");
+        let r = t.uid_esearch(&[Save]).unwrap();
+        assert_eq!(r.count, None);
+        assert!(r.all.is_empty());
+        let saved = r.saved.expect("saved");
+        let p = s
+            .typed_uid_fetch_saved(saved, &[FetchAttr::Uid, FetchAttr::Flags])
+            .unwrap();
+        assert_eq!(
+            &s.take_output().unwrap()[..],
+            b"A3 UID FETCH $ (UID FLAGS)\r\n"
+        );
+        let t = run(
+            &mut s,
+            p,
+            b"* 1 FETCH (UID 3 FLAGS (\\Seen))\r\nA3 OK done\r\n",
+        );
+        assert_eq!(t.into_fetches().iter().count(), 1);
+        let p = s
+            .typed_uid_store_saved(saved, StoreOp::Add, &["$X"], true)
+            .unwrap();
+        assert_eq!(
+            &s.take_output().unwrap()[..],
+            b"A4 UID STORE $ +FLAGS.SILENT ($X)\r\n"
+        );
+        run(&mut s, p, b"A4 OK done\r\n");
+        let p = s.typed_uid_copy_saved(saved, "Archive", true).unwrap();
+        assert_eq!(
+            &s.take_output().unwrap()[..],
+            b"A5 UID MOVE $ \"Archive\"\r\n"
+        );
+        run(&mut s, p, b"A5 OK done\r\n");
+
+        // no match: COUNT 0, nothing else
+        let p = s
+            .typed_uid_search_return(&SearchKey::Deleted, &[Min, Count])
+            .unwrap();
+        let t = run(
+            &mut s,
+            p,
+            b"* ESEARCH (TAG \"A6\") UID COUNT 0\r\nA6 OK done\r\n",
+        );
+        let r = t.uid_esearch(&[Min, Count]).unwrap();
+        assert_eq!((r.min, r.count), (None, Some(0)));
+    }
+}
