@@ -532,6 +532,17 @@ pub fn run(args: &[String]) -> Result<(), Error> {
             true,
         ),
         imap4_row(
+            Workload::Fetch,
+            &format!("`imap4 show {uid} --auth plain` (PLAIN instead of SCRAM)"),
+            sv(&["show", &uid.to_string(), "--auth", "plain"]),
+            USER,
+            Check::Bytes {
+                want: want.clone(),
+                strict: true,
+            },
+            false,
+        ),
+        imap4_row(
             Workload::Ls,
             "`imap4 ls` (one LIST ... RETURN (SUBSCRIBED SPECIAL-USE STATUS (MESSAGES UNSEEN)))",
             sv(&["ls"]),
@@ -541,6 +552,17 @@ pub fn run(args: &[String]) -> Result<(), Error> {
                 strict: true,
             },
             true,
+        ),
+        imap4_row(
+            Workload::Ls,
+            "`imap4 ls --auth plain` (PLAIN instead of SCRAM)",
+            sv(&["ls", "--auth", "plain"]),
+            USER,
+            Check::Inbox {
+                count: Some(n),
+                strict: true,
+            },
+            false,
         ),
         imap4_row(
             Workload::Ls,
@@ -655,12 +677,23 @@ pub fn run(args: &[String]) -> Result<(), Error> {
                 checked: String::new(),
                 samples: Vec::new(),
             };
+            // curl's FETCH without PEEK sets \Seen, and Dovecot renames the
+            // file (`:2,S`) but keeps the old name in dovecot-uidlist: every
+            // later session opening it misses, then rescans cur/ (10 ms at
+            // 10,000 messages). curl gets a message of its own so the others'
+            // stays as the fill left it.
+            let curl_uid = uid + 1;
+            let curl_want = reference_message(port, curl_uid)?;
             rows.push(crow(
                 Workload::Fetch,
-                format!("curl `imap://…/INBOX;UID={uid}` (no PEEK: sets \\Seen)"),
-                format!("imap://127.0.0.1:{port}/INBOX;UID={uid}"),
+                format!(
+                    "curl `imap://…/INBOX;UID={curl_uid}` (no PEEK: sets \\Seen; its own message, \
+                     {} bytes)",
+                    curl_want.len()
+                ),
+                format!("imap://127.0.0.1:{port}/INBOX;UID={curl_uid}"),
                 Check::Bytes {
-                    want: want.clone(),
+                    want: curl_want,
                     strict: false,
                 },
             ));
