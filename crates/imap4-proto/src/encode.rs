@@ -290,16 +290,32 @@ impl CommandBuilder {
         self.literal_shown(data.into(), Shown::Plain)
     }
 
+    /// Appends a BINARY literal8 (`~{N}` or `~{N+}`, RFC 3516), the only
+    /// form that may carry NUL bytes. The caller checks that the server
+    /// offers BINARY and that the command takes one (APPEND's message).
+    pub fn literal8(&mut self, data: impl Into<Bytes>) -> Result<&mut Self, EncodeError> {
+        self.literal_head(data.into(), Shown::Plain, "~")
+    }
+
     fn literal_shown(&mut self, data: Bytes, shown: Shown) -> Result<&mut Self, EncodeError> {
         if data.contains(&0) {
             return Err(EncodeError::Nul);
         }
+        self.literal_head(data, shown, "")
+    }
+
+    fn literal_head(
+        &mut self,
+        data: Bytes,
+        shown: Shown,
+        prefix: &str,
+    ) -> Result<&mut Self, EncodeError> {
         let sync = !self.mode.non_sync(data.len());
         self.space();
         let head = if sync {
-            format!("{{{}}}", data.len())
+            format!("{prefix}{{{}}}", data.len())
         } else {
-            format!("{{{}+}}", data.len())
+            format!("{prefix}{{{}+}}", data.len())
         };
         self.line.extend_from_slice(head.as_bytes());
         self.line.extend_from_slice(b"\r\n");
@@ -470,6 +486,8 @@ mod tests {
         let mut c = CommandBuilder::new(b"T1", "X", LiteralMode::default()).unwrap();
         assert_eq!(c.raw(b"a\rb").err(), Some(EncodeError::LineBreak));
         assert_eq!(c.literal(&b"\0"[..]).err(), Some(EncodeError::Nul));
+        // only a literal8 carries NUL
+        assert!(c.literal8(&b"a\0b"[..]).is_ok());
     }
 
     #[test]

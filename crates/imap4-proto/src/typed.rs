@@ -812,6 +812,30 @@ impl Session {
         }
     }
 
+    /// APPEND's message: a literal, or, when it holds NUL bytes (which no
+    /// plain literal may), a BINARY literal8 where the server offers BINARY
+    /// (RFC 3516); refused otherwise, with nothing sent.
+    fn append_literal(&self, c: &mut CommandBuilder, message: Bytes) -> Result<(), EncodeError> {
+        if message.contains(&0) && self.supports("BINARY") {
+            c.literal8(message)?;
+        } else {
+            c.literal(message)?;
+        }
+        Ok(())
+    }
+
+    /// Before an APPEND: a message with NUL bytes needs BINARY.
+    fn check_append_nul(&self, message: &[u8]) -> Result<(), SessionError> {
+        if message.contains(&0) && !self.supports("BINARY") {
+            return Err(SessionError::Usage(
+                "the message holds NUL bytes, which only a BINARY literal (RFC 3516) can carry, \
+                 and the server does not advertise BINARY (nothing sent)"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Refuses a message above the server's APPENDLIMIT before sending.
     fn check_append_limit(&self, len: usize) -> Result<(), SessionError> {
         match self.append_limit() {
@@ -836,6 +860,7 @@ impl Session {
         message: Bytes,
     ) -> Result<Pending, SessionError> {
         self.check_append_limit(message.len())?;
+        self.check_append_nul(&message)?;
         if let Some(d) = internal_date {
             Self::check_internal_date(d)?;
         }
@@ -851,7 +876,7 @@ impl Session {
                 if let Some(d) = internal_date {
                     c.string(d.as_bytes())?;
                 }
-                c.literal(message)?;
+                s.append_literal(c, message)?;
                 Ok(())
             },
         )
@@ -882,6 +907,7 @@ impl Session {
         }
         for m in messages {
             self.check_append_limit(m.message.len())?;
+            self.check_append_nul(&m.message)?;
             if let Some(d) = m.internal_date {
                 Self::check_internal_date(d)?;
             }
@@ -899,7 +925,7 @@ impl Session {
                     if let Some(d) = m.internal_date {
                         c.string(d.as_bytes())?;
                     }
-                    c.literal(m.message.clone())?;
+                    s.append_literal(c, m.message.clone())?;
                 }
                 Ok(())
             },

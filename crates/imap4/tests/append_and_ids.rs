@@ -86,6 +86,18 @@ macro_rules! dovecot_scenario {
         assert!(got[1].1.contains(&"\\Seen".to_string()), "{:?}", got[1].1);
         assert!(got[2].1.contains(&"$Important".to_string()), "{:?}", got[2].1);
 
+        // a message holding NUL goes as a BINARY literal8 (~{n})
+        let nul = b"From: z@example.org\r\nSubject: nul\r\n\r\nbefore\0after\r\n";
+        let m8 = $m.typed().append("Batch", &[], None, &nul[..])$($await)*.unwrap().unwrap();
+        let u8_ = m8.destination.iter().next().unwrap();
+        $m.typed().examine("Batch")$($await)*.unwrap();
+        let f = $m
+            .typed()
+            .uid_fetch(&UidSet::single(u8_), &[FetchAttr::Binary { section: "".into() }])$($await)*
+            .unwrap();
+        let f = f.iter().next().unwrap().unwrap();
+        assert_eq!(f.section("").unwrap(), &nul[..], "BINARY[] gives the bytes back, NUL included");
+
         // OBJECTID is not Dovecot 2.3's: refused, nothing sent
         let e = $m.typed().uid_fetch(&set, &[FetchAttr::EmailId])$($await)*.unwrap_err();
         assert!(e.to_string().contains("OBJECTID"), "{e}");
@@ -229,6 +241,8 @@ macro_rules! without_extensions {
         assert!(e.to_string().contains("MULTIAPPEND"), "{e}");
         let e = $m.typed().append("INBOX", &[], None, ONE)$($await)*.unwrap_err();
         assert!(e.to_string().contains("APPENDLIMIT of 40"), "{e}");
+        let e = $m.typed().append("INBOX", &[], None, &b"a\0b"[..])$($await)*.unwrap_err();
+        assert!(e.to_string().contains("BINARY"), "{e}");
         let e = $m.typed().append_many("INBOX", &[])$($await)*.unwrap_err();
         assert!(e.to_string().contains("at least one"), "{e}");
         $m.typed().noop()$($await)*.unwrap();
