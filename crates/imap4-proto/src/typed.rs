@@ -812,11 +812,23 @@ impl Session {
         }
     }
 
-    /// APPEND's message: a literal, or, when it holds NUL bytes (which no
-    /// plain literal may), a BINARY literal8 where the server offers BINARY
-    /// (RFC 3516); refused otherwise, with nothing sent.
+    /// APPEND's message: a literal; in UTF-8 mode (`UTF8=ACCEPT` enabled)
+    /// one with 8-bit bytes as `UTF8 (~{n})` (RFC 6855) where the server
+    /// reads literal8 (offers BINARY), else as a plain literal; one holding NUL
+    /// bytes (which no plain literal may) as a BINARY literal8 where the
+    /// server offers BINARY (RFC 3516), refused otherwise, nothing sent.
     fn append_literal(&self, c: &mut CommandBuilder, message: Bytes) -> Result<(), EncodeError> {
-        if message.contains(&0) && self.supports("BINARY") {
+        // RFC 6855: in UTF-8 mode a message with 8-bit bytes (UTF-8
+        // headers) is sent as `UTF8 (~{n})`; only to a server that also
+        // offers BINARY: Courier-IMAP 5 (UTF8=ACCEPT, no BINARY) does not
+        // read literal8 and refuses that form, while it stores the message
+        // from a plain literal (with an ALERT)
+        if self.utf8_enabled() && !message.is_ascii() && self.supports("BINARY") {
+            c.raw(b"UTF8")?;
+            c.open_list();
+            c.literal8(message)?;
+            c.close_list();
+        } else if message.contains(&0) && self.supports("BINARY") {
             c.literal8(message)?;
         } else {
             c.literal(message)?;
