@@ -278,8 +278,9 @@ type Begin = Box<dyn FnOnce(&mut Session) -> Result<Pending, SessionError> + Sen
 type ExclusiveFuture<'a> = Pin<Box<dyn Future<Output = (Option<String>, Reply)> + Send + 'a>>;
 type Reply = Box<dyn FnOnce() + Send>;
 type Exclusive = Box<dyn for<'a> FnOnce(&'a mut Imap4) -> ExclusiveFuture<'a> + Send>;
-/// A future borrowing the connection (what an exclusive job returns).
-type JobFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'a>>;
+/// A future borrowing the connection: what a job given to
+/// [`Client::with_connection`] returns (`Box::pin(async move { ... })`).
+pub type JobFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'a>>;
 
 enum Request {
     /// A pipelined command.
@@ -1336,6 +1337,31 @@ impl Client {
         });
         self.send(Request::Exclusive(run)).await?;
         rx.await.map_err(|_| self.shared.closed_error())?
+    }
+
+    /// Runs `job` alone on the connection: after every command already
+    /// sent, before any sent later. The job gets the connection's
+    /// [`Imap4`], so the whole typed API (every extension: QUOTA, ACL,
+    /// METADATA, ESEARCH, CONDSTORE/QRESYNC, MULTIAPPEND, …) is available
+    /// to the live client without a second connection; what the server
+    /// reports meanwhile still updates [`Client::mailbox_state`] and reaches
+    /// [`Client::events`]. Dropping the returned future does not cancel the
+    /// job once sent: it runs to the end, so the connection is never left
+    /// half-way through a command.
+    ///
+    /// ```no_run
+    /// # async fn run(client: imap4::tokio::Client) -> Result<(), imap4::Error> {
+    /// let quota = client
+    ///     .with_connection(|m| Box::pin(async move { m.typed().get_quota_root("INBOX").await }))
+    ///     .await?;
+    /// println!("{:?}", quota.quotas);
+    /// # Ok(()) }
+    /// ```
+    pub async fn with_connection<T: Send + 'static>(
+        &self,
+        job: impl for<'a> FnOnce(&'a mut Imap4) -> JobFuture<'a, T> + Send + 'static,
+    ) -> Result<T, Error> {
+        self.exclusive(job).await
     }
 
     /// Whether the connection has ended (every request now fails).

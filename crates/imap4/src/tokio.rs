@@ -40,8 +40,8 @@ use imap4_proto::proxy::Handshake;
 #[path = "live.rs"]
 mod live;
 pub use live::{
-    connect, connect_starttls, connect_tls, Client, Connection, Events, FetchStream, OwnedFetch,
-    EVENT_CAPACITY, STREAM_CAPACITY,
+    connect, connect_starttls, connect_tls, Client, Connection, Events, FetchStream, JobFuture,
+    OwnedFetch, EVENT_CAPACITY, STREAM_CAPACITY,
 };
 
 /// An async byte stream to an IMAP server. TCP and TLS over any

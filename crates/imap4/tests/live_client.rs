@@ -463,3 +463,61 @@ async fn dropping_every_client_ends_the_connection_cleanly() {
     timeout(WITHIN, handle).await.unwrap().unwrap().unwrap();
     drop(events);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_connection_gives_the_whole_typed_api_in_order() {
+    use imap4::typed::AppendMessage;
+    let d = Dovecot::builder().messages("alice", 4, 17).start().unwrap();
+    let (client, handle) = live(&d).await;
+    let mut events = client.events();
+    // a fetch in flight beside the job; the job runs alone on the connection
+    let first = {
+        let client = client.clone();
+        tokio::spawn(async move { client.uid_fetch(&UidSet::from(1..=4), &attrs()).await })
+    };
+    tokio::task::yield_now().await;
+    let (roots, mapping) = client
+        .with_connection(|m| {
+            Box::pin(async move {
+                let roots = m.typed().get_quota_root("INBOX").await?;
+                let batch = [AppendMessage::new(MESSAGE), AppendMessage::new(MESSAGE)];
+                let mapping = m.typed().append_many("INBOX", &batch).await?;
+                // the EXISTS for the two new messages comes with this NOOP
+                m.typed().noop().await?;
+                Ok((roots, mapping))
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(parsed(&first.await.unwrap().unwrap()).len(), 4);
+    assert_eq!(roots.roots, ["User quota"]);
+    assert_eq!(mapping.unwrap().destination.len(), 2);
+    // what the server said inside the job reached the state and the events
+    assert_eq!(client.mailbox_state().unwrap().exists, 6);
+    let until = Instant::now() + WITHIN;
+    loop {
+        match timeout(WITHIN, events.next()).await.unwrap() {
+            Some(Event::Exists(6)) => break,
+            Some(_) => assert!(Instant::now() < until),
+            None => panic!("events ended"),
+        }
+    }
+    // an error inside the job is the job's result; the connection goes on
+    let e = client
+        .with_connection(|m| Box::pin(async move { m.typed().create("INBOX").await }))
+        .await
+        .unwrap_err();
+    assert!(!e.is_abort(), "{e}");
+    assert_eq!(
+        parsed(
+            &client
+                .uid_fetch(&UidSet::single(6), &attrs())
+                .await
+                .unwrap()
+        )
+        .len(),
+        1
+    );
+    client.logout().await.unwrap();
+    timeout(WITHIN, handle).await.unwrap().unwrap().unwrap();
+}
