@@ -290,18 +290,22 @@ impl CommandBuilder {
         self.literal_shown(data.into(), Shown::Plain)
     }
 
-    /// Appends a BINARY literal8 (`~{N}` or `~{N+}`, RFC 3516), the only
-    /// form that may carry NUL bytes. The caller checks that the server
-    /// offers BINARY and that the command takes one (APPEND's message).
+    /// Appends a BINARY literal8 (`~{N}`, RFC 3516), the only form that may
+    /// carry NUL bytes. The caller checks that the server offers BINARY.
+    /// Always synchronizing, even with LITERAL+: a server that cannot read
+    /// a literal8 where it stands (Cyrus 3.6 in SETMETADATA, though it
+    /// offers BINARY) then refuses before the bytes are sent, instead of
+    /// reading them as commands.
     pub fn literal8(&mut self, data: impl Into<Bytes>) -> Result<&mut Self, EncodeError> {
-        self.literal_head(data.into(), Shown::Plain, "~")
+        self.literal_head(data.into(), Shown::Plain, "~", true)
     }
 
     fn literal_shown(&mut self, data: Bytes, shown: Shown) -> Result<&mut Self, EncodeError> {
         if data.contains(&0) {
             return Err(EncodeError::Nul);
         }
-        self.literal_head(data, shown, "")
+        let sync = !self.mode.non_sync(data.len());
+        self.literal_head(data, shown, "", sync)
     }
 
     fn literal_head(
@@ -309,8 +313,8 @@ impl CommandBuilder {
         data: Bytes,
         shown: Shown,
         prefix: &str,
+        sync: bool,
     ) -> Result<&mut Self, EncodeError> {
-        let sync = !self.mode.non_sync(data.len());
         self.space();
         let head = if sync {
             format!("{prefix}{{{}}}", data.len())

@@ -225,8 +225,9 @@ impl Session {
 
     /// `SETMETADATA mailbox (entry value …)` (RFC 5464): sets each entry
     /// to its value, or removes it for `None` (NIL). A value of printable
-    /// ASCII goes quoted, any other as a literal; NUL cannot be sent
-    /// (it would need BINARY's literal8) and is refused. An error,
+    /// ASCII goes quoted, any other as a literal; one holding NUL as a
+    /// BINARY literal8 (`~{n}`) where the server offers BINARY, refused
+    /// otherwise. An error,
     /// nothing sent, without the capability, without entries, or for an
     /// entry name that is not one. The server's NO carries why (e.g.
     /// `[METADATA MAXSIZE n]`, `[METADATA TOOMANY]`) in its text.
@@ -259,6 +260,10 @@ impl Session {
                         }
                         Some(v) if v.iter().all(|b| (0x20..0x7f).contains(b)) => {
                             c.string(v)?;
+                        }
+                        // NUL only in a literal8, to a server with BINARY
+                        Some(v) if v.contains(&0) && s.supports("BINARY") => {
+                            c.literal8(bytes::Bytes::copy_from_slice(v))?;
                         }
                         Some(v) => {
                             c.literal(bytes::Bytes::copy_from_slice(v))?;
@@ -427,6 +432,18 @@ mod tests {
             .typed_set_metadata("INBOX", &[("/private/a", Some(&b"a\0b"[..]))])
             .is_err());
         assert!(s.take_output().is_none());
+        // with BINARY, a literal8
+        let mut s = session("METADATA BINARY");
+        let p = s
+            .typed_set_metadata("INBOX", &[("/private/a", Some(&b"a\0b"[..]))])
+            .unwrap();
+        assert_eq!(
+            &s.take_output().unwrap()[..],
+            &b"A0 SETMETADATA \"INBOX\" (\"/private/a\" ~{3}\r\n"[..]
+        );
+        s.receive(b"+ go\r\n");
+        assert!(matches!(s.poll(&p).unwrap(), Poll::NeedInput));
+        assert_eq!(&s.take_output().unwrap()[..], b"a\0b)\r\n");
     }
 
     #[test]

@@ -46,6 +46,12 @@ macro_rules! metadata_scenario {
             .unwrap();
         assert_eq!(md.get("/private/vendor/imap4/bin"), Some(&binary[..]));
         assert_eq!(md.get("/private/vendor/imap4/short"), Some(&b"s"[..]));
+        // NUL goes as a BINARY literal8 (Dovecot offers BINARY): Dovecot
+        // reads it (no BAD) but keeps no NUL in its attributes
+        let nul: Vec<u8> = (0u8..=255).collect();
+        let e = $m.typed().set_metadata("INBOX", &[("/private/vendor/imap4/nul", Some(&nul[..]))])$($await)*.unwrap_err();
+        assert_eq!(e.server_status(), Some("NO"), "{e}");
+        assert!(e.to_string().contains("[CANNOT]") && e.to_string().contains("NUL"), "{e}");
 
         // MAXSIZE leaves the long values out and says how long they are
         let small = MetadataOptions { max_size: Some(10), depth: None };
@@ -121,6 +127,13 @@ macro_rules! cyrus_scenario {
         assert_eq!(md.mailbox, "INBOX.Sent");
         assert_eq!(md.get(entries[0]), Some(&b"mine"[..]), "{md:?}");
         assert_eq!(md.get(entries[1]), Some(&b"ours"[..]), "{md:?}");
+        // Cyrus offers BINARY but reads no literal8 in SETMETADATA: as the
+        // literal8 is synchronizing, it refuses before the bytes go, and
+        // the connection goes on
+        let nul: Vec<u8> = (0u8..=255).collect();
+        let e = $m.typed().set_metadata("INBOX.Sent", &[(entries[0], Some(&nul[..]))])$($await)*.unwrap_err();
+        assert_eq!(e.server_status(), Some("BAD"), "{e}");
+        $m.typed().noop()$($await)*.unwrap();
         let binary: Vec<u8> = (1u8..=255).collect();
         $m.typed().set_metadata("INBOX.Sent", &[(entries[0], Some(&binary[..])), (entries[1], None)])$($await)*.unwrap();
         let md = $m.typed().get_metadata("INBOX.Sent", &entries, &none)$($await)*.unwrap();
