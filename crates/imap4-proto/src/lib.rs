@@ -24,6 +24,7 @@
 #![warn(missing_docs)]
 
 pub mod acl;
+pub mod annotatemore;
 mod auth;
 mod code;
 pub mod command;

@@ -38,6 +38,9 @@ use imap4_proto::Authenticated;
 pub use imap4_proto::acl::{
     AclEntry, InvalidRights, ListedRights, Rights, RightsChange, RFC4314_RIGHTS,
 };
+/// METADATA (RFC 5464): [`Typed::get_metadata`], [`Typed::set_metadata`].
+/// ANNOTATEMORE results ([`Typed::get_annotation`]).
+pub use imap4_proto::annotatemore::Annotation;
 pub use imap4_proto::command::{
     Bound, Date, FetchAttr, InvalidDate, InvalidSet, SearchKey, SeqSet, StatusAttr, StoreOp, UidSet,
 };
@@ -53,7 +56,6 @@ pub use imap4_proto::esearch::{ESearchResult, SearchRes, SearchReturn};
 /// ([`Typed::list_extended`], [`Typed::special_use_folder`],
 /// [`Typed::namespace`]).
 pub use imap4_proto::list::{ListOptions, ListedMailbox, NamespaceEntry, Namespaces, SpecialUse};
-/// METADATA (RFC 5464): [`Typed::get_metadata`], [`Typed::set_metadata`].
 pub use imap4_proto::metadata::{
     check_entry_name, Depth, Metadata, MetadataEntry, MetadataOptions,
 };
@@ -294,6 +296,9 @@ pub(crate) mod acl;
 /// The METADATA commands, for [`typed_commands`].
 pub(crate) mod metadata;
 
+/// The ANNOTATEMORE commands, for [`typed_commands`].
+pub(crate) mod annotatemore;
+
 /// The ESEARCH and SEARCHRES commands, for [`typed_commands`].
 pub(crate) mod esearch;
 
@@ -356,6 +361,8 @@ macro_rules! typed_commands {
         $crate::typed::acl::acl_commands!([$($async)*] [$($await)*]);
 
         $crate::typed::metadata::metadata_commands!([$($async)*] [$($await)*]);
+
+        $crate::typed::annotatemore::annotatemore_commands!([$($async)*] [$($await)*]);
 
         $crate::typed::esearch::esearch_commands!([$($async)*] [$($await)*]);
 
