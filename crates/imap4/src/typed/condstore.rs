@@ -166,6 +166,66 @@ macro_rules! condstore_commands {
             Ok(out.conditional_store()?)
         }
 
+        /// `FETCH set (attrs) (CHANGEDSINCE modseq)` by sequence numbers
+        /// (CONDSTORE): [`Self::uid_fetch_changed_since`] for clients that
+        /// keep sequence numbers. Put [`FetchAttr::Uid`] in `attrs` to read
+        /// [`ChangedSince::flag_changes`](crate::typed::ChangedSince::flag_changes)
+        /// (plain FETCH answers carry no UID otherwise). An error, nothing
+        /// sent, without CONDSTORE or for `modseq` 0; an empty set asks the
+        /// server nothing.
+        ///
+        /// ```no_run
+        /// # fn run(m: &mut imap4::Imap4) -> Result<(), imap4::Error> {
+        /// use imap4::typed::{FetchAttr, SelectOptions, SeqSet};
+        /// m.typed().select_with("INBOX", &SelectOptions::condstore())?;
+        /// let changed = m.typed().fetch_changed_since(&SeqSet::all(), &[FetchAttr::Uid, FetchAttr::Flags], 4242)?;
+        /// # let _ = changed;
+        /// # Ok(()) }
+        /// ```
+        pub $($async)* fn fetch_changed_since(
+            &mut self,
+            set: &SeqSet,
+            attrs: &[FetchAttr],
+            modseq: u64,
+        ) -> Result<$crate::typed::ChangedSince, Error> {
+            if set.is_empty() {
+                return Ok($crate::typed::ChangedSince::default());
+            }
+            let out = self
+                .m
+                .run_typed(|s| s.typed_fetch_changed_since(SetArg::Seq(set), attrs, modseq, false))$($await)*?;
+            Ok(out.changed_since()?)
+        }
+
+        /// `STORE set (UNCHANGEDSINCE modseq) ±FLAGS (flags)` by sequence
+        /// numbers (CONDSTORE): [`Self::uid_store_unchanged_since`] for
+        /// sequence numbers; `modified` then holds sequence numbers, as the
+        /// server's `[MODIFIED]` does for a non-UID STORE.
+        ///
+        /// ```no_run
+        /// # fn run(m: &mut imap4::Imap4) -> Result<(), imap4::Error> {
+        /// use imap4::typed::{SeqSet, StoreOp};
+        /// let r = m.typed().store_unchanged_since(&SeqSet::from(1..=3), 4242, StoreOp::Add, &["$Done"], false)?;
+        /// # let _ = r;
+        /// # Ok(()) }
+        /// ```
+        pub $($async)* fn store_unchanged_since(
+            &mut self,
+            set: &SeqSet,
+            modseq: u64,
+            op: StoreOp,
+            flags: &[&str],
+            silent: bool,
+        ) -> Result<$crate::typed::ConditionalStore, Error> {
+            if set.is_empty() {
+                return Ok($crate::typed::ConditionalStore::default());
+            }
+            let out = self
+                .m
+                .run_typed(|s| s.typed_store_unchanged_since(SetArg::Seq(set), modseq, op, flags, silent))$($await)*?;
+            Ok(out.conditional_store()?)
+        }
+
         /// Resynchronizes `mailbox` from what the client knew: the new,
         /// changed and vanished messages, or [`Resync::StartOver`](crate::typed::Resync::StartOver) when
         /// UIDVALIDITY changed. QRESYNC where offered (one SELECT; ENABLE
