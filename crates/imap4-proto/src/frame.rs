@@ -234,6 +234,13 @@ pub const MIN_READ: usize = 1 << 10;
 /// The largest read [`Framer::read_buf`] asks room for: 64 KiB.
 pub const MAX_READ: usize = 64 << 10;
 
+/// The receive buffer capacity a session keeps between commands (see
+/// [`Framer::trim`]): 256 KiB, four times [`MAX_READ`] (a buffer holding
+/// part of a response and room for a full read doubles to that). Freeing and
+/// reallocating the buffer for every command costs page faults; one that
+/// a large response grew is given back.
+pub const KEEP_BETWEEN_COMMANDS: usize = 4 * MAX_READ;
+
 impl Framer {
     /// A framer enforcing `limits`.
     pub fn new(limits: Limits) -> Self {
@@ -420,6 +427,20 @@ impl Framer {
         self.arena = BytesMut::new();
         self.arena_next = ARENA_MIN;
         self.read_size = MIN_READ;
+        true
+    }
+
+    /// Gives the receive buffer back if nothing is buffered and it grew
+    /// past `keep` bytes of capacity (a large response passed through);
+    /// a buffer of the usual size stays, to be reused by the next
+    /// response, and so does the read size learned. Returns whether it
+    /// released the buffer.
+    pub fn trim(&mut self, keep: usize) -> bool {
+        self.commit();
+        if !self.buf.is_empty() || self.in_frame() || self.buf.capacity() <= keep {
+            return false;
+        }
+        self.buf = BytesMut::new();
         true
     }
 

@@ -465,9 +465,9 @@ impl Session {
     /// the session's. Under COMPRESS=DEFLATE it is the compressed input.
     ///
     /// The room starts small ([`crate::frame::MIN_READ`]) and doubles with
-    /// each read that fills it (up to [`crate::frame::MAX_READ`]); once
-    /// no response is in progress between commands or in IDLE, the
-    /// session gives the buffer back (see [`Session::release_buffers`]).
+    /// each read that fills it (up to [`crate::frame::MAX_READ`]); while
+    /// IDLE waits with no response in progress the session gives the
+    /// buffer back (see [`Session::release_buffers`]).
     pub fn read_buf(&mut self) -> &mut BytesMut {
         match self.deflate.as_mut() {
             Some(d) => d.read_buf(self.framer.read_size()),
@@ -508,8 +508,10 @@ impl Session {
 
     /// Gives the receive buffers back if no response is in progress, so
     /// that a connection waiting between responses holds none (the
-    /// session does this itself when the last command in flight completes
-    /// and while IDLE waits). Returns whether they were released.
+    /// session does this itself while IDLE waits; when the last command
+    /// in flight completes it gives back only a buffer that grew past
+    /// [`crate::frame::KEEP_BETWEEN_COMMANDS`]). Returns whether they were
+    /// released.
     pub fn release_buffers(&mut self) -> bool {
         self.commit();
         if let Some(d) = self.deflate.as_mut() {
@@ -1099,8 +1101,9 @@ impl Session {
         if matches!(r, Ok(Poll::Done(_)) | Err(_)) {
             self.update_literal_cap();
             if self.in_flight.is_empty() {
-                // Between commands: hold no receive buffer.
-                self.release_buffers();
+                // Between commands: keep a buffer of the usual size for
+                // the next command, not one a large response grew.
+                self.framer.trim(crate::frame::KEEP_BETWEEN_COMMANDS);
             }
         }
         r

@@ -1344,22 +1344,31 @@ mod buffers {
     }
 
     #[test]
-    fn no_buffer_is_held_once_the_last_command_completes() {
+    fn a_grown_buffer_is_given_back_once_the_last_command_completes() {
         let mut s = greeted("IMAP4rev1");
         let p = s.typed_noop().unwrap();
         s.take_output();
-        let mut wire = Vec::new();
-        for i in 0..2000 {
-            wire.extend_from_slice(format!("* {i} EXISTS\r\n").as_bytes());
-        }
-        wire.extend_from_slice(b"T0 OK done\r\n");
+        let mut wire = b"* 1 FETCH (BODY[] {600000}\r\n".to_vec();
+        wire.resize(wire.len() + 600_000, b'x');
+        wire.extend_from_slice(b")\r\nT0 OK done\r\n");
         read(&mut s, &wire);
-        assert!(s.input_allocated() > 0);
+        assert!(s.input_allocated() > crate::frame::KEEP_BETWEEN_COMMANDS);
         let Poll::Done(t) = s.poll(&p).unwrap() else {
             panic!()
         };
-        assert_eq!(s.input_allocated(), 0, "released between commands");
+        assert!(s.input_allocated() <= 64 << 10, "{}", s.input_allocated());
         s.complete_typed(p, Ok(t)).unwrap();
+        // a buffer of the usual size stays for the next command
+        let p = s.typed_noop().unwrap();
+        s.take_output();
+        read(&mut s, &[b"* 1 EXISTS\r\n".as_slice(); 300].concat());
+        read(&mut s, b"T1 OK done\r\n");
+        let Poll::Done(_) = s.poll(&p).unwrap() else {
+            panic!()
+        };
+        assert!(s.input_allocated() > 0);
+        assert!(s.release_buffers());
+        assert_eq!(s.input_allocated(), 0);
     }
 
     #[test]
@@ -1420,6 +1429,7 @@ mod buffers {
             panic!()
         };
         s.complete_typed(p, Ok(t)).unwrap();
+        assert!(s.release_buffers());
         assert_eq!(s.input_allocated(), 0);
     }
 }
