@@ -280,6 +280,9 @@ struct Sample {
     rss_kb: u64,
     items: u64,
     bytes: u64,
+    /// Page faults (minor + major, `getrusage`) over the same span as the
+    /// CPU time; 0 where a client does not report them.
+    faults: u64,
 }
 
 impl Sample {
@@ -299,6 +302,7 @@ impl Sample {
                 "rss_kb" => s.rss_kb = v.parse().ok()?,
                 "items" => s.items = v.parse().ok()?,
                 "bytes" => s.bytes = v.parse().ok()?,
+                "faults" => s.faults = v.parse().ok()?,
                 _ => {}
             }
         }
@@ -307,8 +311,16 @@ impl Sample {
 
     fn format(&self) -> String {
         format!(
-            "RESULT wall={:.6} user={:.6} sys={:.6} proc_cpu={:.6} rss_kb={} items={} bytes={}",
-            self.wall, self.user, self.sys, self.proc_cpu, self.rss_kb, self.items, self.bytes
+            "RESULT wall={:.6} user={:.6} sys={:.6} proc_cpu={:.6} rss_kb={} items={} bytes={} \
+             faults={}",
+            self.wall,
+            self.user,
+            self.sys,
+            self.proc_cpu,
+            self.rss_kb,
+            self.items,
+            self.bytes,
+            self.faults
         )
     }
 }
@@ -373,6 +385,7 @@ fn summarize(samples: &[Sample]) -> Sample {
         rss_kb: m(|s| s.rss_kb as f64) as u64,
         items: samples[0].items,
         bytes: samples[0].bytes,
+        faults: m(|s| s.faults as f64) as u64,
     }
 }
 
@@ -424,8 +437,8 @@ fn orchestrate(o: &Options) -> Result<(), Error> {
     let mut table = String::new();
     let mut verdicts = Vec::new();
     table.push_str(
-        "| workload | client | wall (s) | client CPU (s) | user / sys (s) | peak RSS (MiB) |\n\
-         |---|---|---:|---:|---:|---:|\n",
+        "| workload | client | wall (s) | client CPU (s) | user / sys (s) | peak RSS (MiB) | page faults |\n\
+         |---|---|---:|---:|---:|---:|---:|\n",
     );
     for (wi, &w) in workloads.iter().enumerate() {
         let ours = summarize(&samples[wi][Client::Imap4 as usize]);
@@ -461,12 +474,13 @@ fn orchestrate(o: &Options) -> Result<(), Error> {
         let row = |table: &mut String, first: &str, name: &str, s: &Sample| {
             let _ = writeln!(
                 table,
-                "| {first} | {name} | {:.3} | {:.3} | {:.3} / {:.3} | {:.1} |",
+                "| {first} | {name} | {:.3} | {:.3} | {:.3} / {:.3} | {:.1} | {} |",
                 s.wall,
                 s.cpu(),
                 s.user,
                 s.sys,
-                s.rss_kb as f64 / 1024.0
+                s.rss_kb as f64 / 1024.0,
+                s.faults
             );
         };
         row(&mut table, &desc, Client::Imaplib.name(), &theirs);
@@ -477,7 +491,7 @@ fn orchestrate(o: &Options) -> Result<(), Error> {
             row(&mut table, "", c.name(), s);
             let _ = writeln!(
                 table,
-                "| | **{} / CPython** | **{:.2}** | **{:.2}** | {:.2} / {:.2} | **{:.2}** |",
+                "| | **{} / CPython** | **{:.2}** | **{:.2}** | {:.2} / {:.2} | **{:.2}** | |",
                 c.name(),
                 s.wall / theirs.wall,
                 s.cpu() / theirs.cpu(),
@@ -600,11 +614,13 @@ fn client(args: &[String]) -> Result<(), Error> {
 /// counts) and measures it: wall time and CPU time (user + sys,
 /// `getrusage`) around it, and the process's peak RSS after it.
 fn measure(f: impl FnOnce() -> Result<(u64, u64), Error>) -> Result<Sample, Error> {
+    let f0 = page_faults()?;
     let (u0, s0) = cpu_times()?;
     let t0 = Instant::now();
     let (items, bytes) = f()?;
     let wall = t0.elapsed().as_secs_f64();
     let (u1, s1) = cpu_times()?;
+    let f1 = page_faults()?;
     Ok(Sample {
         wall,
         user: u1 - u0,
@@ -613,6 +629,7 @@ fn measure(f: impl FnOnce() -> Result<(u64, u64), Error>) -> Result<Sample, Erro
         rss_kb: vm_hwm_kb(),
         items,
         bytes,
+        faults: f1.saturating_sub(f0),
     })
 }
 
@@ -805,6 +822,13 @@ fn cpu_times() -> Result<(f64, f64), Error> {
     let u = getrusage(UsageWho::RUSAGE_SELF)?;
     let secs = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
     Ok((secs(u.user_time()), secs(u.system_time())))
+}
+
+/// This process's page faults so far (minor + major).
+fn page_faults() -> Result<u64, Error> {
+    use nix::sys::resource::{getrusage, UsageWho};
+    let u = getrusage(UsageWho::RUSAGE_SELF)?;
+    Ok((u.minor_page_faults() + u.major_page_faults()).max(0) as u64)
 }
 
 /// Peak resident set size (VmHWM) in KiB.

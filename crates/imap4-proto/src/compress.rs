@@ -32,6 +32,8 @@ pub struct Deflate {
     /// The server ended its deflate stream (a final block).
     ended: bool,
     out: Vec<u8>,
+    /// `input`'s length when [`Deflate::read_buf`] handed it out.
+    mark: Option<usize>,
 }
 
 impl std::fmt::Debug for Deflate {
@@ -66,6 +68,7 @@ impl Deflate {
             maybe_more: false,
             ended: false,
             out: vec![0; Self::CHUNK],
+            mark: None,
         }
     }
 
@@ -94,8 +97,43 @@ impl Deflate {
     /// Takes compressed bytes received from the server (nothing is
     /// inflated yet).
     pub fn receive(&mut self, data: &[u8]) {
+        self.commit();
         self.input.extend_from_slice(data);
         self.received += data.len() as u64;
+    }
+
+    /// The compressed input buffer with room for `want` more bytes, to
+    /// read into directly; append only, then [`Deflate::commit`] (see
+    /// [`crate::frame::Framer::read_buf`]).
+    pub fn read_buf(&mut self, want: usize) -> &mut BytesMut {
+        self.commit();
+        self.input.reserve(want);
+        self.mark = Some(self.input.len());
+        &mut self.input
+    }
+
+    /// Counts the bytes appended to [`Deflate::read_buf`] and returns how
+    /// many; a buffer that shrank loses what it held (see
+    /// [`crate::frame::Framer::commit`]).
+    pub fn commit(&mut self) -> usize {
+        let Some(mark) = self.mark.take() else {
+            return 0;
+        };
+        let len = self.input.len();
+        if len < mark {
+            self.input.clear();
+            return 0;
+        }
+        self.received += (len - mark) as u64;
+        len - mark
+    }
+
+    /// Gives the input buffer back if it holds nothing.
+    pub fn release(&mut self) {
+        self.commit();
+        if self.input.is_empty() {
+            self.input = BytesMut::new();
+        }
     }
 
     /// Compressed bytes received over the codec's life.
@@ -135,6 +173,7 @@ impl Deflate {
 
     /// Forgets the compressed bytes not yet inflated.
     pub fn clear_pending(&mut self) {
+        self.commit();
         self.input.clear();
         self.maybe_more = false;
     }
@@ -144,6 +183,7 @@ impl Deflate {
     /// `until` (see [`Deflate::consumed`]; `None`: no bound). An empty
     /// result means nothing more can be made from the input allowed.
     pub fn inflate(&mut self, until: Option<u64>) -> Result<&[u8], DeflateError> {
+        self.commit();
         let mut allowed = self.input.len();
         if let Some(until) = until {
             let room = until.saturating_sub(self.rx.total_in());

@@ -207,17 +207,45 @@ pub struct Framer {
     streamed: u64,
     /// Where small frames are packed (see [`Framer::emit`]).
     arena: BytesMut,
+    /// The size of the next arena chunk: it starts at [`ARENA_MIN`] and
+    /// doubles with every chunk up to [`ARENA`].
+    arena_next: usize,
+    /// How many bytes the next read asks for (see [`Framer::read_buf`]):
+    /// it starts at [`MIN_READ`] and doubles, up to [`MAX_READ`], each
+    /// time a read fills what it asked for.
+    read_size: usize,
+    /// The buffer's length when [`Framer::read_buf`] handed it out: what
+    /// was appended after it is not yet counted in `fed`.
+    mark: Option<usize>,
 }
 
-/// The size of the chunks small frames are packed into: 64 KiB. Frames of
-/// a sixteenth of it or more get an allocation of their own.
+/// The largest size of the chunks small frames are packed into: 64 KiB.
+/// Frames of a sixteenth of it or more get an allocation of their own.
 const ARENA: usize = 64 << 10;
+
+/// The first arena chunk: 1 KiB, so that a session that received a few
+/// responses holds no more than that.
+const ARENA_MIN: usize = 1 << 10;
+
+/// The smallest read [`Framer::read_buf`] asks room for: 1 KiB (what an
+/// idle connection waits with).
+pub const MIN_READ: usize = 1 << 10;
+
+/// The largest read [`Framer::read_buf`] asks room for: 64 KiB.
+pub const MAX_READ: usize = 64 << 10;
+
+/// The receive buffer capacity a session keeps between commands (see
+/// [`Framer::trim`]): 256 KiB, four times [`MAX_READ`] (a buffer holding
+/// part of a response and room for a full read doubles to that). Freeing and
+/// reallocating the buffer for every command costs page faults; one that
+/// a large response grew is given back.
+pub const KEEP_BETWEEN_COMMANDS: usize = 4 * MAX_READ;
 
 impl Framer {
     /// A framer enforcing `limits`.
     pub fn new(limits: Limits) -> Self {
         Framer {
-            buf: BytesMut::with_capacity(8 * 1024),
+            buf: BytesMut::new(),
             limits,
             mode: Mode::Line,
             pos: 0,
@@ -232,6 +260,9 @@ impl Framer {
             stream_min: None,
             streamed: 0,
             arena: BytesMut::new(),
+            arena_next: ARENA_MIN,
+            read_size: MIN_READ,
+            mark: None,
         }
     }
 
@@ -296,8 +327,132 @@ impl Framer {
 
     /// Appends received bytes.
     pub fn feed(&mut self, data: &[u8]) {
+        self.commit();
         self.buf.extend_from_slice(data);
         self.fed += data.len() as u64;
+    }
+
+    /// The receive buffer, with room reserved for the next read, for a
+    /// driver to read into directly (no copy): append the bytes read
+    /// (tokio's `AsyncReadExt::read_buf` does, or see
+    /// [`Framer::read_into`]), then call [`Framer::commit`]. Only append:
+    /// the bytes already in it are the framer's.
+    ///
+    /// The room reserved starts at [`MIN_READ`] and doubles, up to
+    /// [`MAX_READ`], with each read that fills it, so memory grows only
+    /// with the bytes received; [`Framer::release`] gives it back.
+    ///
+    /// ```
+    /// use imap4_proto::frame::Framer;
+    /// use imap4_proto::Limits;
+    ///
+    /// let mut framer = Framer::new(Limits::default());
+    /// framer.read_buf().extend_from_slice(b"* OK hi\r\n");
+    /// assert_eq!(framer.commit(), 9);
+    /// assert_eq!(framer.next_frame().unwrap().unwrap().first_line(), b"* OK hi");
+    /// ```
+    pub fn read_buf(&mut self) -> &mut BytesMut {
+        self.commit();
+        self.buf.reserve(self.read_size);
+        self.mark = Some(self.buf.len());
+        &mut self.buf
+    }
+
+    /// Counts the bytes appended to [`Framer::read_buf`] since it was
+    /// handed out, and returns how many (0 if it was not). Every other
+    /// method commits first, so a forgotten call loses nothing.
+    ///
+    /// A buffer that shrank (bytes the framer held were removed, against
+    /// [`Framer::read_buf`]'s contract) loses what it held: the framer
+    /// starts over at the next response.
+    pub fn commit(&mut self) -> usize {
+        let Some(mark) = self.mark.take() else {
+            return 0;
+        };
+        let len = self.buf.len();
+        if len < mark {
+            self.buf.clear();
+            self.reset_frame();
+            return 0;
+        }
+        let n = len - mark;
+        self.fed += n as u64;
+        self.note_read(n);
+        n
+    }
+
+    /// Reads once with `read` straight into the receive buffer (the room
+    /// [`Framer::read_buf`] reserves, zeroed, as `&mut [u8]`: what a
+    /// blocking `std::io::Read` wants) and commits what it read; a count
+    /// above the room given is taken as the room.
+    pub fn read_into<E>(
+        &mut self,
+        read: impl FnOnce(&mut [u8]) -> Result<usize, E>,
+    ) -> Result<usize, E> {
+        let want = self.read_size;
+        let buf = self.read_buf();
+        let len = buf.len();
+        buf.resize(len + want, 0);
+        let r = read(&mut buf[len..]);
+        let n = r.as_ref().map_or(0, |n| (*n).min(want));
+        buf.truncate(len + n);
+        self.commit();
+        r.map(|_| n)
+    }
+
+    /// How many bytes the next read asks room for.
+    pub fn read_size(&self) -> usize {
+        self.read_size
+    }
+
+    /// Notes that a read brought `n` bytes: one that filled what was asked
+    /// for doubles the next (up to [`MAX_READ`]).
+    pub(crate) fn note_read(&mut self, n: usize) {
+        if n >= self.read_size {
+            self.read_size = (self.read_size * 2).min(MAX_READ);
+        }
+    }
+
+    /// Gives the receive buffer and the arena back if nothing is buffered
+    /// (no response has started): a connection between responses (idle,
+    /// or between commands) then holds no buffer, and the next read asks
+    /// for [`MIN_READ`] again. Frames already returned keep their own
+    /// bytes. Returns whether it released them.
+    pub fn release(&mut self) -> bool {
+        self.commit();
+        if !self.buf.is_empty() || self.in_frame() {
+            return false;
+        }
+        self.buf = BytesMut::new();
+        self.arena = BytesMut::new();
+        self.arena_next = ARENA_MIN;
+        self.read_size = MIN_READ;
+        true
+    }
+
+    /// Gives the receive buffer back if nothing is buffered and it grew
+    /// past `keep` bytes of capacity (a large response passed through);
+    /// a buffer of the usual size stays, to be reused by the next
+    /// response, and so does the read size learned. Returns whether it
+    /// released the buffer.
+    pub fn trim(&mut self, keep: usize) -> bool {
+        self.commit();
+        if !self.buf.is_empty() || self.in_frame() || self.buf.capacity() <= keep {
+            return false;
+        }
+        self.buf = BytesMut::new();
+        true
+    }
+
+    /// Bytes the framer holds allocated for input not yet returned: the
+    /// receive buffer's capacity and the arena's unused room.
+    pub fn allocated(&self) -> usize {
+        self.buf.capacity() + self.arena.capacity()
+    }
+
+    /// The bytes buffered that are not yet part of a returned frame.
+    pub fn unprocessed(&self) -> &[u8] {
+        &self.buf
     }
 
     /// Number of bytes buffered (scanned or not) that are not yet part of a
@@ -321,6 +476,7 @@ impl Framer {
     /// imaplib `read()`/`readline()` hooks, or STARTTLS, where any buffered
     /// byte is an attack).
     pub fn take_buffered(&mut self) -> BytesMut {
+        self.commit();
         let out = std::mem::take(&mut self.buf);
         self.reset_frame();
         out
@@ -356,6 +512,7 @@ impl Framer {
     /// [`Framer::set_stream_bodies`]), `Ok(None)` if more bytes are
     /// needed, or an error if the stream violates a limit.
     pub fn next_item(&mut self) -> Result<Option<Item>, FrameError> {
+        self.commit();
         loop {
             match self.mode {
                 Mode::Stream(0) => {
@@ -580,8 +737,10 @@ impl Framer {
     /// split off in place would pin the whole buffer it was read into
     /// (up to twice its size after growing, or a large buffer pinned by a
     /// tiny response kept alongside). Small frames are packed into
-    /// [`ARENA`]-sized chunks, so a million tiny responses cost no
-    /// allocation each; larger ones get an allocation of their own size.
+    /// chunks that start at [`ARENA_MIN`] and double up to [`ARENA`], so
+    /// a million tiny responses cost no allocation each and a session
+    /// that got a few holds little; larger ones get an allocation of
+    /// their own size.
     fn emit(&mut self) -> Frame {
         use bytes::Buf;
         let raw_len = self.pos;
@@ -590,7 +749,8 @@ impl Framer {
             Bytes::copy_from_slice(&self.buf[..raw_len])
         } else {
             if self.arena.capacity() - self.arena.len() < raw_len {
-                self.arena = BytesMut::with_capacity(ARENA);
+                self.arena = BytesMut::with_capacity(self.arena_next.max(raw_len));
+                self.arena_next = (self.arena_next * 2).min(ARENA);
             }
             self.arena.extend_from_slice(&self.buf[..raw_len]);
             self.arena.split().freeze()
@@ -1083,5 +1243,154 @@ mod tests {
         }
         f.feed(b")\r\n");
         assert!(matches!(f.next_item().unwrap(), Some(Item::Frame(_))));
+    }
+
+    /// Reads `data` into the framer the way a driver does: through
+    /// `read_into`, at most what it asks room for per read.
+    fn read_all(f: &mut Framer, mut data: &[u8]) -> Vec<usize> {
+        let mut sizes = Vec::new();
+        while !data.is_empty() {
+            let n = f
+                .read_into(|b| -> Result<usize, ()> {
+                    let n = b.len().min(data.len());
+                    b[..n].copy_from_slice(&data[..n]);
+                    Ok(n)
+                })
+                .unwrap();
+            sizes.push(n);
+            data = &data[n..];
+        }
+        sizes
+    }
+
+    #[test]
+    fn a_new_framer_holds_no_buffer() {
+        let f = Framer::new(Limits::default());
+        assert_eq!(f.allocated(), 0);
+        assert_eq!(f.read_size(), MIN_READ);
+    }
+
+    #[test]
+    fn read_buf_and_commit_frame_like_feed() {
+        let mut f = Framer::new(Limits::default());
+        let b = f.read_buf();
+        assert!(b.capacity() >= MIN_READ);
+        b.extend_from_slice(b"* 1 FETCH (BODY[] {5}\r\nhel");
+        assert_eq!(f.commit(), 26);
+        assert_eq!(f.commit(), 0, "counted once");
+        assert_eq!(f.fed(), 26);
+        assert_eq!(f.next_frame(), Ok(None));
+        // a forgotten commit is done by the next call
+        f.read_buf().extend_from_slice(b"lo)\r\n* OK x\r\n");
+        let frame = f.next_frame().unwrap().unwrap();
+        assert_eq!(lines(&frame)[1], b"hello");
+        assert_eq!(f.fed(), 39);
+        assert_eq!(frame.offset(), 0);
+        let ok = f.next_frame().unwrap().unwrap();
+        assert_eq!(ok.first_line(), b"* OK x");
+        assert_eq!(ok.offset(), 31);
+    }
+
+    #[test]
+    fn a_read_buf_that_shrank_starts_over() {
+        let mut f = Framer::new(Limits::default());
+        f.feed(b"* 1 FETCH (FLAGS");
+        f.read_buf().clear();
+        assert_eq!(f.commit(), 0);
+        f.feed(b"* OK y\r\n");
+        assert_eq!(f.next_frame().unwrap().unwrap().first_line(), b"* OK y");
+    }
+
+    #[test]
+    fn reads_grow_only_with_bytes_received_and_reset_on_release() {
+        let mut f = Framer::new(Limits::default());
+        // a trickle: the room asked for stays small
+        for _ in 0..100 {
+            read_all(&mut f, b"* 1 EXISTS\r\n");
+            assert!(f.next_frame().unwrap().is_some());
+        }
+        assert_eq!(f.read_size(), MIN_READ);
+        // a flood: it doubles with each full read, up to MAX_READ
+        let mut big = b"* 1 FETCH (BODY[] {1000000}\r\n".to_vec();
+        big.resize(big.len() + 1_000_000, b'x');
+        big.extend_from_slice(b")\r\n");
+        let sizes = read_all(&mut f, &big);
+        assert_eq!(
+            &sizes[..4],
+            &[MIN_READ, 2 * MIN_READ, 4 * MIN_READ, 8 * MIN_READ]
+        );
+        assert_eq!(f.read_size(), MAX_READ);
+        assert!(sizes.iter().all(|&n| n <= MAX_READ));
+        let frame = f.next_frame().unwrap().unwrap();
+        assert_eq!(frame.raw_len(), big.len());
+        assert!(f.allocated() > 0);
+        assert!(f.release());
+        assert_eq!(f.allocated(), 0);
+        assert_eq!(f.read_size(), MIN_READ);
+        drop(frame);
+    }
+
+    #[test]
+    fn release_keeps_a_started_response() {
+        let mut f = Framer::new(Limits::default());
+        read_all(&mut f, b"* 1 FETCH (BODY[] {5}\r\nhe");
+        assert_eq!(f.next_frame(), Ok(None));
+        assert!(!f.release());
+        read_all(&mut f, b"llo)\r\n");
+        let frame = f.next_frame().unwrap().unwrap();
+        assert_eq!(lines(&frame)[1], b"hello");
+        assert!(f.release());
+    }
+
+    #[test]
+    fn small_frames_share_a_small_first_chunk() {
+        let mut f = Framer::new(Limits::default());
+        let mut kept = Vec::new();
+        for _ in 0..5 {
+            read_all(&mut f, b"* 3 EXISTS\r\n");
+            kept.push(f.next_frame().unwrap().unwrap());
+        }
+        // the first arena chunk is ARENA_MIN, not ARENA
+        assert!(f.arena.capacity() < ARENA_MIN);
+        assert!(f.release());
+        assert_eq!(&kept[4].raw()[..], b"* 3 EXISTS\r\n");
+    }
+
+    #[test]
+    fn limits_hold_for_bytes_read_in_place() {
+        let limits = Limits {
+            max_line_len: 100,
+            ..Limits::default()
+        };
+        let mut f = Framer::new(limits);
+        read_all(&mut f, &[b'a'; 200]);
+        assert_eq!(f.next_frame(), Err(FrameError::LineTooLong { limit: 100 }));
+        let limits = Limits {
+            max_literal_len: 10,
+            ..Limits::default()
+        };
+        let mut f = Framer::new(limits);
+        read_all(&mut f, b"* 1 FETCH (BODY[] {11}\r\n");
+        assert!(matches!(
+            f.next_frame(),
+            Err(FrameError::LiteralTooLarge {
+                size: 11,
+                limit: 10
+            })
+        ));
+    }
+
+    #[test]
+    fn an_announced_literal_reserves_only_what_arrives_in_place() {
+        let limits = Limits {
+            max_literal_len: u64::MAX,
+            max_response_len: u64::MAX,
+            ..Limits::default()
+        };
+        let mut f = Framer::new(limits);
+        read_all(&mut f, b"* 1 FETCH (RFC822 {4294967295}\r\nabc");
+        assert_eq!(f.next_frame(), Ok(None));
+        f.read_buf();
+        assert!(f.allocated() <= 2 * MIN_READ + 64);
     }
 }

@@ -346,6 +346,11 @@ impl Session {
                 Phase::Waiting => Some(run.next_poll),
                 _ => None,
             };
+            if matches!(run.phase, Phase::Idling | Phase::Waiting) {
+                // Waiting for the server with nothing half-read: hold no
+                // receive buffer meanwhile.
+                self.release_buffers();
+            }
             return Ok(IdleStep::Wait {
                 until: min(timer, run.answer_by),
             });

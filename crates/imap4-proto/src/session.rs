@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use crate::compress::Deflate;
 use crate::encode::{CommandBuilder, EncodeError, Fragment, LiteralMode};
@@ -455,6 +455,81 @@ impl Session {
             Some(d) => d.receive(data),
             None => self.framer.feed(data),
         }
+    }
+
+    /// The receive buffer with room reserved for the next read, for a
+    /// driver to read into directly instead of calling
+    /// [`Session::receive`] (no copy): append the bytes read (tokio's
+    /// `AsyncReadExt::read_buf` does, or see [`Session::read_into`]), then
+    /// call [`Session::commit`]. Only append: the bytes already in it are
+    /// the session's. Under COMPRESS=DEFLATE it is the compressed input.
+    ///
+    /// The room starts small ([`crate::frame::MIN_READ`]) and doubles with
+    /// each read that fills it (up to [`crate::frame::MAX_READ`]); while
+    /// IDLE waits with no response in progress the session gives the
+    /// buffer back (see [`Session::release_buffers`]).
+    pub fn read_buf(&mut self) -> &mut BytesMut {
+        match self.deflate.as_mut() {
+            Some(d) => d.read_buf(self.framer.read_size()),
+            None => self.framer.read_buf(),
+        }
+    }
+
+    /// Counts the bytes appended to [`Session::read_buf`] since it was
+    /// handed out as received, and returns how many.
+    pub fn commit(&mut self) -> usize {
+        match self.deflate.as_mut() {
+            Some(d) => {
+                let n = d.commit();
+                self.framer.note_read(n);
+                n
+            }
+            None => self.framer.commit(),
+        }
+    }
+
+    /// Reads once with `read` (a blocking `std::io::Read::read`, say)
+    /// straight into the receive buffer and commits what it read (see
+    /// [`Session::read_buf`]); the room handed to `read` is zeroed.
+    pub fn read_into<E>(
+        &mut self,
+        read: impl FnOnce(&mut [u8]) -> Result<usize, E>,
+    ) -> Result<usize, E> {
+        let want = self.framer.read_size();
+        let buf = self.read_buf();
+        let len = buf.len();
+        buf.resize(len + want, 0);
+        let r = read(&mut buf[len..]);
+        let n = r.as_ref().map_or(0, |n| (*n).min(want));
+        buf.truncate(len + n);
+        self.commit();
+        r.map(|_| n)
+    }
+
+    /// Gives the receive buffers back if no response is in progress, so
+    /// that a connection waiting between responses holds none (the
+    /// session does this itself while IDLE waits; when the last command
+    /// in flight completes it gives back only a buffer that grew past
+    /// [`crate::frame::KEEP_BETWEEN_COMMANDS`]). Returns whether they were
+    /// released.
+    pub fn release_buffers(&mut self) -> bool {
+        self.commit();
+        if let Some(d) = self.deflate.as_mut() {
+            d.release();
+        }
+        self.framer.release()
+    }
+
+    /// Bytes the session holds allocated for input not yet processed (the
+    /// framer's buffer and arena room; not the compressed input).
+    pub fn input_allocated(&self) -> usize {
+        self.framer.allocated()
+    }
+
+    /// The bytes received and not yet part of a processed response (after
+    /// inflating, under COMPRESS=DEFLATE), without taking them.
+    pub fn unprocessed(&self) -> &[u8] {
+        self.framer.unprocessed()
     }
 
     /// Whether COMPRESS=DEFLATE is on.
@@ -1025,6 +1100,11 @@ impl Session {
         }
         if matches!(r, Ok(Poll::Done(_)) | Err(_)) {
             self.update_literal_cap();
+            if self.in_flight.is_empty() {
+                // Between commands: keep a buffer of the usual size for
+                // the next command, not one a large response grew.
+                self.framer.trim(crate::frame::KEEP_BETWEEN_COMMANDS);
+            }
         }
         r
     }

@@ -1312,3 +1312,124 @@ mod routing {
         assert_eq!(got, [1, 1]);
     }
 }
+
+mod buffers {
+    use super::super::*;
+    use crate::compress::Deflate;
+
+    /// Feeds `data` the way a driver does: read straight into the
+    /// session's buffer.
+    fn read(s: &mut Session, data: &[u8]) {
+        let mut data = data;
+        while !data.is_empty() {
+            let n = s
+                .read_into(|b| -> Result<usize, ()> {
+                    let n = b.len().min(data.len());
+                    b[..n].copy_from_slice(&data[..n]);
+                    Ok(n)
+                })
+                .unwrap();
+            data = &data[n..];
+        }
+    }
+
+    fn greeted(caps: &str) -> Session {
+        let mut s = Session::new(Limits::default(), "T");
+        read(
+            &mut s,
+            format!("* OK [CAPABILITY {caps}] hi\r\n").as_bytes(),
+        );
+        assert!(s.read_greeting().unwrap());
+        s
+    }
+
+    #[test]
+    fn a_grown_buffer_is_given_back_once_the_last_command_completes() {
+        let mut s = greeted("IMAP4rev1");
+        let p = s.typed_noop().unwrap();
+        s.take_output();
+        let mut wire = b"* 1 FETCH (BODY[] {600000}\r\n".to_vec();
+        wire.resize(wire.len() + 600_000, b'x');
+        wire.extend_from_slice(b")\r\nT0 OK done\r\n");
+        read(&mut s, &wire);
+        assert!(s.input_allocated() > crate::frame::KEEP_BETWEEN_COMMANDS);
+        let Poll::Done(t) = s.poll(&p).unwrap() else {
+            panic!()
+        };
+        assert!(s.input_allocated() <= 64 << 10, "{}", s.input_allocated());
+        s.complete_typed(p, Ok(t)).unwrap();
+        // a buffer of the usual size stays for the next command
+        let p = s.typed_noop().unwrap();
+        s.take_output();
+        read(&mut s, &[b"* 1 EXISTS\r\n".as_slice(); 300].concat());
+        read(&mut s, b"T1 OK done\r\n");
+        let Poll::Done(_) = s.poll(&p).unwrap() else {
+            panic!()
+        };
+        assert!(s.input_allocated() > 0);
+        assert!(s.release_buffers());
+        assert_eq!(s.input_allocated(), 0);
+    }
+
+    #[test]
+    fn a_pipelined_response_keeps_its_buffer() {
+        let mut s = greeted("IMAP4rev1");
+        let p = s.typed_noop().unwrap();
+        s.take_output();
+        read(&mut s, b"T0 OK done\r\n* 1 FETCH (BODY[] {5}\r\nab");
+        let Poll::Done(t) = s.poll(&p).unwrap() else {
+            panic!()
+        };
+        s.complete_typed(p, Ok(t)).unwrap();
+        assert!(!s.release_buffers(), "a started response stays");
+        assert_eq!(s.unprocessed(), b"* 1 FETCH (BODY[] {5}\r\nab");
+    }
+
+    #[test]
+    fn idle_waits_holding_no_buffer() {
+        let mut s = Session::new(Limits::default(), "T");
+        read(&mut s, b"* PREAUTH [CAPABILITY IMAP4rev1 IDLE] hi\r\n");
+        assert!(s.read_greeting().unwrap());
+        let t0 = std::time::Instant::now();
+        s.idle_start(t0, crate::IdleConfig::default()).unwrap();
+        s.take_output();
+        read(&mut s, b"+ idling\r\n");
+        assert!(matches!(s.idle_poll(t0), Ok(crate::IdleStep::Wait { .. })));
+        assert_eq!(s.input_allocated(), 0);
+        read(&mut s, b"* 4 EXISTS\r\n");
+        assert!(matches!(s.idle_poll(t0), Ok(crate::IdleStep::Event(_))));
+        assert!(matches!(s.idle_poll(t0), Ok(crate::IdleStep::Wait { .. })));
+        assert_eq!(s.input_allocated(), 0);
+    }
+
+    #[test]
+    fn compressed_input_is_read_in_place_too() {
+        let mut s = greeted("IMAP4rev1 COMPRESS=DEFLATE");
+        let p = s.typed_compress().unwrap();
+        s.take_output();
+        let mut server = Deflate::new();
+        let mut packet = b"T0 OK DEFLATE active\r\n".to_vec();
+        packet.extend_from_slice(&server.compress(b"* 7 EXISTS\r\n").unwrap());
+        read(&mut s, &packet);
+        let Poll::Done(t) = s.poll(&p).unwrap() else {
+            panic!()
+        };
+        s.complete_typed(p, Ok(t)).unwrap();
+        assert!(s.is_compressed());
+        let p = s.typed_noop().unwrap();
+        s.take_output();
+        let wire = server.compress(b"* 8 EXISTS\r\nT1 OK noop\r\n").unwrap();
+        let before = s.compression().unwrap().received();
+        read(&mut s, &wire);
+        assert_eq!(
+            s.compression().unwrap().received() - before,
+            wire.len() as u64
+        );
+        let Poll::Done(t) = s.poll(&p).unwrap() else {
+            panic!()
+        };
+        s.complete_typed(p, Ok(t)).unwrap();
+        assert!(s.release_buffers());
+        assert_eq!(s.input_allocated(), 0);
+    }
+}

@@ -271,7 +271,6 @@ pub struct Imap4 {
     applied_read_timeout: Option<Duration>,
     require_tls: bool,
     pub(crate) session: Session,
-    buf: Vec<u8>,
     debug: u32,
     host: String,
     port: u16,
@@ -288,19 +287,13 @@ impl std::fmt::Debug for Imap4 {
 }
 
 /// The shorter of two optional timeouts (`None` is no timeout).
-/// Hands the result of a read to the session: bytes, EOF (an abort), or an
-/// I/O failure (the session is broken; nothing half-read is kept).
-pub(crate) fn after_read(
-    session: &mut Session,
-    read: io::Result<usize>,
-    buf: &[u8],
-) -> Result<(), Error> {
+/// Tells the session what a read into its buffer ([`Session::read_buf`],
+/// already committed) came to: bytes, EOF (an abort), or an I/O failure
+/// (the session is broken; nothing half-read is kept).
+pub(crate) fn after_read(session: &mut Session, read: io::Result<usize>) -> Result<(), Error> {
     match read {
         Ok(0) => Err(session.receive_eof().into()),
-        Ok(n) => {
-            session.receive(&buf[..n]);
-            Ok(())
-        }
+        Ok(_) => Ok(()),
         Err(e) => Err(transport_failed(session, e)),
     }
 }
@@ -387,9 +380,14 @@ fn looks_like_tls(bytes: &[u8]) -> bool {
 pub(crate) struct FirstBytes(Vec<u8>);
 
 impl FirstBytes {
-    pub(crate) fn note(&mut self, read: &[u8]) {
-        let room = 8usize.saturating_sub(self.0.len());
-        self.0.extend_from_slice(&read[..read.len().min(room)]);
+    /// Notes the bytes received so far while no response is complete
+    /// (the session's unprocessed input starts with the stream's start).
+    pub(crate) fn note(&mut self, unprocessed: &[u8]) {
+        if self.0.len() < 8 {
+            self.0.clear();
+            self.0
+                .extend_from_slice(&unprocessed[..unprocessed.len().min(8)]);
+        }
     }
 }
 
@@ -737,7 +735,6 @@ impl Imap4 {
             applied_read_timeout: config.read_timeout,
             require_tls: config.require_tls,
             session: Session::new(config.limits.clone(), prefix),
-            buf: vec![0; 64 * 1024],
             debug: config.debug.unwrap_or_else(debug),
             host: host.to_string(),
             port,
@@ -781,8 +778,8 @@ impl Imap4 {
                 return Ok(());
             }
             let until = deadline.next(&self.session);
-            let n = self.fill(until)?;
-            first.note(&self.buf[..n]);
+            self.fill(until)?;
+            first.note(self.session.unprocessed());
         }
     }
 
@@ -819,15 +816,22 @@ impl Imap4 {
         if let Err(e) = self.apply_read_timeout(wanted) {
             return Err(Error::io(e));
         }
-        let read = loop {
-            match self.transport.read(&mut self.buf) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                r => break r,
-            }
-        };
+        let read = self.read_once();
         let n = read.as_ref().map_or(0, |n| *n);
-        after_read(&mut self.session, read, &self.buf)?;
+        after_read(&mut self.session, read)?;
         Ok(n)
+    }
+
+    /// One read from the transport straight into the session's buffer
+    /// (retried if interrupted).
+    fn read_once(&mut self) -> io::Result<usize> {
+        let transport = &mut self.transport;
+        loop {
+            match self.session.read_into(|b| transport.read(b)) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                r => return r,
+            }
+        }
     }
 
     /// Waits for bytes until `wake`; the time running out is no error
@@ -837,13 +841,7 @@ impl Imap4 {
             .saturating_duration_since(Instant::now())
             .max(Duration::from_millis(1));
         self.apply_read_timeout(Some(left)).map_err(Error::io)?;
-        let read = loop {
-            match self.transport.read(&mut self.buf) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                r => break r,
-            }
-        };
-        match read {
+        match self.read_once() {
             Err(e)
                 if matches!(
                     e.kind(),
@@ -852,7 +850,7 @@ impl Imap4 {
             {
                 Ok(())
             }
-            r => after_read(&mut self.session, r, &self.buf),
+            r => after_read(&mut self.session, r),
         }
     }
 
@@ -1105,12 +1103,11 @@ impl Imap4 {
             .map_err(Error::io)?;
         let mut out = self.session.take_unprocessed().to_vec();
         while out.len() < size {
-            let n = self.transport.read(&mut self.buf).map_err(Error::io)?;
+            // Through the session: it inflates under COMPRESS.
+            let n = self.read_once().map_err(Error::io)?;
             if n == 0 {
                 break;
             }
-            // Through the session: it inflates under COMPRESS.
-            self.session.receive(&self.buf[..n]);
             out.extend_from_slice(&self.session.take_unprocessed());
         }
         if out.len() > size {
@@ -1145,11 +1142,10 @@ impl Imap4 {
                     format!("got more than {max} bytes"),
                 ));
             }
-            let n = self.transport.read(&mut self.buf).map_err(Error::io)?;
+            let n = self.read_once().map_err(Error::io)?;
             if n == 0 {
                 return Ok(out);
             }
-            self.session.receive(&self.buf[..n]);
             out.extend_from_slice(&self.session.take_unprocessed());
         }
     }

@@ -53,7 +53,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll as TaskPoll};
 
-use ::tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use ::tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use ::tokio::sync::{broadcast, mpsc, oneshot};
 use ::tokio::task::JoinHandle;
 use ::tokio::time::Instant;
@@ -1107,7 +1107,7 @@ impl Driver {
             Woke::Io(Io::Wrote) => {}
             Woke::Io(Io::Read(r)) => {
                 self.read_since = Instant::now();
-                after_read(&mut self.m.session, r, &self.m.buf)?;
+                after_read(&mut self.m.session, r)?;
             }
             Woke::Io(Io::WriteFailed(e)) => {
                 return Err(transport_failed(&mut self.m.session, e));
@@ -1247,9 +1247,12 @@ fn poll_io(m: &mut Imap4, st: &mut IoState, reading: bool, cx: &mut Context<'_>)
         return TaskPoll::Ready(Io::Wrote);
     }
     if reading {
-        let mut buf = ReadBuf::new(&mut m.buf);
-        if let TaskPoll::Ready(r) = Pin::new(&mut m.transport).poll_read(cx, &mut buf) {
-            let r = r.map(|()| buf.filled().len());
+        // Straight into the session's buffer: polled once, the read either
+        // appended its bytes or (pending) nothing.
+        let read = std::pin::pin!(m.transport.read_buf(m.session.read_buf()));
+        let r = read.poll(cx);
+        m.session.commit();
+        if let TaskPoll::Ready(r) = r {
             return TaskPoll::Ready(Io::Read(r));
         }
     }

@@ -282,7 +282,6 @@ async fn handshake(
 pub struct Imap4 {
     transport: Box<dyn AsyncTransport>,
     session: Session,
-    buf: Vec<u8>,
     debug: u32,
     host: String,
     /// The port connected to (0: a transport the caller supplied).
@@ -415,7 +414,6 @@ impl Imap4 {
         let mut m = Imap4 {
             transport,
             session: Session::new(config.limits.clone(), &random_tag_prefix()),
-            buf: vec![0; 64 * 1024],
             debug: config.debug.unwrap_or_else(debug),
             host: host.to_string(),
             port,
@@ -463,8 +461,8 @@ impl Imap4 {
                 return Ok(());
             }
             let until = deadline.next(&self.session).map(Instant::from_std);
-            let n = self.fill(until).await?;
-            first.note(&self.buf[..n]);
+            self.fill(until).await?;
+            first.note(self.session.unprocessed());
         }
     }
 
@@ -478,7 +476,9 @@ impl Imap4 {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        let read = self.transport.read(&mut self.buf);
+        // Straight into the session's buffer; a read that did not finish
+        // appended nothing.
+        let read = self.transport.read_buf(self.session.read_buf());
         let result = match until {
             None => read.await,
             Some(u) => match timeout_at(u, read).await {
@@ -489,8 +489,9 @@ impl Imap4 {
                 )),
             },
         };
+        self.session.commit();
         let n = result.as_ref().map_or(0, |n| *n);
-        after_read(&mut self.session, result, &self.buf)?;
+        after_read(&mut self.session, result)?;
         Ok(n)
     }
 
@@ -498,10 +499,12 @@ impl Imap4 {
     /// (IDLE's timers). Cancel-safe: a read that did not finish took
     /// nothing.
     async fn fill_until(&mut self, wake: std::time::Instant) -> Result<(), Error> {
-        let read = self.transport.read(&mut self.buf);
-        match timeout_at(Instant::from_std(wake), read).await {
+        let read = self.transport.read_buf(self.session.read_buf());
+        let r = timeout_at(Instant::from_std(wake), read).await;
+        self.session.commit();
+        match r {
             Err(_) => Ok(()),
-            Ok(r) => after_read(&mut self.session, r, &self.buf),
+            Ok(r) => after_read(&mut self.session, r),
         }
     }
 
