@@ -450,7 +450,16 @@ pub fn run(args: &[String]) -> Result<(), Error> {
     let himalaya = himalaya_binary();
     let curl = on_path("curl");
     let (n, small) = (o.messages, (o.messages / 10).max(1));
-    let uid = (n / 2) as u32;
+    // The message fetched: the first at or after the middle stored without
+    // flags. Dovecot 2.3 keeps Maildir file names without their `:2,<flags>`
+    // part in dovecot-uidlist and opens `cur/<that name>` first, so in every
+    // session the first open of a message whose file name carries flags
+    // misses and rescans all of cur/ (20 ms at 10,000 messages), whichever
+    // client asks: server time the floor row would show, not the client's.
+    let uid = (n / 2..n)
+        .find(|&i| imap4_testkit::generate(SEED, i).maildir_flags.is_empty())
+        .unwrap_or(n / 2) as u32
+        + 1;
 
     let t = Instant::now();
     let server = imap4_testkit::Dovecot::builder()

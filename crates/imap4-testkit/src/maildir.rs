@@ -181,11 +181,12 @@ fn write_one(
         size = m.bytes.len(),
         vsize = m.crlf_len(),
     );
-    // No `:2,` without flags: Dovecot keeps base names in dovecot-uidlist and
-    // guesses the file name from the flags in its index, adding `:2,<flags>`
-    // only when there are flags. A flagless `base:2,` is never guessed right,
-    // so every session's first open of one failed with ENOENT and rescanned
-    // all of cur/ (20 ms at 10,000 messages) before answering.
+    // No `:2,` without flags: Dovecot 2.3 keeps file names without their
+    // `:2,...` part in dovecot-uidlist and opens `cur/<that name>` first, so
+    // in each session the first open of a message whose name has one misses
+    // (ENOENT) and rescans all of cur/ (20 ms at 10,000 messages). A flagless
+    // message named without it is found at once; flagged ones still pay the
+    // rescan, as in any Dovecot 2.3 Maildir.
     if !m.maildir_flags.is_empty() {
         name.push_str(":2,");
         name.push_str(&m.maildir_flags);
