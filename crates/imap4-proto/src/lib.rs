@@ -38,6 +38,7 @@ mod imaplib;
 pub mod list;
 mod live;
 pub mod metadata;
+pub mod notify;
 pub mod parse;
 pub mod proxy;
 pub mod quota;

@@ -81,6 +81,32 @@ pub enum Event {
     Alert(String),
     /// The server is closing the connection (sanitized text).
     Bye(String),
+    /// A STATUS nobody asked for: what NOTIFY (RFC 5465) reports about a
+    /// mailbox other than the selected one (new or expunged messages).
+    Status(crate::typed::MailboxStatus),
+    /// A LIST nobody asked for (NOTIFY's MailboxName and
+    /// SubscriptionChange): a mailbox was created, renamed (`old_name`),
+    /// deleted (attribute `\NonExistent`), or (un)subscribed
+    /// (`\Subscribed`).
+    List {
+        /// The mailbox as the LIST response describes it.
+        mailbox: crate::typed::MailboxInfo,
+        /// Its name before a rename (`OLDNAME`), decoded.
+        old_name: Option<String>,
+    },
+    /// A METADATA nobody asked for (NOTIFY's MailboxMetadataChange and
+    /// ServerMetadataChange): these entries of `mailbox` (`""`: the
+    /// server's) changed; fetch them with GETMETADATA.
+    Metadata {
+        /// The mailbox, decoded; empty for server metadata.
+        mailbox: String,
+        /// The entry names.
+        entries: Vec<String>,
+    },
+    /// `[NOTIFICATIONOVERFLOW]` (RFC 5465): the server stopped sending
+    /// notifications (it behaves as after `NOTIFY NONE`); resynchronize
+    /// and set NOTIFY again.
+    NotificationOverflow,
 }
 
 fn flag_strings(f: &[parse::Flag<'_>]) -> Vec<String> {
@@ -96,6 +122,9 @@ pub(crate) struct Live {
     /// A FETCH or STORE is in flight: FETCH responses answer it, they are
     /// not unilateral flag changes.
     pub(crate) fetching: usize,
+    /// A LIST, STATUS, NOTIFY or GETMETADATA is in flight: STATUS, LIST
+    /// and METADATA responses answer it, they are not notifications.
+    pub(crate) listing: usize,
     /// IDLE's state, while it runs (see `idle.rs`).
     pub(crate) idle: Option<crate::idle::IdleRun>,
     /// IDLE is running: untagged data goes to events, not to imaplib's
@@ -178,6 +207,7 @@ impl Session {
         let relevant = match typ {
             "EXISTS" | "RECENT" | "EXPUNGE" | "VANISHED" | "FLAGS" | "OK" | "NO" | "BAD"
             | "BYE" | "ENABLED" => true,
+            "STATUS" | "LIST" | "METADATA" => self.live.events_on && self.live.listing == 0,
             "FETCH" => {
                 self.unilateral_fetch()
                     || first_line
@@ -274,6 +304,36 @@ impl Session {
                     return self.push_event(e);
                 }
             }
+            Untagged::Status { mailbox, items } => {
+                let mut st = crate::typed::MailboxStatus::default();
+                let utf8 = self.utf8_enabled();
+                // A value too large for its field: no event (the raw
+                // response is not kept here to report it).
+                if crate::typed::status_into(&mut st, &Bytes::new(), &mailbox, &items, utf8).is_ok()
+                {
+                    return self.push_event(Event::Status(st));
+                }
+            }
+            Untagged::List(l) => {
+                let utf8 = self.utf8_enabled();
+                let mailbox = crate::list::mailbox_info(&l, utf8);
+                let old_name = l
+                    .oldname
+                    .as_ref()
+                    .map(|o| parse::decode_mailbox_name(o.raw.as_bytes(), utf8).into_owned());
+                return self.push_event(Event::List { mailbox, old_name });
+            }
+            Untagged::Metadata { mailbox, entries } => {
+                let utf8 = self.utf8_enabled();
+                let e = Event::Metadata {
+                    mailbox: parse::decode_mailbox_name(mailbox.raw.as_bytes(), utf8).into_owned(),
+                    entries: entries
+                        .iter()
+                        .map(|(name, _)| name.to_str_lossy().into_owned())
+                        .collect(),
+                };
+                return self.push_event(e);
+            }
             _ => {}
         }
         Ok(())
@@ -295,6 +355,13 @@ impl Session {
                 }
             }
             Code::Alert => return self.push_event(Event::Alert(text)),
+            Code::Other { name, .. }
+                if name
+                    .as_bytes()
+                    .eq_ignore_ascii_case(b"NOTIFICATIONOVERFLOW") =>
+            {
+                return self.push_event(Event::NotificationOverflow)
+            }
             _ => {}
         }
         Ok(())

@@ -552,7 +552,7 @@ impl Session {
 
     /// Refuses, before anything is sent, when an item's capability
     /// (`NAME`, or `NAME=...` for APPENDLIMIT-style ones) is not offered.
-    fn require_capabilities<T: std::fmt::Debug>(
+    pub(crate) fn require_capabilities<T: std::fmt::Debug>(
         &self,
         needs: impl Iterator<Item = (Option<&'static str>, T)>,
     ) -> Result<(), SessionError> {

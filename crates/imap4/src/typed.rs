@@ -57,6 +57,9 @@ pub use imap4_proto::list::{ListOptions, ListedMailbox, NamespaceEntry, Namespac
 pub use imap4_proto::metadata::{
     check_entry_name, Depth, Metadata, MetadataEntry, MetadataOptions,
 };
+/// NOTIFY (RFC 5465): [`Typed::notify_set`], [`Typed::notify_none`];
+/// the notifications come as [`crate::Event`]s.
+pub use imap4_proto::notify::{NotifyEvent, NotifyGroup, NotifyMailboxes, NotifySpec};
 /// The decoders behind [`Envelope::subject_decoded`],
 /// [`Address::name_decoded`], [`Envelope::date_parsed`] and
 /// [`Fetch::internal_date_parsed`], for other header text and dates.
@@ -297,6 +300,9 @@ pub(crate) mod metadata;
 /// The ESEARCH and SEARCHRES commands, for [`typed_commands`].
 pub(crate) mod esearch;
 
+/// The NOTIFY commands, for [`typed_commands`].
+pub(crate) mod notify;
+
 /// Default chunk size for [`Typed::uid_fetch_body_to_chunked`]: 1 MiB.
 pub const DEFAULT_CHUNK: u32 = 1 << 20;
 
@@ -358,6 +364,8 @@ macro_rules! typed_commands {
         $crate::typed::metadata::metadata_commands!([$($async)*] [$($await)*]);
 
         $crate::typed::esearch::esearch_commands!([$($async)*] [$($await)*]);
+
+        $crate::typed::notify::notify_commands!([$($async)*] [$($await)*]);
 
         /// FETCH by sequence numbers (an empty set fetches nothing and
         /// asks the server nothing).

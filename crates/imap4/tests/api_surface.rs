@@ -193,6 +193,24 @@ fn typed_api_types_are_reexported() {
     let _: fn(&mut Typed<'static>, SearchRes, &str) -> Result<Option<UidMapping>, Error> =
         Typed::uid_move_saved;
     let _ = |r: ESearchResult| -> (UidSet, Option<SearchRes>) { (r.all, r.saved) };
+
+    // NOTIFY (issue 11).
+    use imap4::typed::{NotifyEvent, NotifyGroup, NotifyMailboxes, NotifySpec};
+    let _: fn(&mut Typed<'static>, &NotifySpec) -> Result<Vec<MailboxStatus>, Error> =
+        Typed::notify_set;
+    let _: fn(&mut Typed<'static>) -> Result<(), Error> = Typed::notify_none;
+    let _ = NotifySpec::new().status().group(
+        NotifyMailboxes::Subtree(vec!["a".into()]),
+        [NotifyEvent::message_new()],
+    );
+    let _ = |g: NotifyGroup| -> (NotifyMailboxes, Vec<NotifyEvent>) { (g.mailboxes, g.events) };
+    let _ = |e: Event| match e {
+        Event::Status(st) => st.mailbox,
+        Event::List { mailbox, old_name } => old_name.unwrap_or(mailbox.name),
+        Event::Metadata { mailbox, entries } => mailbox + &entries.concat(),
+        Event::NotificationOverflow => String::new(),
+        _ => String::new(),
+    };
     let _: u32 = DEFAULT_CHUNK;
 
     // What iterating `Fetches` yields, and everything inside it.
