@@ -46,7 +46,11 @@
 //!
 //! // later, while a NOOP (or IDLE) runs: another mailbox got mail
 //! s.enable_events();
-//! s.receive(b"* STATUS Lists (MESSAGES 4 UIDNEXT 9)\r\n");
+//! let p = s.typed_noop().unwrap();
+//! s.take_output();
+//! s.receive(b"* STATUS Lists (MESSAGES 4 UIDNEXT 9)\r\nA1 OK done\r\n");
+//! let Poll::Done(t) = s.poll(&p).unwrap() else { panic!() };
+//! s.complete_typed(p, Ok(t)).unwrap();
 //! let Some(Event::Status(st)) = s.take_event() else { panic!() };
 //! assert_eq!((st.mailbox.as_str(), st.messages), ("Lists", Some(4)));
 //! ```
