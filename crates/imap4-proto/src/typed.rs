@@ -627,17 +627,7 @@ impl Session {
             ));
         }
         let name = if uid { "UID SORT" } else { "SORT" };
-        let mut list = String::from("(");
-        for (i, c) in criteria.iter().enumerate() {
-            if i > 0 {
-                list.push(' ');
-            }
-            if c.reverse {
-                list.push_str("REVERSE ");
-            }
-            list.push_str(c.key.as_str());
-        }
-        list.push(')');
+        let list = sort_criteria(criteria);
         self.typed(name, TypedKind::Plain, &[State::Selected], |_, c| {
             c.raw(list.as_bytes())?;
             c.raw(b"UTF-8")?;
@@ -1498,6 +1488,22 @@ impl ThreadAlgorithm {
 
 /// Fills `st` from one `* STATUS` response (`frame`, parsed as
 /// `mailbox` and `items`); a value too large for its field is an error.
+/// A SORT command's criteria list: `(REVERSE DATE SUBJECT)`.
+pub(crate) fn sort_criteria(criteria: &[SortCriterion]) -> String {
+    let mut list = String::from("(");
+    for (i, c) in criteria.iter().enumerate() {
+        if i > 0 {
+            list.push(' ');
+        }
+        if c.reverse {
+            list.push_str("REVERSE ");
+        }
+        list.push_str(c.key.as_str());
+    }
+    list.push(')');
+    list
+}
+
 pub(crate) fn status_into(
     st: &mut MailboxStatus,
     frame: &Bytes,

@@ -194,6 +194,18 @@ fn typed_api_types_are_reexported() {
         Typed::uid_move_saved;
     let _ = |r: ESearchResult| -> (UidSet, Option<SearchRes>) { (r.all, r.saved) };
 
+    // ESORT (issue 11).
+    use imap4::typed::{ESortResult, SortCriterion};
+    let _: fn(
+        &mut Typed<'static>,
+        &[SortCriterion],
+        &SearchKey,
+        &[SearchReturn],
+    ) -> Result<ESortResult, Error> = Typed::uid_sort_return;
+    let _ = |r: ESortResult| -> (Vec<u32>, Option<u32>, Option<u32>, Option<u32>, Option<u64>) {
+        (r.all, r.min, r.max, r.count, r.modseq)
+    };
+
     // NOTIFY (issue 11).
     use imap4::typed::{NotifyEvent, NotifyGroup, NotifyMailboxes, NotifySpec};
     let _: fn(&mut Typed<'static>, &NotifySpec) -> Result<Vec<MailboxStatus>, Error> =
