@@ -204,6 +204,7 @@ impl Session {
                 _ => need(self, "ESEARCH", "SEARCH RETURN (…)")?,
             }
         }
+        self.check_search_key(key)?;
         let mut names: Vec<&str> = Vec::new();
         for r in returns {
             if !names.contains(&r.as_str()) {
@@ -256,6 +257,7 @@ impl Session {
                 names.push(r.as_str());
             }
         }
+        self.check_search_key(key)?;
         let list = format!("({})", names.join(" "));
         let sort = crate::typed::sort_criteria(criteria);
         self.typed("UID SORT", TypedKind::Plain, &[State::Selected], |_, c| {

@@ -33,6 +33,7 @@ pub mod encode;
 mod error;
 pub mod esearch;
 pub mod frame;
+pub mod gmail;
 mod idle;
 mod imaplib;
 pub mod list;

@@ -580,6 +580,12 @@ impl Session {
         })
     }
 
+    /// Refuses, before anything is sent, a search key whose capability
+    /// the server does not offer ([`SearchKey::required_capability`]).
+    pub(crate) fn check_search_key(&self, key: &SearchKey) -> Result<(), SessionError> {
+        self.require_capabilities(std::iter::once((key.required_capability(), key)))
+    }
+
     /// FETCH or UID FETCH.
     pub fn typed_fetch(
         &mut self,
@@ -599,6 +605,7 @@ impl Session {
     /// SEARCH or UID SEARCH with a typed key (strings are sent as UTF-8
     /// with `CHARSET UTF-8` when they are not ASCII).
     pub fn typed_search(&mut self, uid: bool, key: &SearchKey) -> Result<Pending, SessionError> {
+        self.check_search_key(key)?;
         let name = if uid { "UID SEARCH" } else { "SEARCH" };
         let needs_charset = !key.is_ascii() && !self.utf8_enabled();
         self.typed(name, TypedKind::Plain, &[State::Selected], |_, c| {
@@ -626,6 +633,7 @@ impl Session {
                 "SORT needs at least one criterion".into(),
             ));
         }
+        self.check_search_key(key)?;
         let name = if uid { "UID SORT" } else { "SORT" };
         let list = sort_criteria(criteria);
         self.typed(name, TypedKind::Plain, &[State::Selected], |_, c| {
@@ -650,6 +658,7 @@ impl Session {
                 "the server does not offer THREAD={alg}"
             )));
         }
+        self.check_search_key(key)?;
         let name = if uid { "UID THREAD" } else { "THREAD" };
         self.typed(name, TypedKind::Plain, &[State::Selected], |_, c| {
             c.raw(alg.as_bytes())?;

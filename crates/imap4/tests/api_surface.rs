@@ -206,6 +206,16 @@ fn typed_api_types_are_reexported() {
         (r.all, r.min, r.max, r.count, r.modseq)
     };
 
+    // Gmail (issue 11).
+    let _: fn(&mut Typed<'static>, &UidSet, StoreOp, &[&str]) -> Result<Fetches, Error> =
+        Typed::uid_store_labels;
+    let _ = [
+        SearchKey::GmRaw("in:inbox".into()),
+        SearchKey::GmMsgId(1),
+        SearchKey::GmThrId(2),
+    ];
+    let _: fn(&SearchKey) -> Option<&'static str> = SearchKey::required_capability;
+
     // NOTIFY (issue 11).
     use imap4::typed::{NotifyEvent, NotifyGroup, NotifyMailboxes, NotifySpec};
     let _: fn(&mut Typed<'static>, &NotifySpec) -> Result<Vec<MailboxStatus>, Error> =
