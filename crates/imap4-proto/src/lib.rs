@@ -43,6 +43,7 @@ pub mod notify;
 pub mod parse;
 pub mod proxy;
 pub mod quota;
+mod replace;
 mod response;
 pub mod resync;
 pub mod sasl;

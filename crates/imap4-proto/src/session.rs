@@ -1642,6 +1642,11 @@ impl Session {
         self.utf8 = true;
     }
 
+    /// UTF-8 mode off (UNAUTHENTICATE: a new session on the connection).
+    pub(crate) fn clear_utf8(&mut self) {
+        self.utf8 = false;
+    }
+
     /// imaplib's `_command_complete` plus the method's own finishing step.
     /// `outcome` is what polling gave (or the error that ended it).
     pub fn complete(

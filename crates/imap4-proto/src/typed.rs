@@ -28,6 +28,8 @@ pub(crate) enum TypedKind {
     /// ENABLE (see `condstore.rs`): UTF-8 mode once `UTF8=ACCEPT` is
     /// enabled.
     Enable,
+    /// UNAUTHENTICATE (see `replace.rs`): back to NOT AUTHENTICATED.
+    Unauthenticate,
 }
 
 /// The raw outcome of a typed command: the tagged line and the untagged
@@ -527,11 +529,15 @@ impl Session {
         while tagged.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
             tagged.truncate(tagged.len() - 1);
         }
-        Ok(TypedOutcome {
+        let out = TypedOutcome {
             tagged,
             frames,
             utf8: self.utf8_enabled(),
-        })
+        };
+        if kind == TypedKind::Unauthenticate {
+            self.reset_to_nonauth();
+        }
+        Ok(out)
     }
 
     // ----- typed commands ------------------------------------------------------
@@ -801,7 +807,7 @@ impl Session {
     /// sending: a server answers a malformed one with BAD in the middle of
     /// the command, and with LITERAL+ it would then read the message
     /// bytes that follow as commands.
-    fn check_internal_date(date: &str) -> Result<(), SessionError> {
+    pub(crate) fn check_internal_date(date: &str) -> Result<(), SessionError> {
         if is_date_time(date) {
             Ok(())
         } else {
@@ -812,7 +818,7 @@ impl Session {
     }
 
     /// Refuses a message above the server's APPENDLIMIT before sending.
-    fn check_append_limit(&self, len: usize) -> Result<(), SessionError> {
+    pub(crate) fn check_append_limit(&self, len: usize) -> Result<(), SessionError> {
         match self.append_limit() {
             Some(limit) if len as u64 > limit => Err(SessionError::Usage(format!(
                 "the message is {len} bytes, above the server's APPENDLIMIT of {limit} \

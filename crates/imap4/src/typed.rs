@@ -307,6 +307,9 @@ pub(crate) mod notify;
 /// The Gmail (X-GM-EXT-1) commands, for [`typed_commands`].
 pub(crate) mod gmail;
 
+/// UNAUTHENTICATE and REPLACE, for [`typed_commands`].
+pub(crate) mod replace;
+
 /// Default chunk size for [`Typed::uid_fetch_body_to_chunked`]: 1 MiB.
 pub const DEFAULT_CHUNK: u32 = 1 << 20;
 
@@ -372,6 +375,8 @@ macro_rules! typed_commands {
         $crate::typed::notify::notify_commands!([$($async)*] [$($await)*]);
 
         $crate::typed::gmail::gmail_commands!([$($async)*] [$($await)*]);
+
+        $crate::typed::replace::replace_commands!([$($async)*] [$($await)*]);
 
         /// FETCH by sequence numbers (an empty set fetches nothing and
         /// asks the server nothing).

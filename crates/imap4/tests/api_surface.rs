@@ -216,6 +216,11 @@ fn typed_api_types_are_reexported() {
     ];
     let _: fn(&SearchKey) -> Option<&'static str> = SearchKey::required_capability;
 
+    // UNAUTHENTICATE and REPLACE (issue 11).
+    let _: fn(&mut Typed<'static>) -> Result<(), Error> = Typed::unauthenticate;
+    let _: fn(&mut Typed<'static>, u32, &str, Vec<u8>) -> Result<Option<UidMapping>, Error> =
+        Typed::uid_replace;
+
     // NOTIFY (issue 11).
     use imap4::typed::{NotifyEvent, NotifyGroup, NotifyMailboxes, NotifySpec};
     let _: fn(&mut Typed<'static>, &NotifySpec) -> Result<Vec<MailboxStatus>, Error> =
