@@ -73,6 +73,21 @@ pub enum Event {
         /// Its MODSEQ, if the server sent it.
         modseq: Option<u64>,
     },
+    /// A FETCH nobody asked for that carries more than flags, UID and
+    /// MODSEQ: what NOTIFY's `MessageNew (attrs)` (RFC 5465) sends for
+    /// each new message of the selected mailbox. The response is kept
+    /// raw; [`Event::fetch`] parses it. When it holds FLAGS too, an
+    /// [`Event::Flags`] comes first.
+    Fetch {
+        /// The sequence number.
+        seq: u32,
+        /// The UID, if the server sent it.
+        uid: Option<u32>,
+        /// The whole response (serialized as text, invalid UTF-8
+        /// replaced).
+        #[cfg_attr(feature = "serde", serde(serialize_with = "ser_bytes"))]
+        raw: Bytes,
+    },
     /// The mailbox's FLAGS changed.
     MailboxFlags(Vec<String>),
     /// UIDVALIDITY changed: every UID the client knew is void.
@@ -107,6 +122,33 @@ pub enum Event {
     /// notifications (it behaves as after `NOTIFY NONE`); resynchronize
     /// and set NOTIFY again.
     NotificationOverflow,
+}
+
+#[cfg(feature = "serde")]
+fn ser_bytes<S: serde::Serializer>(b: &Bytes, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&String::from_utf8_lossy(b))
+}
+
+impl Event {
+    /// The parsed FETCH of an [`Event::Fetch`] (its items, such as the
+    /// ENVELOPE a NOTIFY `MessageNew (ENVELOPE)` asked for); `None` for
+    /// other events.
+    ///
+    /// ```
+    /// use imap4_proto::Event;
+    ///
+    /// let e = Event::Fetch { seq: 3, uid: Some(9), raw: bytes::Bytes::from_static(b"* 3 FETCH (UID 9 RFC822.SIZE 120)\r\n") };
+    /// assert_eq!(e.fetch().unwrap().uid(), Some(9));
+    /// ```
+    pub fn fetch(&self) -> Option<parse::Fetch<'_>> {
+        match self {
+            Event::Fetch { raw, .. } => match parse::parse_response(raw) {
+                Ok(Parsed::Data(Untagged::Fetch(f))) => Some(f),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
 }
 
 fn flag_strings(f: &[parse::Flag<'_>]) -> Vec<String> {
@@ -226,7 +268,7 @@ impl Session {
             return Ok(());
         };
         match parsed {
-            Parsed::Data(d) => self.observe_data(d),
+            Parsed::Data(d) => self.observe_data(d, raw),
             Parsed::Status(s) => {
                 let text = crate::sanitize(&s.text.to_str_lossy()).into_owned();
                 if s.kind == StatusKind::Bye {
@@ -241,7 +283,7 @@ impl Session {
         }
     }
 
-    fn observe_data(&mut self, d: Untagged<'_>) -> Result<(), SessionError> {
+    fn observe_data(&mut self, d: Untagged<'_>, raw: &Bytes) -> Result<(), SessionError> {
         let m = &mut self.live.mailbox;
         match d {
             Untagged::Exists(n) => {
@@ -294,12 +336,30 @@ impl Session {
                 if !self.unilateral_fetch() {
                     return Ok(());
                 }
+                let more = f.items.iter().any(|i| {
+                    !matches!(
+                        i,
+                        parse::FetchItem::Flags(_)
+                            | parse::FetchItem::Uid(_)
+                            | parse::FetchItem::ModSeq(_)
+                    )
+                });
+                // FLAGS first (a flag change, as ever), then, when the
+                // response carries more, all of it as an Event::Fetch.
                 if let Some(flags) = f.flags() {
                     let e = Event::Flags {
                         seq: f.seq,
                         uid: f.uid(),
                         flags: flag_strings(flags),
                         modseq,
+                    };
+                    self.push_event(e)?;
+                }
+                if more {
+                    let e = Event::Fetch {
+                        seq: f.seq,
+                        uid: f.uid(),
+                        raw: raw.clone(),
                     };
                     return self.push_event(e);
                 }

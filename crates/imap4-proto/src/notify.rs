@@ -14,7 +14,8 @@
 //! metadata changes). With events on ([`Session::enable_events`], and
 //! always during IDLE), each becomes an [`Event::Status`],
 //! [`Event::List`] or [`Event::Metadata`]; changes in the selected
-//! mailbox come as they always do (EXISTS, EXPUNGE, FETCH…), and a
+//! mailbox come as they always do (EXISTS, EXPUNGE, FETCH…), the FETCH
+//! that `MessageNew (attrs)` asks for as an [`Event::Fetch`], and a
 //! server that drops notifications says so with
 //! [`Event::NotificationOverflow`]. The STATUS and LIST answers of a
 //! LIST, LSUB, STATUS or NOTIFY command are never events.
@@ -545,7 +546,9 @@ mod tests {
               * LIST (\\NonExistent) \"/\" Gone\r\n\
               * LIST () \"/\" Renamed (\"OLDNAME\" (\"Old\"))\r\n\
               * METADATA Lists /private/comment\r\n\
-              * OK [NOTIFICATIONOVERFLOW] lost some\r\nA3 OK done\r\n",
+              * OK [NOTIFICATIONOVERFLOW] lost some\r\n\
+              * 4 FETCH (UID 9 FLAGS (\\Seen) ENVELOPE (NIL \"hi\" NIL NIL NIL NIL NIL NIL NIL NIL))\r\n\
+              * 4 FETCH (UID 9 FLAGS (\\Seen \\Flagged) MODSEQ (5))\r\nA3 OK done\r\n",
         );
         let Some(Event::Status(st)) = s.take_event() else {
             panic!()
@@ -577,6 +580,45 @@ mod tests {
             })
         );
         assert_eq!(s.take_event(), Some(Event::NotificationOverflow));
+        // MessageNew (attrs): the flags as ever, then the whole FETCH
+        assert!(matches!(
+            s.take_event(),
+            Some(Event::Flags {
+                seq: 4,
+                uid: Some(9),
+                ..
+            })
+        ));
+        let e = s.take_event().unwrap();
+        assert!(
+            matches!(
+                e,
+                Event::Fetch {
+                    seq: 4,
+                    uid: Some(9),
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        let f = e.fetch().unwrap();
+        let subject = f
+            .envelope()
+            .unwrap()
+            .subject
+            .as_ref()
+            .unwrap()
+            .to_str_lossy()
+            .into_owned();
+        assert_eq!(subject, "hi");
+        // a flag change alone is no Event::Fetch
+        assert!(matches!(
+            s.take_event(),
+            Some(Event::Flags {
+                modseq: Some(5),
+                ..
+            })
+        ));
         assert_eq!(s.take_event(), None);
     }
 }

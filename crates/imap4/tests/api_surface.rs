@@ -236,6 +236,7 @@ fn typed_api_types_are_reexported() {
         Event::List { mailbox, old_name } => old_name.unwrap_or(mailbox.name),
         Event::Metadata { mailbox, entries } => mailbox + &entries.concat(),
         Event::NotificationOverflow => String::new(),
+        e @ Event::Fetch { .. } => format!("{:?}", e.fetch().and_then(|f| f.uid())),
         _ => String::new(),
     };
     let _: u32 = DEFAULT_CHUNK;

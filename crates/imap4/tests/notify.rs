@@ -7,7 +7,9 @@
 
 use std::time::{Duration, Instant};
 
-use imap4::typed::{NotifyEvent, NotifyMailboxes, NotifySpec, StatusAttr, StoreOp, UidSet};
+use imap4::typed::{
+    FetchAttr, NotifyEvent, NotifyMailboxes, NotifySpec, StatusAttr, StoreOp, UidSet,
+};
 use imap4::{Event, Imap4};
 use imap4_testkit::Dovecot;
 
@@ -37,9 +39,6 @@ struct Server {
 
 /// Connection B's changes, one step at a time.
 fn change(d: &Server, step: usize) {
-    if std::env::var_os("NOTIFY_DEBUG").is_some() {
-        eprintln!("{:?} step {step}", std::time::SystemTime::now());
-    }
     let mut b = Imap4::connect(&d.host, d.port).expect("connect");
     b.login("alice", &d.password).expect("login");
     match step {
@@ -67,6 +66,16 @@ fn change(d: &Server, step: usize) {
             b.typed().append("Lists", &[], None, MESSAGE).unwrap();
             b.typed().append("INBOX", &[], None, MESSAGE).unwrap();
         }
+        5 => {
+            b.typed().append("INBOX", &[], None, MESSAGE).unwrap();
+        }
+        6 => {
+            b.typed().select("INBOX").unwrap();
+            b.typed()
+                .uid_store(&UidSet::single(3), StoreOp::Add, &["\\Deleted"], true)
+                .unwrap();
+            b.typed().uid_expunge(&UidSet::single(3)).unwrap();
+        }
         _ => unreachable!(),
     }
     b.logout().unwrap();
@@ -80,11 +89,7 @@ macro_rules! expect_event {
             let left = deadline.saturating_duration_since(Instant::now());
             match $idle.wait(left)$($aw)*.unwrap() {
                 Some(e) if matches!(e, $($want)+) => break e,
-                Some(e) => {
-                    if std::env::var_os("NOTIFY_DEBUG").is_some() {
-                        eprintln!("{:?} skipped {e:?}", std::time::SystemTime::now());
-                    }
-                }
+                Some(_) => {}
                 None => panic!("no {} within {WITHIN:?}", stringify!($($want)+)),
             }
         }
@@ -115,9 +120,6 @@ fn notify_blocking() {
     };
     let mut m = Imap4::connect(d.host(), d.port()).unwrap();
     m.login("alice", d.password()).unwrap();
-    if std::env::var_os("NOTIFY_DEBUG").is_some() {
-        m.set_debug(5);
-    }
     assert!(m.typed().has_capability("NOTIFY"));
     m.typed().create("Lists").unwrap();
     check_initial(&m.typed().notify_set(&spec()).unwrap());
@@ -244,6 +246,81 @@ async fn notify_tokio() {
     assert_eq!(old_name.as_deref(), Some("Fresh"), "{mailbox:?}");
     idle.done().await.unwrap();
     m.typed().notify_none().await.unwrap();
+    m.logout().await.unwrap();
+}
+
+/// SELECTED (MessageNew (UID ENVELOPE) MessageExpunge): a message B
+/// appends to the selected INBOX comes as EXISTS, then its FETCH as an
+/// [`Event::Fetch`] carrying the ENVELOPE asked for; B's expunge as
+/// EXPUNGE (or VANISHED).
+/// Runs B's change here (blocking driver)...
+fn now(f: impl FnOnce()) {
+    f()
+}
+
+/// ...or on a blocking thread (tokio driver).
+#[cfg(feature = "tokio")]
+async fn off(f: impl FnOnce() + Send + 'static) {
+    tokio::task::spawn_blocking(f).await.unwrap()
+}
+
+macro_rules! selected_scenario {
+    ($m:ident, $s:ident, [$($aw:tt)*], $run:ident) => {{
+        $m.typed().select("INBOX")$($aw)*.unwrap();
+        let spec = NotifySpec::new().group(
+            NotifyMailboxes::Selected,
+            [
+                NotifyEvent::MessageNew(vec![FetchAttr::Uid, FetchAttr::Envelope]),
+                NotifyEvent::MessageExpunge,
+            ],
+        );
+        assert!($m.typed().notify_set(&spec)$($aw)*.unwrap().is_empty());
+        let mut idle = $m.idle()$($aw)*.unwrap();
+        let c = $s.clone();
+        $run(move || change(&c, 5))$($aw)*;
+        expect_event!(idle, [$($aw)*], Event::Exists(3));
+        let e = expect_event!(idle, [$($aw)*], Event::Fetch { .. });
+        let Event::Fetch { seq, uid, .. } = &e else { unreachable!() };
+        assert_eq!((*seq, *uid), (3, Some(3)));
+        let f = e.fetch().unwrap();
+        let subject = f.envelope().unwrap().subject.as_ref().unwrap().to_str_lossy().into_owned();
+        assert_eq!(subject, "note");
+        let c = $s.clone();
+        $run(move || change(&c, 6))$($aw)*;
+        expect_event!(idle, [$($aw)*], Event::Expunge(3) | Event::Vanished { .. });
+        idle.done()$($aw)*.unwrap();
+        assert_eq!($m.mailbox_state().unwrap().exists, 2);
+    }};
+}
+
+#[test]
+fn notify_selected_message_new_blocking() {
+    let d = Dovecot::builder().messages("alice", 2, 72).start().unwrap();
+    let s = Server {
+        host: d.host().into(),
+        port: d.port(),
+        password: d.password().into(),
+    };
+    let mut m = Imap4::connect(d.host(), d.port()).unwrap();
+    m.login("alice", d.password()).unwrap();
+    selected_scenario!(m, s, [], now);
+    m.logout().unwrap();
+}
+
+#[cfg(feature = "tokio")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notify_selected_message_new_tokio() {
+    let d = Dovecot::builder().messages("alice", 2, 73).start().unwrap();
+    let s = Server {
+        host: d.host().into(),
+        port: d.port(),
+        password: d.password().into(),
+    };
+    let mut m = imap4::tokio::Imap4::connect(d.host(), d.port())
+        .await
+        .unwrap();
+    m.login("alice", d.password()).await.unwrap();
+    selected_scenario!(m, s, [.await], off);
     m.logout().await.unwrap();
 }
 
