@@ -12,12 +12,12 @@
 //! unsolicited STATUS, LIST and METADATA responses (new and expunged
 //! messages; created, deleted and renamed mailboxes; subscriptions;
 //! metadata changes). With events on ([`Session::enable_events`], and
-//! always during IDLE), each becomes an [`Event::Status`],
-//! [`Event::List`] or [`Event::Metadata`]; changes in the selected
+//! always during IDLE), each becomes an [`Event::Status`](crate::Event::Status),
+//! [`Event::List`](crate::Event::List) or [`Event::Metadata`](crate::Event::Metadata); changes in the selected
 //! mailbox come as they always do (EXISTS, EXPUNGE, FETCH…), the FETCH
-//! that `MessageNew (attrs)` asks for as an [`Event::Fetch`], and a
+//! that `MessageNew (attrs)` asks for as an [`Event::Fetch`](crate::Event::Fetch), and a
 //! server that drops notifications says so with
-//! [`Event::NotificationOverflow`]. The STATUS and LIST answers of a
+//! [`Event::NotificationOverflow`](crate::Event::NotificationOverflow). The STATUS and LIST answers of a
 //! LIST, LSUB, STATUS or NOTIFY command are never events.
 //!
 //! Both commands refuse, nothing sent, when the server lacks NOTIFY, and
