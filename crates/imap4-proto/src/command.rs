@@ -659,6 +659,13 @@ pub enum SearchKey {
     Or(Box<SearchKey>, Box<SearchKey>),
     /// All of these (a parenthesized list).
     And(Vec<SearchKey>),
+    /// `X-GM-RAW string` (Gmail's X-GM-EXT-1): a search in Gmail's own
+    /// syntax (`has:attachment in:inbox`), sent quoted or as a literal.
+    GmRaw(String),
+    /// `X-GM-MSGID n` (Gmail): the message with this id.
+    GmMsgId(u64),
+    /// `X-GM-THRID n` (Gmail): the messages of this thread.
+    GmThrId(u64),
 }
 
 impl SearchKey {
@@ -668,12 +675,35 @@ impl SearchKey {
         use SearchKey::*;
         match self {
             Keyword(s) | Unkeyword(s) | From(s) | To(s) | Cc(s) | Bcc(s) | Subject(s) | Body(s)
-            | Text(s) => s.is_ascii(),
+            | Text(s) | GmRaw(s) => s.is_ascii(),
             Header(h, s) => h.is_ascii() && s.is_ascii(),
             Not(k) => k.is_ascii(),
             Or(a, b) => a.is_ascii() && b.is_ascii(),
             And(keys) => keys.iter().all(SearchKey::is_ascii),
             _ => true,
+        }
+    }
+
+    /// The capability the key (or a key inside it) needs, if any: the
+    /// typed search commands refuse it, nothing sent, when the server
+    /// lacks it (X-GM-EXT-1 for [`SearchKey::GmRaw`],
+    /// [`SearchKey::GmMsgId`] and [`SearchKey::GmThrId`]).
+    ///
+    /// ```
+    /// use imap4_proto::command::SearchKey;
+    ///
+    /// let k = SearchKey::Or(Box::new(SearchKey::Unseen), Box::new(SearchKey::GmRaw("is:starred".into())));
+    /// assert_eq!(k.required_capability(), Some("X-GM-EXT-1"));
+    /// assert_eq!(SearchKey::Unseen.required_capability(), None);
+    /// ```
+    pub fn required_capability(&self) -> Option<&'static str> {
+        use SearchKey::*;
+        match self {
+            GmRaw(_) | GmMsgId(_) | GmThrId(_) => Some("X-GM-EXT-1"),
+            Not(k) => k.required_capability(),
+            Or(a, b) => a.required_capability().or_else(|| b.required_capability()),
+            And(keys) => keys.iter().find_map(SearchKey::required_capability),
+            _ => None,
         }
     }
 
@@ -740,6 +770,9 @@ impl SearchKey {
             Larger(n) => word(c, &format!("LARGER {n}")),
             Smaller(n) => word(c, &format!("SMALLER {n}")),
             ModSeq(n) => word(c, &format!("MODSEQ {n}")),
+            GmRaw(s) => text(c, "X-GM-RAW", s),
+            GmMsgId(n) => word(c, &format!("X-GM-MSGID {n}")),
+            GmThrId(n) => word(c, &format!("X-GM-THRID {n}")),
             Uid(set) => {
                 c.raw(b"UID")?;
                 c.set(&set.to_string()).map(|_| ())

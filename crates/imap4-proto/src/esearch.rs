@@ -12,8 +12,13 @@
 //!   $ …`, `UID COPY $ …` and `UID MOVE $ …`: the encoder writes `$` only
 //!   there, and only when the server offers SEARCHRES.
 //!
+//! - ESORT (RFC 5267): [`Session::typed_uid_sort_return`] sends `UID
+//!   SORT RETURN (…) (criteria) UTF-8 key`; result
+//!   [`TypedOutcome::uid_esort`], an [`ESortResult`] whose ALL is a
+//!   `Vec<u32>` in sort order (a [`UidSet`] would lose the order).
+//!
 //! Each refuses, nothing sent, when the server lacks ESEARCH (for MIN,
-//! MAX, ALL, COUNT) or SEARCHRES (for SAVE and `$`).
+//! MAX, ALL, COUNT), SEARCHRES (for SAVE and `$`), or ESORT and SORT.
 //!
 //! ```
 //! use imap4_proto::command::SearchKey;
@@ -49,7 +54,7 @@
 use crate::command::{fetch_attrs, flag_list, FetchAttr, SearchKey, StoreOp, UidSet};
 use crate::parse::{self, Untagged};
 use crate::session::{Pending, Session, SessionError, State};
-use crate::typed::{TypedKind, TypedOutcome};
+use crate::typed::{SortCriterion, TypedKind, TypedOutcome};
 
 /// A result option of an extended SEARCH (RFC 4731, RFC 5182).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -113,6 +118,60 @@ pub struct ESearchResult {
     pub saved: Option<SearchRes>,
 }
 
+/// What `UID SORT RETURN (…)` found (ESORT, RFC 5267). MIN and MAX
+/// are by sort order: the first and the last sorted message, not the
+/// lowest and highest UID — except from a server that gets this wrong
+/// (Cyrus 3.6) when ALL was not asked for too: with ALL they are always
+/// taken from its order. A field is `None` (or, for `all`, empty) when
+/// its option was not asked for or nothing matched.
+///
+/// ```
+/// use imap4_proto::esearch::ESortResult;
+///
+/// let r = ESortResult { min: Some(9), max: Some(2), all: vec![9, 4, 5, 2], count: Some(4), ..Default::default() };
+/// assert_eq!(r.all.first(), r.min.as_ref());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct ESortResult {
+    /// MIN: the UID that sorts first.
+    pub min: Option<u32>,
+    /// MAX: the UID that sorts last.
+    pub max: Option<u32>,
+    /// ALL: the matching UIDs, in sort order.
+    pub all: Vec<u32>,
+    /// COUNT: how many messages match.
+    pub count: Option<u32>,
+    /// MODSEQ (CONDSTORE): the highest mod-sequence of the matches, when
+    /// the search used MODSEQ.
+    pub modseq: Option<u64>,
+}
+
+/// The UIDs of an ESORT `ALL`, in order: `a:b` ranges run from `a` to
+/// `b`, downwards when `a > b`. At most `limit` UIDs (a range cannot
+/// make memory unbounded); `None` for anything else.
+fn ordered_uids(text: &str, limit: usize) -> Option<Vec<u32>> {
+    let mut out = Vec::new();
+    for part in text.split(',') {
+        let (a, b) = match part.split_once(':') {
+            Some((a, b)) => (a.parse::<u32>().ok()?, b.parse::<u32>().ok()?),
+            None => {
+                let n = part.parse::<u32>().ok()?;
+                (n, n)
+            }
+        };
+        if a == 0 || b == 0 || out.len() + (a.abs_diff(b) as usize) >= limit {
+            return None;
+        }
+        if a <= b {
+            out.extend(a..=b);
+        } else {
+            out.extend((b..=a).rev());
+        }
+    }
+    Some(out)
+}
+
 fn need(s: &Session, capability: &str, what: &str) -> Result<(), SessionError> {
     if s.supports(capability) {
         Ok(())
@@ -145,6 +204,7 @@ impl Session {
                 _ => need(self, "ESEARCH", "SEARCH RETURN (…)")?,
             }
         }
+        self.check_search_key(key)?;
         let mut names: Vec<&str> = Vec::new();
         for r in returns {
             if !names.contains(&r.as_str()) {
@@ -166,6 +226,47 @@ impl Session {
                 key.encode(c)
             },
         )
+    }
+
+    /// `UID SORT RETURN (options) (criteria) UTF-8 key` (ESORT, RFC
+    /// 5267): MIN, MAX, COUNT and ALL of the sorted matches. An error,
+    /// nothing sent, without ESORT or SORT, without options or criteria,
+    /// or with [`SearchReturn::Save`] (not offered here). Result:
+    /// [`TypedOutcome::uid_esort`].
+    pub fn typed_uid_sort_return(
+        &mut self,
+        criteria: &[SortCriterion],
+        key: &SearchKey,
+        returns: &[SearchReturn],
+    ) -> Result<Pending, SessionError> {
+        need(self, "ESORT", "SORT RETURN (…)")?;
+        need(self, "SORT", "SORT RETURN (…)")?;
+        if returns.is_empty() || criteria.is_empty() {
+            return Err(SessionError::Usage(
+                "an extended SORT needs at least one RETURN option and one criterion".into(),
+            ));
+        }
+        if returns.contains(&SearchReturn::Save) {
+            return Err(SessionError::Usage(
+                "SORT RETURN (SAVE) is not offered: use UID SEARCH RETURN (SAVE)".into(),
+            ));
+        }
+        let mut names: Vec<&str> = Vec::new();
+        for r in returns {
+            if !names.contains(&r.as_str()) {
+                names.push(r.as_str());
+            }
+        }
+        self.check_search_key(key)?;
+        let list = format!("({})", names.join(" "));
+        let sort = crate::typed::sort_criteria(criteria);
+        self.typed("UID SORT", TypedKind::Plain, &[State::Selected], |_, c| {
+            c.raw(b"RETURN")?;
+            c.raw(list.as_bytes())?;
+            c.raw(sort.as_bytes())?;
+            c.raw(b"UTF-8")?;
+            key.encode(c)
+        })
     }
 
     /// `UID FETCH $ (attrs)` (RFC 5182): fetches the messages of the
@@ -226,6 +327,56 @@ impl Session {
 }
 
 impl TypedOutcome {
+    /// `UID SORT RETURN (…)` results (ESORT): the `* ESEARCH` response
+    /// for this command (one with another command's `TAG` is left
+    /// alone), ALL in the server's (sort) order. An ALL of more UIDs
+    /// than a response of `Limits::default().max_response_len` bytes
+    /// could list one by one (half that) is unparsable: ranges are never
+    /// expanded past it.
+    pub fn uid_esort(&self) -> Result<ESortResult, SessionError> {
+        let tag = self.tagged.split(|&b| b == b' ').next().unwrap_or(&[]);
+        let mut out = ESortResult::default();
+        let limit =
+            usize::try_from(crate::Limits::default().max_response_len / 2).unwrap_or(usize::MAX);
+        for (frame, d) in self.frames.iter().zip(self.checked_all()?) {
+            let Some(Untagged::ESearch(e)) = d else {
+                continue;
+            };
+            if e.tag.as_ref().is_some_and(|t| t.as_bytes() != tag) {
+                continue;
+            }
+            out.min = e.min.or(out.min);
+            out.max = e.max.or(out.max);
+            out.count = e.count.or(out.count);
+            out.modseq = e.modseq.or(out.modseq);
+            if let Some(all) = e.all {
+                let uids = ordered_uids(&all.to_str_lossy(), limit).ok_or_else(|| {
+                    SessionError::Unparsable {
+                        error: parse::ParseError {
+                            offset: 0,
+                            expected: "UIDs in sort order after ALL",
+                        },
+                        raw: frame.clone(),
+                    }
+                })?;
+                out.all.extend(uids);
+            }
+        }
+        // Cyrus 3.6 quirk: its MIN and MAX are the lowest and highest
+        // UID, where RFC 5267 (and Dovecot) mean the first and last in
+        // sort order. With ALL at hand, the order is known: take them
+        // from it, so that every server gives the same answer.
+        if let (Some(first), Some(last)) = (out.all.first(), out.all.last()) {
+            if out.min.is_some() {
+                out.min = Some(*first);
+            }
+            if out.max.is_some() {
+                out.max = Some(*last);
+            }
+        }
+        Ok(out)
+    }
+
     /// `UID SEARCH RETURN (…)` results: the `* ESEARCH` response for this
     /// command (one with another command's `TAG` is left alone), and
     /// [`ESearchResult::saved`] when `returns` held SAVE (the command
@@ -294,6 +445,74 @@ mod tests {
             panic!()
         };
         s.complete_typed(p, Ok(t)).unwrap()
+    }
+
+    #[test]
+    fn esort_encodes_keeps_order_and_refuses() {
+        use crate::typed::{SortCriterion, SortKey};
+        use SearchReturn::*;
+        let by = [
+            SortCriterion::desc(SortKey::Date),
+            SortCriterion::asc(SortKey::Subject),
+        ];
+        let mut s = session("SORT ESEARCH");
+        assert!(s
+            .typed_uid_sort_return(&by, &SearchKey::All, &[Min])
+            .is_err());
+        let mut s = session("SORT ESORT");
+        assert!(s.typed_uid_sort_return(&by, &SearchKey::All, &[]).is_err());
+        assert!(s
+            .typed_uid_sort_return(&[], &SearchKey::All, &[Min])
+            .is_err());
+        assert!(s
+            .typed_uid_sort_return(&by, &SearchKey::All, &[Save])
+            .is_err());
+        assert!(s.take_output().is_none());
+        let mut s2 = session("ESORT");
+        assert!(s2
+            .typed_uid_sort_return(&by, &SearchKey::All, &[Min])
+            .is_err());
+        assert!(s2.take_output().is_none());
+
+        let p = s
+            .typed_uid_sort_return(&by, &SearchKey::Unseen, &[Min, Max, Count, All, Min])
+            .unwrap();
+        assert_eq!(
+            &s.take_output().unwrap()[..],
+            &b"A1 UID SORT RETURN (MIN MAX COUNT ALL) (REVERSE DATE SUBJECT) UTF-8 UNSEEN\r\n"[..]
+        );
+        let t = run(
+            &mut s,
+            p,
+            b"* ESEARCH (TAG \"Z\") UID ALL 1:2\r\n\
+              * ESEARCH (TAG \"A1\") UID MIN 9 MAX 2 COUNT 6 ALL 9,4:6,3:2\r\nA1 OK done\r\n",
+        );
+        let r = t.uid_esort().unwrap();
+        assert_eq!(r.all, [9, 4, 5, 6, 3, 2]);
+        assert_eq!((r.min, r.max, r.count), (Some(9), Some(2), Some(6)));
+        // a server that sends the lowest and highest UID as MIN and MAX
+        let p = s
+            .typed_uid_sort_return(&by, &SearchKey::All, &[Min, Max, All])
+            .unwrap();
+        let t = run(
+            &mut s,
+            p,
+            b"* ESEARCH (TAG \"A2\") UID MIN 2 MAX 9 ALL 9,4:6,3:2\r\nA2 OK done\r\n",
+        );
+        let r = t.uid_esort().unwrap();
+        assert_eq!((r.min, r.max, r.count), (Some(9), Some(2), None));
+        let p = s
+            .typed_uid_sort_return(&by, &SearchKey::All, &[All])
+            .unwrap();
+        let t = run(
+            &mut s,
+            p,
+            b"* ESEARCH (TAG \"A3\") UID ALL 1:4294967295\r\nA3 OK done\r\n",
+        );
+        assert!(
+            t.uid_esort().is_err(),
+            "a huge range is refused, not expanded"
+        );
     }
 
     #[test]

@@ -73,6 +73,21 @@ pub enum Event {
         /// Its MODSEQ, if the server sent it.
         modseq: Option<u64>,
     },
+    /// A FETCH nobody asked for that carries more than flags, UID and
+    /// MODSEQ: what NOTIFY's `MessageNew (attrs)` (RFC 5465) sends for
+    /// each new message of the selected mailbox. The response is kept
+    /// raw; [`Event::fetch`] parses it. When it holds FLAGS too, an
+    /// [`Event::Flags`] comes first.
+    Fetch {
+        /// The sequence number.
+        seq: u32,
+        /// The UID, if the server sent it.
+        uid: Option<u32>,
+        /// The whole response (serialized as text, invalid UTF-8
+        /// replaced).
+        #[cfg_attr(feature = "serde", serde(serialize_with = "ser_bytes"))]
+        raw: Bytes,
+    },
     /// The mailbox's FLAGS changed.
     MailboxFlags(Vec<String>),
     /// UIDVALIDITY changed: every UID the client knew is void.
@@ -81,6 +96,59 @@ pub enum Event {
     Alert(String),
     /// The server is closing the connection (sanitized text).
     Bye(String),
+    /// A STATUS nobody asked for: what NOTIFY (RFC 5465) reports about a
+    /// mailbox other than the selected one (new or expunged messages).
+    Status(crate::typed::MailboxStatus),
+    /// A LIST nobody asked for (NOTIFY's MailboxName and
+    /// SubscriptionChange): a mailbox was created, renamed (`old_name`),
+    /// deleted (attribute `\NonExistent`), or (un)subscribed
+    /// (`\Subscribed`).
+    List {
+        /// The mailbox as the LIST response describes it.
+        mailbox: crate::typed::MailboxInfo,
+        /// Its name before a rename (`OLDNAME`), decoded.
+        old_name: Option<String>,
+    },
+    /// A METADATA nobody asked for (NOTIFY's MailboxMetadataChange and
+    /// ServerMetadataChange): these entries of `mailbox` (`""`: the
+    /// server's) changed; fetch them with GETMETADATA.
+    Metadata {
+        /// The mailbox, decoded; empty for server metadata.
+        mailbox: String,
+        /// The entry names.
+        entries: Vec<String>,
+    },
+    /// `[NOTIFICATIONOVERFLOW]` (RFC 5465): the server stopped sending
+    /// notifications (it behaves as after `NOTIFY NONE`); resynchronize
+    /// and set NOTIFY again.
+    NotificationOverflow,
+}
+
+#[cfg(feature = "serde")]
+fn ser_bytes<S: serde::Serializer>(b: &Bytes, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&String::from_utf8_lossy(b))
+}
+
+impl Event {
+    /// The parsed FETCH of an [`Event::Fetch`] (its items, such as the
+    /// ENVELOPE a NOTIFY `MessageNew (ENVELOPE)` asked for); `None` for
+    /// other events.
+    ///
+    /// ```
+    /// use imap4_proto::Event;
+    ///
+    /// let e = Event::Fetch { seq: 3, uid: Some(9), raw: bytes::Bytes::from_static(b"* 3 FETCH (UID 9 RFC822.SIZE 120)\r\n") };
+    /// assert_eq!(e.fetch().unwrap().uid(), Some(9));
+    /// ```
+    pub fn fetch(&self) -> Option<parse::Fetch<'_>> {
+        match self {
+            Event::Fetch { raw, .. } => match parse::parse_response(raw) {
+                Ok(Parsed::Data(Untagged::Fetch(f))) => Some(f),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
 }
 
 fn flag_strings(f: &[parse::Flag<'_>]) -> Vec<String> {
@@ -96,6 +164,9 @@ pub(crate) struct Live {
     /// A FETCH or STORE is in flight: FETCH responses answer it, they are
     /// not unilateral flag changes.
     pub(crate) fetching: usize,
+    /// A LIST, STATUS, NOTIFY or GETMETADATA is in flight: STATUS, LIST
+    /// and METADATA responses answer it, they are not notifications.
+    pub(crate) listing: usize,
     /// IDLE's state, while it runs (see `idle.rs`).
     pub(crate) idle: Option<crate::idle::IdleRun>,
     /// IDLE is running: untagged data goes to events, not to imaplib's
@@ -178,6 +249,7 @@ impl Session {
         let relevant = match typ {
             "EXISTS" | "RECENT" | "EXPUNGE" | "VANISHED" | "FLAGS" | "OK" | "NO" | "BAD"
             | "BYE" | "ENABLED" => true,
+            "STATUS" | "LIST" | "METADATA" => self.live.events_on && self.live.listing == 0,
             "FETCH" => {
                 self.unilateral_fetch()
                     || first_line
@@ -196,7 +268,7 @@ impl Session {
             return Ok(());
         };
         match parsed {
-            Parsed::Data(d) => self.observe_data(d),
+            Parsed::Data(d) => self.observe_data(d, raw),
             Parsed::Status(s) => {
                 let text = crate::sanitize(&s.text.to_str_lossy()).into_owned();
                 if s.kind == StatusKind::Bye {
@@ -211,7 +283,7 @@ impl Session {
         }
     }
 
-    fn observe_data(&mut self, d: Untagged<'_>) -> Result<(), SessionError> {
+    fn observe_data(&mut self, d: Untagged<'_>, raw: &Bytes) -> Result<(), SessionError> {
         let m = &mut self.live.mailbox;
         match d {
             Untagged::Exists(n) => {
@@ -264,6 +336,16 @@ impl Session {
                 if !self.unilateral_fetch() {
                     return Ok(());
                 }
+                let more = f.items.iter().any(|i| {
+                    !matches!(
+                        i,
+                        parse::FetchItem::Flags(_)
+                            | parse::FetchItem::Uid(_)
+                            | parse::FetchItem::ModSeq(_)
+                    )
+                });
+                // FLAGS first (a flag change, as ever), then, when the
+                // response carries more, all of it as an Event::Fetch.
                 if let Some(flags) = f.flags() {
                     let e = Event::Flags {
                         seq: f.seq,
@@ -271,8 +353,46 @@ impl Session {
                         flags: flag_strings(flags),
                         modseq,
                     };
+                    self.push_event(e)?;
+                }
+                if more {
+                    let e = Event::Fetch {
+                        seq: f.seq,
+                        uid: f.uid(),
+                        raw: raw.clone(),
+                    };
                     return self.push_event(e);
                 }
+            }
+            Untagged::Status { mailbox, items } => {
+                let mut st = crate::typed::MailboxStatus::default();
+                let utf8 = self.utf8_enabled();
+                // A value too large for its field: no event (the raw
+                // response is not kept here to report it).
+                if crate::typed::status_into(&mut st, &Bytes::new(), &mailbox, &items, utf8).is_ok()
+                {
+                    return self.push_event(Event::Status(st));
+                }
+            }
+            Untagged::List(l) => {
+                let utf8 = self.utf8_enabled();
+                let mailbox = crate::list::mailbox_info(&l, utf8);
+                let old_name = l
+                    .oldname
+                    .as_ref()
+                    .map(|o| parse::decode_mailbox_name(o.raw.as_bytes(), utf8).into_owned());
+                return self.push_event(Event::List { mailbox, old_name });
+            }
+            Untagged::Metadata { mailbox, entries } => {
+                let utf8 = self.utf8_enabled();
+                let e = Event::Metadata {
+                    mailbox: parse::decode_mailbox_name(mailbox.raw.as_bytes(), utf8).into_owned(),
+                    entries: entries
+                        .iter()
+                        .map(|(name, _)| name.to_str_lossy().into_owned())
+                        .collect(),
+                };
+                return self.push_event(e);
             }
             _ => {}
         }
@@ -295,6 +415,13 @@ impl Session {
                 }
             }
             Code::Alert => return self.push_event(Event::Alert(text)),
+            Code::Other { name, .. }
+                if name
+                    .as_bytes()
+                    .eq_ignore_ascii_case(b"NOTIFICATIONOVERFLOW") =>
+            {
+                return self.push_event(Event::NotificationOverflow)
+            }
             _ => {}
         }
         Ok(())

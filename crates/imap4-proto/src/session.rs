@@ -36,6 +36,18 @@ pub type Tagged = (String, Vec<Data>);
 
 /// Commands that address messages by sequence number (RFC 9051 section
 /// 5.5).
+/// Commands whose answers are STATUS, LIST or METADATA responses: while
+/// one runs, those responses are not NOTIFY notifications (RFC 5465).
+const LISTING_COMMANDS: [&str; 7] = [
+    "LIST",
+    "LSUB",
+    "XLIST",
+    "STATUS",
+    "NOTIFY",
+    "GETMETADATA",
+    "GETANNOTATION",
+];
+
 const SEQ_COMMANDS: [&str; 7] = ["FETCH", "STORE", "COPY", "MOVE", "SEARCH", "SORT", "THREAD"];
 
 /// Commands during which a server must not send EXPUNGE (RFC 9051
@@ -199,6 +211,9 @@ struct InFlight {
     auth_steps: usize,
     /// FETCH responses answer this command (FETCH, STORE, UID …).
     fetches: bool,
+    /// STATUS, LIST and METADATA responses answer this command (LIST,
+    /// STATUS, NOTIFY, GETMETADATA …): they are not notifications.
+    lists: bool,
     /// Its caller stopped waiting (see [`Session::abandon_in_flight`]).
     abandoned: bool,
     /// The untagged name whose data this command returns (imaplib's
@@ -928,6 +943,7 @@ impl Session {
                 || name.contains("STORE")
                 || name == "UID"
                 || name == "PARTIAL",
+            lists: LISTING_COMMANDS.contains(&name),
             result: None,
             raw: None,
             // imaplib expects BYE for any command named LOGOUT (xatom too).
@@ -1236,6 +1252,7 @@ impl Session {
     /// has none), and whether FETCH responses are answers or unilateral.
     pub(crate) fn update_literal_cap(&mut self) {
         self.live.fetching = self.in_flight.iter().filter(|f| f.fetches).count();
+        self.live.listing = self.in_flight.iter().filter(|f| f.lists).count();
         let mut cap: Option<u64> = None;
         for f in &self.in_flight {
             match f.literal_cap {
@@ -1703,6 +1720,11 @@ impl Session {
 
     pub(crate) fn set_utf8(&mut self) {
         self.utf8 = true;
+    }
+
+    /// UTF-8 mode off (UNAUTHENTICATE: a new session on the connection).
+    pub(crate) fn clear_utf8(&mut self) {
+        self.utf8 = false;
     }
 
     /// imaplib's `_command_complete` plus the method's own finishing step.

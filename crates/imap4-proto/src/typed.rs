@@ -28,6 +28,8 @@ pub(crate) enum TypedKind {
     /// ENABLE (see `condstore.rs`): UTF-8 mode once `UTF8=ACCEPT` is
     /// enabled.
     Enable,
+    /// UNAUTHENTICATE (see `replace.rs`): back to NOT AUTHENTICATED.
+    Unauthenticate,
 }
 
 /// The raw outcome of a typed command: the tagged line and the untagged
@@ -527,11 +529,15 @@ impl Session {
         while tagged.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
             tagged.truncate(tagged.len() - 1);
         }
-        Ok(TypedOutcome {
+        let out = TypedOutcome {
             tagged,
             frames,
             utf8: self.utf8_enabled(),
-        })
+        };
+        if kind == TypedKind::Unauthenticate {
+            self.reset_to_nonauth();
+        }
+        Ok(out)
     }
 
     // ----- typed commands ------------------------------------------------------
@@ -552,7 +558,7 @@ impl Session {
 
     /// Refuses, before anything is sent, when an item's capability
     /// (`NAME`, or `NAME=...` for APPENDLIMIT-style ones) is not offered.
-    fn require_capabilities<T: std::fmt::Debug>(
+    pub(crate) fn require_capabilities<T: std::fmt::Debug>(
         &self,
         needs: impl Iterator<Item = (Option<&'static str>, T)>,
     ) -> Result<(), SessionError> {
@@ -580,6 +586,12 @@ impl Session {
         })
     }
 
+    /// Refuses, before anything is sent, a search key whose capability
+    /// the server does not offer ([`SearchKey::required_capability`]).
+    pub(crate) fn check_search_key(&self, key: &SearchKey) -> Result<(), SessionError> {
+        self.require_capabilities(std::iter::once((key.required_capability(), key)))
+    }
+
     /// FETCH or UID FETCH.
     pub fn typed_fetch(
         &mut self,
@@ -599,6 +611,7 @@ impl Session {
     /// SEARCH or UID SEARCH with a typed key (strings are sent as UTF-8
     /// with `CHARSET UTF-8` when they are not ASCII).
     pub fn typed_search(&mut self, uid: bool, key: &SearchKey) -> Result<Pending, SessionError> {
+        self.check_search_key(key)?;
         let name = if uid { "UID SEARCH" } else { "SEARCH" };
         let needs_charset = !key.is_ascii() && !self.utf8_enabled();
         self.typed(name, TypedKind::Plain, &[State::Selected], |_, c| {
@@ -626,18 +639,9 @@ impl Session {
                 "SORT needs at least one criterion".into(),
             ));
         }
+        self.check_search_key(key)?;
         let name = if uid { "UID SORT" } else { "SORT" };
-        let mut list = String::from("(");
-        for (i, c) in criteria.iter().enumerate() {
-            if i > 0 {
-                list.push(' ');
-            }
-            if c.reverse {
-                list.push_str("REVERSE ");
-            }
-            list.push_str(c.key.as_str());
-        }
-        list.push(')');
+        let list = sort_criteria(criteria);
         self.typed(name, TypedKind::Plain, &[State::Selected], |_, c| {
             c.raw(list.as_bytes())?;
             c.raw(b"UTF-8")?;
@@ -660,6 +664,7 @@ impl Session {
                 "the server does not offer THREAD={alg}"
             )));
         }
+        self.check_search_key(key)?;
         let name = if uid { "UID THREAD" } else { "THREAD" };
         self.typed(name, TypedKind::Plain, &[State::Selected], |_, c| {
             c.raw(alg.as_bytes())?;
@@ -802,7 +807,7 @@ impl Session {
     /// sending: a server answers a malformed one with BAD in the middle of
     /// the command, and with LITERAL+ it would then read the message
     /// bytes that follow as commands.
-    fn check_internal_date(date: &str) -> Result<(), SessionError> {
+    pub(crate) fn check_internal_date(date: &str) -> Result<(), SessionError> {
         if is_date_time(date) {
             Ok(())
         } else {
@@ -849,7 +854,7 @@ impl Session {
     }
 
     /// Refuses a message above the server's APPENDLIMIT before sending.
-    fn check_append_limit(&self, len: usize) -> Result<(), SessionError> {
+    pub(crate) fn check_append_limit(&self, len: usize) -> Result<(), SessionError> {
         match self.append_limit() {
             Some(limit) if len as u64 > limit => Err(SessionError::Usage(format!(
                 "the message is {len} bytes, above the server's APPENDLIMIT of {limit} \
@@ -1536,6 +1541,22 @@ impl ThreadAlgorithm {
 
 /// Fills `st` from one `* STATUS` response (`frame`, parsed as
 /// `mailbox` and `items`); a value too large for its field is an error.
+/// A SORT command's criteria list: `(REVERSE DATE SUBJECT)`.
+pub(crate) fn sort_criteria(criteria: &[SortCriterion]) -> String {
+    let mut list = String::from("(");
+    for (i, c) in criteria.iter().enumerate() {
+        if i > 0 {
+            list.push(' ');
+        }
+        if c.reverse {
+            list.push_str("REVERSE ");
+        }
+        list.push_str(c.key.as_str());
+    }
+    list.push(')');
+    list
+}
+
 pub(crate) fn status_into(
     st: &mut MailboxStatus,
     frame: &Bytes,

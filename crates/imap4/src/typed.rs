@@ -50,8 +50,9 @@ pub use imap4_proto::condstore::{
     MAX_MODSEQ,
 };
 /// ESEARCH (RFC 4731) and SEARCHRES (RFC 5182):
-/// [`Typed::uid_search_return`], [`Typed::uid_fetch_saved`].
-pub use imap4_proto::esearch::{ESearchResult, SearchRes, SearchReturn};
+/// [`Typed::uid_search_return`], [`Typed::uid_fetch_saved`]; ESORT (RFC
+/// 5267): [`Typed::uid_sort_return`].
+pub use imap4_proto::esearch::{ESearchResult, ESortResult, SearchRes, SearchReturn};
 /// LIST-EXTENDED, LIST-STATUS, SPECIAL-USE and NAMESPACE
 /// ([`Typed::list_extended`], [`Typed::special_use_folder`],
 /// [`Typed::namespace`]).
@@ -59,6 +60,9 @@ pub use imap4_proto::list::{ListOptions, ListedMailbox, NamespaceEntry, Namespac
 pub use imap4_proto::metadata::{
     check_entry_name, Depth, Metadata, MetadataEntry, MetadataOptions,
 };
+/// NOTIFY (RFC 5465): [`Typed::notify_set`], [`Typed::notify_none`];
+/// the notifications come as [`crate::Event`]s.
+pub use imap4_proto::notify::{NotifyEvent, NotifyGroup, NotifyMailboxes, NotifySpec};
 /// The decoders behind [`Envelope::subject_decoded`],
 /// [`Address::name_decoded`], [`Envelope::date_parsed`] and
 /// [`Fetch::internal_date_parsed`], for other header text and dates.
@@ -302,6 +306,15 @@ pub(crate) mod annotatemore;
 /// The ESEARCH and SEARCHRES commands, for [`typed_commands`].
 pub(crate) mod esearch;
 
+/// The NOTIFY commands, for [`typed_commands`].
+pub(crate) mod notify;
+
+/// The Gmail (X-GM-EXT-1) commands, for [`typed_commands`].
+pub(crate) mod gmail;
+
+/// UNAUTHENTICATE and REPLACE, for [`typed_commands`].
+pub(crate) mod replace;
+
 /// Default chunk size for [`Typed::uid_fetch_body_to_chunked`]: 1 MiB.
 pub const DEFAULT_CHUNK: u32 = 1 << 20;
 
@@ -365,6 +378,12 @@ macro_rules! typed_commands {
         $crate::typed::annotatemore::annotatemore_commands!([$($async)*] [$($await)*]);
 
         $crate::typed::esearch::esearch_commands!([$($async)*] [$($await)*]);
+
+        $crate::typed::notify::notify_commands!([$($async)*] [$($await)*]);
+
+        $crate::typed::gmail::gmail_commands!([$($async)*] [$($await)*]);
+
+        $crate::typed::replace::replace_commands!([$($async)*] [$($await)*]);
 
         /// FETCH by sequence numbers (an empty set fetches nothing and
         /// asks the server nothing).

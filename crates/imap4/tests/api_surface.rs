@@ -193,6 +193,52 @@ fn typed_api_types_are_reexported() {
     let _: fn(&mut Typed<'static>, SearchRes, &str) -> Result<Option<UidMapping>, Error> =
         Typed::uid_move_saved;
     let _ = |r: ESearchResult| -> (UidSet, Option<SearchRes>) { (r.all, r.saved) };
+
+    // ESORT (issue 11).
+    use imap4::typed::{ESortResult, SortCriterion};
+    let _: fn(
+        &mut Typed<'static>,
+        &[SortCriterion],
+        &SearchKey,
+        &[SearchReturn],
+    ) -> Result<ESortResult, Error> = Typed::uid_sort_return;
+    let _ = |r: ESortResult| -> (Vec<u32>, Option<u32>, Option<u32>, Option<u32>, Option<u64>) {
+        (r.all, r.min, r.max, r.count, r.modseq)
+    };
+
+    // Gmail (issue 11).
+    let _: fn(&mut Typed<'static>, &UidSet, StoreOp, &[&str]) -> Result<Fetches, Error> =
+        Typed::uid_store_labels;
+    let _ = [
+        SearchKey::GmRaw("in:inbox".into()),
+        SearchKey::GmMsgId(1),
+        SearchKey::GmThrId(2),
+    ];
+    let _: fn(&SearchKey) -> Option<&'static str> = SearchKey::required_capability;
+
+    // UNAUTHENTICATE and REPLACE (issue 11).
+    let _: fn(&mut Typed<'static>) -> Result<(), Error> = Typed::unauthenticate;
+    let _: fn(&mut Typed<'static>, u32, &str, Vec<u8>) -> Result<Option<UidMapping>, Error> =
+        Typed::uid_replace;
+
+    // NOTIFY (issue 11).
+    use imap4::typed::{NotifyEvent, NotifyGroup, NotifyMailboxes, NotifySpec};
+    let _: fn(&mut Typed<'static>, &NotifySpec) -> Result<Vec<MailboxStatus>, Error> =
+        Typed::notify_set;
+    let _: fn(&mut Typed<'static>) -> Result<(), Error> = Typed::notify_none;
+    let _ = NotifySpec::new().status().group(
+        NotifyMailboxes::Subtree(vec!["a".into()]),
+        [NotifyEvent::message_new()],
+    );
+    let _ = |g: NotifyGroup| -> (NotifyMailboxes, Vec<NotifyEvent>) { (g.mailboxes, g.events) };
+    let _ = |e: Event| match e {
+        Event::Status(st) => st.mailbox,
+        Event::List { mailbox, old_name } => old_name.unwrap_or(mailbox.name),
+        Event::Metadata { mailbox, entries } => mailbox + &entries.concat(),
+        Event::NotificationOverflow => String::new(),
+        e @ Event::Fetch { .. } => format!("{:?}", e.fetch().and_then(|f| f.uid())),
+        _ => String::new(),
+    };
     let _: u32 = DEFAULT_CHUNK;
 
     // What iterating `Fetches` yields, and everything inside it.

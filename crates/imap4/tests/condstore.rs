@@ -7,7 +7,8 @@
 //! between two sessions and checks that `resync` reports exactly those,
 //! with QRESYNC, with CONDSTORE only and with the plain fallback. Its
 //! cases come from a fixed seed, so a failure names a case that fails
-//! again.
+//! again. The resync tests (property, new UIDVALIDITY, tokio driver) run
+//! on Cyrus 3.6 too; it needed no quirk of its own.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,9 +17,9 @@ use imap4::typed::{
     SelectOptions, StatusAttr, StoreOp, UidSet,
 };
 use imap4::Imap4;
-use imap4_testkit::Dovecot;
+use imap4_testkit::{Cyrus, Dovecot, ImapServer};
 
-fn login(d: &Dovecot) -> Imap4 {
+fn login(d: &dyn ImapServer) -> Imap4 {
     let mut m = Imap4::connect(d.host(), d.port()).expect("connect");
     m.login("alice", d.password()).expect("login");
     m
@@ -319,7 +320,7 @@ fn check(what: &str, c: &MailboxChanges, known: &Known, truth: &Truth) {
 /// Every strategy from a fresh connection; each must see the same
 /// changes. Returns what to know next time.
 fn resync_all(
-    d: &Dovecot,
+    d: &dyn ImapServer,
     mailbox: &str,
     known: &Known,
     truth: &Truth,
@@ -366,13 +367,27 @@ fn status(b: &mut Imap4, mailbox: &str) -> (u32, u64) {
 
 #[test]
 fn resync_returns_exactly_the_changes_with_every_strategy() {
-    const CASES: usize = 16;
     let d = Dovecot::builder().start().unwrap();
-    let mut b = login(&d);
-    let mut rng = Rng(0x7162_0003);
+    resync_property(&d, 16, 0x7162_0003);
+}
+
+/// The same on Cyrus 3.6 (CONDSTORE and QRESYNC too; mailboxes under
+/// `INBOX.`).
+#[test]
+fn resync_returns_exactly_the_changes_on_cyrus() {
+    let c = Cyrus::start().unwrap();
+    assert!(login(&c).typed().has_capability("QRESYNC"));
+    resync_property(&c, 10, 0x7162_0004);
+}
+
+/// `cases` mailboxes, each: messages, a first session's knowledge, then
+/// two rounds of random changes, each checked with every strategy.
+fn resync_property(d: &dyn ImapServer, cases: usize, seed: u64) {
+    let mut b = login(d);
+    let mut rng = Rng(seed);
     let mut tally = [0usize; 3];
-    for case in 0..CASES {
-        let mailbox = format!("P{case}");
+    for case in 0..cases {
+        let mailbox = d.mailbox(&format!("P{case}"));
         b.typed().create(&mailbox).unwrap();
         let mut model = Model::new();
         for _ in 0..rng.below(8) {
@@ -394,7 +409,7 @@ fn resync_returns_exactly_the_changes_with_every_strategy() {
         }
         // the first session: what it knows
         let known = {
-            let mut a = login(&d);
+            let mut a = login(d);
             let sync = a
                 .typed()
                 .select_with(&mailbox, &SelectOptions::condstore())
@@ -425,7 +440,7 @@ fn resync_returns_exactly_the_changes_with_every_strategy() {
                 touched,
                 status: status(&mut b, &mailbox),
             };
-            known = resync_all(&d, &mailbox, &known, &truth, case * 10 + round, &mut tally);
+            known = resync_all(d, &mailbox, &known, &truth, case * 10 + round, &mut tally);
         }
         b.typed().unselect().unwrap();
     }
@@ -443,12 +458,24 @@ fn resync_returns_exactly_the_changes_with_every_strategy() {
 #[test]
 fn a_new_uidvalidity_is_start_over() {
     let d = Dovecot::builder().start().unwrap();
-    let mut b = login(&d);
-    b.typed().create("Again").unwrap();
-    b.typed().append("Again", &[], None, message(1)).unwrap();
+    new_uidvalidity(&d);
+}
+
+#[test]
+fn a_new_uidvalidity_is_start_over_on_cyrus() {
+    let c = Cyrus::start().unwrap();
+    new_uidvalidity(&c);
+}
+
+fn new_uidvalidity(d: &dyn ImapServer) {
+    let again = d.mailbox("Again");
+    let again = again.as_str();
+    let mut b = login(d);
+    b.typed().create(again).unwrap();
+    b.typed().append(again, &[], None, message(1)).unwrap();
     let sync = b
         .typed()
-        .select_with("Again", &SelectOptions::condstore())
+        .select_with(again, &SelectOptions::condstore())
         .unwrap();
     let known = Known::new(
         sync.mailbox.uid_validity.unwrap(),
@@ -456,16 +483,16 @@ fn a_new_uidvalidity_is_start_over() {
         UidSet::single(1),
     );
     b.typed().unselect().unwrap();
-    b.typed().delete("Again").unwrap();
-    b.typed().create("Again").unwrap();
-    b.typed().append("Again", &[], None, message(2)).unwrap();
+    b.typed().delete(again).unwrap();
+    b.typed().create(again).unwrap();
+    b.typed().append(again, &[], None, message(2)).unwrap();
     for strategy in [
         ResyncStrategy::Qresync,
         ResyncStrategy::Condstore,
         ResyncStrategy::Plain,
     ] {
-        let mut c = login(&d);
-        match c.typed().resync_with("Again", &known, strategy).unwrap() {
+        let mut c = login(d);
+        match c.typed().resync_with(again, &known, strategy).unwrap() {
             Resync::StartOver {
                 new_uid_validity,
                 mailbox,
@@ -485,7 +512,26 @@ fn a_new_uidvalidity_is_start_over() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resync_in_the_tokio_driver() {
     let d = Dovecot::builder().messages("alice", 5, 3).start().unwrap();
-    let mut b = login(&d);
+    resync_tokio(&d).await;
+}
+
+#[cfg(feature = "tokio")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resync_in_the_tokio_driver_on_cyrus() {
+    let c = Cyrus::start().unwrap();
+    let mut b = login(&c);
+    for n in 1..=5 {
+        b.typed().append("INBOX", &[], None, message(n)).unwrap();
+    }
+    b.logout().unwrap();
+    resync_tokio(&c).await;
+}
+
+/// INBOX holds UIDs 1..=5: a flag change, an expunge and an append from
+/// a blocking connection, then every strategy from the tokio driver.
+#[cfg(feature = "tokio")]
+async fn resync_tokio(d: &dyn ImapServer) {
+    let mut b = login(d);
     let sync = b
         .typed()
         .select_with("INBOX", &SelectOptions::condstore())

@@ -4,8 +4,9 @@
 //! messages (and SAVE with MIN saves the lowest only, as RFC 5182 says),
 //! `$` in UID STORE, UID COPY and UID MOVE;
 //! the same against Cyrus (ESEARCH without SEARCHRES: SAVE refused, nothing
-//! sent); a scripted server without the extensions gets
-//! nothing sent.
+//! sent); ESORT (RFC 5267) equals a plain UID SORT in order, on Dovecot
+//! (and Cyrus where offered); a scripted server without the extensions
+//! gets nothing sent.
 
 use imap4::typed::{FetchAttr, SearchKey, SearchReturn, StoreOp, UidSet};
 use imap4::Imap4;
@@ -14,6 +15,55 @@ use imap4_testkit::{Cyrus, Dovecot, ImapServer};
 /// Whether the server offers SEARCHRES.
 const DOVECOT: bool = true;
 const CYRUS: bool = false;
+
+/// ESORT (RFC 5267): `UID SORT RETURN (…)` equals a plain UID SORT, for
+/// several orders and a narrowing key: ALL in the same order, MIN and MAX
+/// its first and last, COUNT its length.
+/// `$by_uid`: the server's MIN and MAX without ALL are the lowest and
+/// highest UID (Cyrus 3.6), not the first and last sorted (Dovecot, RFC
+/// 5267).
+macro_rules! esort_scenario {
+    ($m:ident, $by_uid:expr, [$($await:tt)*]) => {{
+        use imap4::typed::{SortCriterion, SortKey};
+        use SearchReturn::*;
+        $m.typed().select("INBOX")$($await)*.unwrap();
+        $m.typed().uid_store(&UidSet::from_numbers([3, 4, 8, 9, 10]), StoreOp::Add, &["$Sorted"], true)$($await)*.unwrap();
+        let orders = [
+            vec![SortCriterion::desc(SortKey::Arrival)],
+            vec![SortCriterion::asc(SortKey::Size), SortCriterion::desc(SortKey::Arrival)],
+            vec![SortCriterion::desc(SortKey::Subject), SortCriterion::asc(SortKey::Arrival)],
+        ];
+        let keys = [SearchKey::All, SearchKey::Keyword("$Sorted".into())];
+        let mut reordered = false;
+        for by in &orders {
+            for key in &keys {
+                let plain = $m.typed().uid_sort(by, key)$($await)*.unwrap();
+                assert!(!plain.is_empty());
+                reordered |= plain.windows(2).any(|w| w[0] > w[1]);
+                let r = $m.typed().uid_sort_return(by, key, &[Min, Max, Count, All])$($await)*.unwrap();
+                assert_eq!(r.all, plain, "{by:?} {key:?}");
+                assert_eq!(r.min, plain.first().copied());
+                assert_eq!(r.max, plain.last().copied());
+                assert_eq!(r.count, Some(plain.len() as u32));
+                let r = $m.typed().uid_sort_return(by, key, &[Min, Max])$($await)*.unwrap();
+                let (lo, hi) = (plain.iter().min().copied(), plain.iter().max().copied());
+                if $by_uid {
+                    assert_eq!((r.min, r.max), (lo, hi), "{by:?} {key:?}");
+                } else {
+                    assert_eq!((r.min, r.max), (plain.first().copied(), plain.last().copied()));
+                }
+                let r = $m.typed().uid_sort_return(by, key, &[Count])$($await)*.unwrap();
+                assert_eq!((r.count, r.min), (Some(plain.len() as u32), None));
+                assert!(r.all.is_empty());
+            }
+        }
+        // the orders were not all plain ascending UIDs
+        assert!(reordered);
+        let none = SearchKey::Keyword("$Nothing".into());
+        let r = $m.typed().uid_sort_return(&orders[0], &none, &[Min, All, Count])$($await)*.unwrap();
+        assert_eq!((r.count, r.min, r.all.len()), (Some(0), None, 0));
+    }};
+}
 
 macro_rules! esearch_scenario {
     ($m:ident, $searchres:expr, [$($await:tt)*]) => {{
@@ -111,6 +161,8 @@ fn esearch_searchres_dovecot_blocking() {
     let mut m = Imap4::connect(d.host(), d.port()).unwrap();
     m.login("alice", d.password()).unwrap();
     esearch_scenario!(m, DOVECOT, []);
+    assert!(m.typed().has_capability("ESORT"));
+    esort_scenario!(m, false, []);
     m.logout().unwrap();
 }
 
@@ -126,6 +178,8 @@ async fn esearch_searchres_dovecot_tokio() {
         .unwrap();
     m.login("alice", d.password()).await.unwrap();
     esearch_scenario!(m, DOVECOT, [.await]);
+    assert!(m.typed().has_capability("ESORT"));
+    esort_scenario!(m, false, [.await]);
     m.logout().await.unwrap();
 }
 
@@ -142,6 +196,9 @@ fn esearch_searchres_cyrus_blocking() {
             .unwrap();
     }
     esearch_scenario!(m, CYRUS, []);
+    if m.typed().has_capability("ESORT") {
+        esort_scenario!(m, true, []);
+    }
     m.logout().unwrap();
 }
 
@@ -161,6 +218,9 @@ async fn esearch_searchres_cyrus_tokio() {
             .unwrap();
     }
     esearch_scenario!(m, CYRUS, [.await]);
+    if m.typed().has_capability("ESORT") {
+        esort_scenario!(m, true, [.await]);
+    }
     m.logout().await.unwrap();
 }
 
@@ -172,6 +232,9 @@ macro_rules! without_extensions {
         assert!(e.to_string().contains("ESEARCH"), "{e}");
         let e = $m.typed().uid_search_return(&SearchKey::All, &[Save])$($await)*.unwrap_err();
         assert!(e.to_string().contains("SEARCHRES"), "{e}");
+        let by = [imap4::typed::SortCriterion::asc(imap4::typed::SortKey::Date)];
+        let e = $m.typed().uid_sort_return(&by, &SearchKey::All, &[Min])$($await)*.unwrap_err();
+        assert!(e.to_string().contains("ESORT"), "{e}");
         $m.typed().noop()$($await)*.unwrap();
     }};
 }

@@ -32,6 +32,34 @@ macro_rules! esearch_commands {
             Ok(out.uid_esearch(returns)?)
         }
 
+        /// `UID SORT RETURN (…) (criteria) UTF-8 key` (ESORT, RFC 5267):
+        /// MIN, MAX, COUNT and ALL of the sorted matches, ALL in sort
+        /// order (MIN and MAX: the first and last sorted, not the lowest
+        /// and highest UID). An error, nothing sent, when the server
+        /// lacks ESORT, or for [`SearchReturn::Save`](crate::typed::SearchReturn::Save).
+        ///
+        /// ```no_run
+        /// # fn run(m: &mut imap4::Imap4) -> Result<(), imap4::Error> {
+        /// use imap4::typed::{SearchKey, SearchReturn, SortCriterion, SortKey};
+        ///
+        /// m.typed().select("INBOX")?;
+        /// let newest = [SortCriterion::desc(SortKey::Arrival)];
+        /// let r = m.typed().uid_sort_return(&newest, &SearchKey::Unseen, &[SearchReturn::Min, SearchReturn::Count])?;
+        /// println!("{:?} unseen, the newest is UID {:?}", r.count, r.min);
+        /// # Ok(()) }
+        /// ```
+        pub $($async)* fn uid_sort_return(
+            &mut self,
+            criteria: &[$crate::typed::SortCriterion],
+            key: &SearchKey,
+            returns: &[$crate::typed::SearchReturn],
+        ) -> Result<$crate::typed::ESortResult, Error> {
+            let out = self
+                .m
+                .run_typed(|s| s.typed_uid_sort_return(criteria, key, returns))$($await)*?;
+            Ok(out.uid_esort()?)
+        }
+
         /// `UID FETCH $ (attrs)` (RFC 5182): fetches the messages a
         /// search with SAVE kept, without sending their UIDs again. An
         /// error, nothing sent, when the server lacks SEARCHRES.
