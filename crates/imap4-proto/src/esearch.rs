@@ -116,6 +116,62 @@ pub struct ESearchResult {
     pub modseq: Option<u64>,
     /// With SAVE: the saved result `$`, to use in later commands.
     pub saved: Option<SearchRes>,
+    /// PARTIAL (RFC 9394): the page asked for and the matching UIDs in it.
+    pub partial: Option<PartialPage>,
+}
+
+/// A page of search results (PARTIAL, RFC 9394), by position among the
+/// matches in UID order: `First { from: 1, to: 100 }` is the first hundred
+/// (`1:100`), `Last { from: 1, to: 100 }` the last hundred (`-1:-100`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub enum PartialRange {
+    /// Positions counted from the lowest UID, 1-based.
+    First {
+        /// The first position (at least 1).
+        from: u32,
+        /// The last position (at least `from`).
+        to: u32,
+    },
+    /// Positions counted from the highest UID, 1-based.
+    Last {
+        /// The first position from the end (at least 1).
+        from: u32,
+        /// The last position from the end (at least `from`).
+        to: u32,
+    },
+}
+
+impl PartialRange {
+    fn check(self) -> Result<(), SessionError> {
+        let (PartialRange::First { from, to } | PartialRange::Last { from, to }) = self;
+        if from == 0 || to < from || to > i32::MAX as u32 {
+            return Err(SessionError::Usage(format!(
+                "{self:?} is not a PARTIAL range (1 <= from <= to <= 2^31-1)"
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Display for PartialRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PartialRange::First { from, to } => write!(f, "{from}:{to}"),
+            PartialRange::Last { from, to } => write!(f, "-{from}:-{to}"),
+        }
+    }
+}
+
+/// What a PARTIAL search returned: the range (as the server echoed it)
+/// and the matching UIDs in it (empty for NIL: no match there).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct PartialPage {
+    /// The range, as the server sent it (`1:100`, `-1:-100`).
+    pub range: String,
+    /// The UIDs of the matches at those positions.
+    pub uids: UidSet,
 }
 
 /// What `UID SORT RETURN (…)` found (ESORT, RFC 5267). MIN and MAX
@@ -209,6 +265,52 @@ impl Session {
         for r in returns {
             if !names.contains(&r.as_str()) {
                 names.push(r.as_str());
+            }
+        }
+        let list = format!("({})", names.join(" "));
+        let needs_charset = !key.is_ascii() && !self.utf8_enabled();
+        self.typed(
+            "UID SEARCH",
+            TypedKind::Plain,
+            &[State::Selected],
+            |_, c| {
+                c.raw(b"RETURN")?;
+                c.raw(list.as_bytes())?;
+                if needs_charset {
+                    c.raw(b"CHARSET UTF-8")?;
+                }
+                key.encode(c)
+            },
+        )
+    }
+
+    /// `UID SEARCH RETURN (PARTIAL range [options]) key` (PARTIAL, RFC
+    /// 9394): one page of the matches, by position in UID order, with MIN,
+    /// MAX, COUNT (of all the matches) if asked for too. An error, nothing
+    /// sent, without PARTIAL, for a range that is not one, or with ALL or
+    /// SAVE beside it. Result: [`TypedOutcome::uid_esearch`] (its
+    /// `partial`).
+    pub fn typed_uid_search_partial(
+        &mut self,
+        key: &SearchKey,
+        range: PartialRange,
+        also: &[SearchReturn],
+    ) -> Result<Pending, SessionError> {
+        need(self, "PARTIAL", "SEARCH RETURN (PARTIAL …)")?;
+        range.check()?;
+        if also
+            .iter()
+            .any(|r| matches!(r, SearchReturn::All | SearchReturn::Save))
+        {
+            return Err(SessionError::Usage(
+                "PARTIAL goes with MIN, MAX and COUNT, not ALL or SAVE".into(),
+            ));
+        }
+        self.check_search_key(key)?;
+        let mut names = vec![format!("PARTIAL {range}")];
+        for r in also {
+            if !names.iter().any(|n| n == r.as_str()) {
+                names.push(r.as_str().to_string());
             }
         }
         let list = format!("({})", names.join(" "));
@@ -414,6 +516,33 @@ impl TypedOutcome {
                         })?;
                 out.all = out.all.union(&set);
             }
+            for (name, raw) in &e.other {
+                if !name.as_bytes().eq_ignore_ascii_case(b"PARTIAL") {
+                    continue;
+                }
+                let bad = || SessionError::Unparsable {
+                    error: parse::ParseError {
+                        offset: 0,
+                        expected: "PARTIAL (range uid-set-or-NIL)",
+                    },
+                    raw: frame.clone(),
+                };
+                let text = raw.to_str_lossy();
+                let inner = text
+                    .strip_prefix('(')
+                    .and_then(|t| t.strip_suffix(')'))
+                    .ok_or_else(bad)?;
+                let (range, set) = inner.split_once(' ').ok_or_else(bad)?;
+                let uids = if set.eq_ignore_ascii_case("NIL") {
+                    UidSet::default()
+                } else {
+                    set.parse().map_err(|_| bad())?
+                };
+                out.partial = Some(PartialPage {
+                    range: range.to_string(),
+                    uids,
+                });
+            }
         }
         Ok(out)
     }
@@ -513,6 +642,67 @@ mod tests {
             t.uid_esort().is_err(),
             "a huge range is refused, not expanded"
         );
+    }
+
+    #[test]
+    fn partial_pages_are_sent_and_read() {
+        use SearchReturn::*;
+        let mut s = session("ESEARCH PARTIAL");
+        let p = s
+            .typed_uid_search_partial(
+                &SearchKey::Unseen,
+                PartialRange::Last { from: 1, to: 100 },
+                &[Count],
+            )
+            .unwrap();
+        assert_eq!(
+            &s.take_output().unwrap()[..],
+            &b"A1 UID SEARCH RETURN (PARTIAL -1:-100 COUNT) UNSEEN\r\n"[..]
+        );
+        let t = run(
+            &mut s,
+            p,
+            b"* ESEARCH (TAG \"A1\") UID COUNT 250 PARTIAL (-1:-100 151:200,300:349)\r\nA1 OK done\r\n",
+        );
+        let r = t.uid_esearch(&[Count]).unwrap();
+        assert_eq!(r.count, Some(250));
+        let page = r.partial.unwrap();
+        assert_eq!(page.range, "-1:-100");
+        assert_eq!(page.uids.len(), 100);
+        // no match in the range: NIL
+        let p = s
+            .typed_uid_search_partial(
+                &SearchKey::All,
+                PartialRange::First { from: 501, to: 600 },
+                &[],
+            )
+            .unwrap();
+        let t = run(
+            &mut s,
+            p,
+            b"* ESEARCH (TAG \"A2\") UID PARTIAL (501:600 NIL)\r\nA2 OK done\r\n",
+        );
+        assert!(t.uid_esearch(&[]).unwrap().partial.unwrap().uids.is_empty());
+        // refused before sending
+        for bad in [
+            PartialRange::First { from: 0, to: 10 },
+            PartialRange::Last { from: 10, to: 5 },
+        ] {
+            assert!(s
+                .typed_uid_search_partial(&SearchKey::All, bad, &[])
+                .is_err());
+        }
+        let ok = PartialRange::First { from: 1, to: 10 };
+        assert!(s
+            .typed_uid_search_partial(&SearchKey::All, ok, &[All])
+            .is_err());
+        assert!(s.take_output().is_none());
+        let mut without = session("ESEARCH");
+        let e = without
+            .typed_uid_search_partial(&SearchKey::All, ok, &[])
+            .unwrap_err();
+        assert!(e.to_string().contains("PARTIAL"), "{e}");
+        assert!(without.take_output().is_none());
     }
 
     #[test]

@@ -52,7 +52,9 @@ pub use imap4_proto::condstore::{
 /// ESEARCH (RFC 4731) and SEARCHRES (RFC 5182):
 /// [`Typed::uid_search_return`], [`Typed::uid_fetch_saved`]; ESORT (RFC
 /// 5267): [`Typed::uid_sort_return`].
-pub use imap4_proto::esearch::{ESearchResult, ESortResult, SearchRes, SearchReturn};
+pub use imap4_proto::esearch::{
+    ESearchResult, ESortResult, PartialPage, PartialRange, SearchRes, SearchReturn,
+};
 /// LIST-EXTENDED, LIST-STATUS, SPECIAL-USE and NAMESPACE
 /// ([`Typed::list_extended`], [`Typed::special_use_folder`],
 /// [`Typed::namespace`]).

@@ -32,6 +32,32 @@ macro_rules! esearch_commands {
             Ok(out.uid_esearch(returns)?)
         }
 
+        /// `UID SEARCH RETURN (PARTIAL range …) key` (PARTIAL, RFC 9394):
+        /// one page of the matching UIDs by position (the first hundred,
+        /// the last hundred…), in
+        /// [`ESearchResult::partial`](crate::typed::ESearchResult::partial),
+        /// with MIN, MAX and COUNT of all the matches if asked for in
+        /// `also`. An error, nothing sent, when the server lacks PARTIAL.
+        ///
+        /// ```no_run
+        /// # fn run(m: &mut imap4::Imap4) -> Result<(), imap4::Error> {
+        /// use imap4::typed::{PartialRange, SearchKey, SearchReturn};
+        /// m.typed().select("INBOX")?;
+        /// let newest = PartialRange::Last { from: 1, to: 50 };
+        /// let r = m.typed().uid_search_partial(&SearchKey::All, newest, &[SearchReturn::Count])?;
+        /// println!("{:?} of {:?}", r.partial.map(|p| p.uids), r.count);
+        /// # Ok(()) }
+        /// ```
+        pub $($async)* fn uid_search_partial(
+            &mut self,
+            key: &SearchKey,
+            range: $crate::typed::PartialRange,
+            also: &[$crate::typed::SearchReturn],
+        ) -> Result<$crate::typed::ESearchResult, Error> {
+            let out = self.m.run_typed(|s| s.typed_uid_search_partial(key, range, also))$($await)*?;
+            Ok(out.uid_esearch(also)?)
+        }
+
         /// `UID SORT RETURN (…) (criteria) UTF-8 key` (ESORT, RFC 5267):
         /// MIN, MAX, COUNT and ALL of the sorted matches, ALL in sort
         /// order (MIN and MAX: the first and last sorted, not the lowest
