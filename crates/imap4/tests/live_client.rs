@@ -521,3 +521,64 @@ async fn with_connection_gives_the_whole_typed_api_in_order() {
     client.logout().await.unwrap();
     timeout(WITHIN, handle).await.unwrap().unwrap().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notify_through_the_live_client_reaches_its_events() {
+    use imap4::typed::{NotifyEvent, NotifyMailboxes, NotifySpec};
+    let d = Dovecot::builder().messages("alice", 2, 19).start().unwrap();
+    let (client, handle) = live(&d).await;
+    client
+        .with_connection(|m| Box::pin(async move { m.typed().create("Watched").await }))
+        .await
+        .unwrap();
+    let spec = NotifySpec::new().status().group(
+        NotifyMailboxes::Personal,
+        [
+            NotifyEvent::message_new(),
+            NotifyEvent::MessageExpunge,
+            NotifyEvent::MailboxName,
+        ],
+    );
+    client
+        .with_connection(move |m| Box::pin(async move { m.typed().notify_set(&spec).await }))
+        .await
+        .unwrap();
+    let mut events = client.events();
+    // a waiter in IDLE; a second connection appends to another mailbox
+    let waiter = {
+        let client = client.clone();
+        tokio::spawn(async move {
+            let mut events = client.events();
+            let until = Instant::now() + WITHIN;
+            loop {
+                match events.idle(until).await.unwrap() {
+                    Some(Event::Status(st)) if st.mailbox == "Watched" => return st,
+                    Some(_) => continue,
+                    None => panic!("no STATUS for Watched within {WITHIN:?}"),
+                }
+            }
+        })
+    };
+    tokio::task::yield_now().await;
+    let (host, port, password) = (d.host().to_string(), d.port(), d.password().to_string());
+    tokio::task::spawn_blocking(move || {
+        let mut other = imap4::Imap4::connect(&host, port).unwrap();
+        other.login("alice", &password).unwrap();
+        other.typed().append("Watched", &[], None, MESSAGE).unwrap();
+        other.logout().unwrap();
+    })
+    .await
+    .unwrap();
+    let st = timeout(WITHIN, waiter).await.unwrap().unwrap();
+    assert_eq!(st.messages, Some(1), "{st:?}");
+    // the receiver made before saw it as well
+    loop {
+        match timeout(WITHIN, events.next()).await.unwrap() {
+            Some(Event::Status(st)) if st.mailbox == "Watched" => break,
+            Some(_) => continue,
+            None => panic!("events ended"),
+        }
+    }
+    client.logout().await.unwrap();
+    timeout(WITHIN, handle).await.unwrap().unwrap().unwrap();
+}
