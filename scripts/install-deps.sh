@@ -12,11 +12,13 @@
 # `apt-get download` + `dpkg-deb -x`, without registering them with dpkg.
 set -euo pipefail
 
-# Some sandboxes have a plain file at /dev/null. It keeps whatever is
-# written to it (build scripts send their probe compilers' warnings there),
-# and whatever opens it to read gets those bytes: cargo's `rustc -` target
-# probe then fails on them ("unknown start of token"). Put the real device
-# back when we can (root), else empty the file; either way say so.
+# A plain file at /dev/null keeps whatever is written to it (build scripts
+# send their probe compilers' warnings there), and whatever opens it to read
+# gets those bytes: cargo's `rustc -` target probe then fails on them
+# ("unknown start of token"). `imap4 show -o /dev/null`, run as root by an
+# old CLI test, once renamed a temp file over the device and left such a
+# file behind. Put the real device back when we can (root), else empty the
+# file; either way say so.
 if [ ! -c /dev/null ]; then
   if [ "$(id -u)" = 0 ] && mknod -m 666 /dev/null.imap4-$$ c 1 3 2>/dev/null \
     && mv -f /dev/null.imap4-$$ /dev/null; then

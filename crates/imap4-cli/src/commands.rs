@@ -528,15 +528,42 @@ fn check_section(part: &str) -> Result<String, Failure> {
     Ok(p)
 }
 
-/// A temp file beside `path`, renamed over it once complete.
-struct AtomicFile {
-    tmp: PathBuf,
-    path: PathBuf,
-    file: Option<BufWriter<std::fs::File>>,
+/// Where `-o` writes. A regular file (new or existing) is written as a
+/// temp file beside it, fsynced and renamed over it, so a failure leaves no
+/// half file and the old one intact (its permissions are kept); through a
+/// symlink, the file it points to is replaced and the link stays. Anything
+/// else that exists (`/dev/null`, `/dev/stdout`, a FIFO) is written to
+/// directly: renaming over it would replace a device with a plain file.
+enum AtomicFile {
+    Replace {
+        tmp: PathBuf,
+        path: PathBuf,
+        file: Option<BufWriter<std::fs::File>>,
+    },
+    Direct(BufWriter<std::fs::File>),
 }
 
 impl AtomicFile {
     fn create(path: &Path) -> io::Result<AtomicFile> {
+        use std::os::unix::fs::PermissionsExt;
+        // through a symlink: the file it points to (or will point to)
+        let path = match std::fs::symlink_metadata(path) {
+            Ok(m) if m.file_type().is_symlink() => match std::fs::canonicalize(path) {
+                Ok(target) => target,
+                Err(_) => {
+                    let link = std::fs::read_link(path)?;
+                    path.parent().unwrap_or(Path::new(".")).join(link)
+                }
+            },
+            _ => path.to_path_buf(),
+        };
+        let existing = std::fs::metadata(&path).ok();
+        if let Some(m) = &existing {
+            if !m.is_file() && !m.is_dir() {
+                let f = std::fs::OpenOptions::new().write(true).open(&path)?;
+                return Ok(AtomicFile::Direct(BufWriter::with_capacity(1 << 16, f)));
+            }
+        }
         let dir = path
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
@@ -547,35 +574,53 @@ impl AtomicFile {
             .unwrap_or_default();
         let tmp = dir.join(format!(".{name}.imap4-{}.tmp", std::process::id()));
         let file = std::fs::File::create(&tmp)?;
-        Ok(AtomicFile {
+        if let Some(m) = existing.filter(|m| m.is_file()) {
+            let mode = m.permissions().mode();
+            file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        }
+        Ok(AtomicFile::Replace {
             tmp,
-            path: path.to_path_buf(),
+            path,
             file: Some(BufWriter::with_capacity(1 << 16, file)),
         })
     }
 
     fn commit(mut self) -> io::Result<()> {
-        if let Some(f) = self.file.take() {
-            let f = f.into_inner().map_err(|e| e.into_error())?;
-            f.sync_all()?;
+        match &mut self {
+            AtomicFile::Direct(f) => f.flush(),
+            AtomicFile::Replace { tmp, path, file } => {
+                if let Some(f) = file.take() {
+                    let f = f.into_inner().map_err(|e| e.into_error())?;
+                    f.sync_all()?;
+                }
+                std::fs::rename(&*tmp, &*path)
+            }
         }
-        std::fs::rename(&self.tmp, &self.path)
     }
 }
 
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.file.as_mut().map_or(Ok(0), |f| f.write(buf))
+        match self {
+            AtomicFile::Direct(f) => f.write(buf),
+            AtomicFile::Replace { file, .. } => file.as_mut().map_or(Ok(0), |f| f.write(buf)),
+        }
     }
     fn flush(&mut self) -> io::Result<()> {
-        self.file.as_mut().map_or(Ok(()), |f| f.flush())
+        match self {
+            AtomicFile::Direct(f) => f.flush(),
+            AtomicFile::Replace { file, .. } => file.as_mut().map_or(Ok(()), |f| f.flush()),
+        }
     }
 }
 
 impl Drop for AtomicFile {
     fn drop(&mut self) {
-        if self.file.is_some() {
-            let _ = std::fs::remove_file(&self.tmp);
+        if let AtomicFile::Replace {
+            tmp, file: Some(_), ..
+        } = self
+        {
+            let _ = std::fs::remove_file(&*tmp);
         }
     }
 }

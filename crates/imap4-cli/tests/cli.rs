@@ -461,9 +461,70 @@ fn show_writes_the_exact_bytes_and_sets_no_seen_flag() {
     assert_eq!(b, expected);
     assert_eq!(v["size"], expected.len());
     assert!(!flags_of(&mut m, "INBOX", uid).iter().any(|f| f == "\\Seen"));
-    // --mark-seen does
+    // -o never replaces what is not a regular file: /dev/null stays the
+    // device (a rename over it, as root, once made it a plain file that
+    // kept every byte written to it), a FIFO gets the bytes
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    let was_device = std::fs::metadata("/dev/null")
+        .unwrap()
+        .file_type()
+        .is_char_device();
     Run::on("show")
-        .args(&["show", &uid.to_string(), "--mark-seen", "-o", "/dev/null"])
+        .args(&["show", &uid.to_string(), "-o", "/dev/null"])
+        .ok();
+    let still_device = std::fs::metadata("/dev/null")
+        .unwrap()
+        .file_type()
+        .is_char_device();
+    assert_eq!(still_device, was_device, "-o /dev/null replaced the device");
+    let fifo = dir.path().join("pipe");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    Run::on("show")
+        .args(&["show", &uid.to_string(), "-o", fifo.to_str().unwrap()])
+        .ok();
+    assert_eq!(
+        reader.join().unwrap(),
+        expected,
+        "the bytes through the FIFO"
+    );
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+    // through a symlink the file it points to is replaced, the link stays;
+    // an existing file keeps its permissions
+    let real = dir.path().join("real.eml");
+    std::fs::write(&real, b"old").unwrap();
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let link = dir.path().join("link.eml");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    Run::on("show")
+        .args(&["show", &uid.to_string(), "-o", link.to_str().unwrap()])
+        .ok();
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(std::fs::read(&real).unwrap(), expected);
+    assert_eq!(
+        std::fs::metadata(&real).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // --mark-seen does
+    let seen = dir.path().join("seen.eml");
+    Run::on("show")
+        .args(&[
+            "show",
+            &uid.to_string(),
+            "--mark-seen",
+            "-o",
+            seen.to_str().unwrap(),
+        ])
         .ok();
     assert!(flags_of(&mut m, "INBOX", uid).iter().any(|f| f == "\\Seen"));
     // no such message: "not found", and no file
