@@ -31,7 +31,6 @@
 //! assert_eq!(a[0].get("value.shared"), Some(&b"hi"[..]));
 //! ```
 
-use crate::encode::CommandBuilder;
 use crate::parse::{self, Untagged};
 use crate::session::{Pending, Session, SessionError, State};
 use crate::typed::{TypedKind, TypedOutcome};
@@ -91,20 +90,6 @@ fn need_annotatemore(s: &Session) -> Result<(), SessionError> {
     }
 }
 
-/// One string, or a parenthesized list of several.
-fn strings(c: &mut CommandBuilder, items: &[&str]) -> Result<(), crate::encode::EncodeError> {
-    if let [one] = items {
-        c.string(one.as_bytes())?;
-    } else {
-        c.open_list();
-        for i in items {
-            c.string(i.as_bytes())?;
-        }
-        c.close_list();
-    }
-    Ok(())
-}
-
 impl Session {
     /// `GETANNOTATION mailbox entries attributes` (ANNOTATEMORE): one entry
     /// or attribute goes without parentheses; wildcards (`*`, `%`) are
@@ -135,8 +120,9 @@ impl Session {
             &[State::Auth, State::Selected],
             |s, c| {
                 s.mailbox_arg(c, mailbox)?;
-                strings(c, entries)?;
-                strings(c, attributes)
+                c.strings(entries)?;
+                c.strings(attributes)?;
+                Ok(())
             },
         )
     }

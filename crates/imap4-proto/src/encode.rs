@@ -248,6 +248,20 @@ impl CommandBuilder {
         self.string_shown(bytes, Shown::Plain)
     }
 
+    /// One string ([`CommandBuilder::string`]), or several in a
+    /// parenthesized list: the `entry-match`/`attrs` form of GETMETADATA
+    /// and GETANNOTATION.
+    pub fn strings(&mut self, items: &[&str]) -> Result<&mut Self, EncodeError> {
+        if let [one] = items {
+            return self.string(one.as_bytes());
+        }
+        self.open_list();
+        for i in items {
+            self.string(i.as_bytes())?;
+        }
+        Ok(self.close_list())
+    }
+
     /// Like [`CommandBuilder::string`], but the trace shows `<redacted>`.
     pub fn secret_string(&mut self, bytes: &[u8]) -> Result<&mut Self, EncodeError> {
         self.string_shown(bytes, Shown::Secret)

@@ -209,15 +209,7 @@ impl Session {
                     c.raw(o.as_bytes())?;
                 }
                 s.mailbox_arg(c, mailbox)?;
-                if let [one] = entries {
-                    c.string(one.as_bytes())?;
-                } else {
-                    c.open_list();
-                    for e in entries {
-                        c.string(e.as_bytes())?;
-                    }
-                    c.close_list();
-                }
+                c.strings(entries)?;
                 Ok(())
             },
         )

@@ -274,43 +274,15 @@ impl MailboxInfo {
 }
 
 /// RFC 3501 `date-time` without its quotes: `DD-Mon-YYYY HH:MM:SS +ZZZZ`,
-/// the day one or two digits (or a space and one digit), fields in range.
+/// the day one or two digits (or a space and one digit), a real date and
+/// time. The parser of INTERNALDATE answers ([`parse::parse_internal_date`])
+/// judges the fields; it forgives extra blanks, which would go out as
+/// they are, so the shape is checked here.
 fn is_date_time(s: &str) -> bool {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let num = |t: &str, max: u32| {
-        !t.is_empty()
-            && t.bytes().all(|b| b.is_ascii_digit())
-            && t.parse::<u32>().is_ok_and(|n| n <= max)
-    };
-    let s = s.strip_prefix(' ').unwrap_or(s);
-    let Some((date, rest)) = s.split_once(' ') else {
-        return false;
-    };
-    let Some((time, zone)) = rest.split_once(' ') else {
-        return false;
-    };
-    let d: Vec<&str> = date.split('-').collect();
-    let t: Vec<&str> = time.split(':').collect();
-    let zb = zone.as_bytes();
-    d.len() == 3
-        && (1..=2).contains(&d[0].len())
-        && num(d[0], 31)
-        && d[0] != "0"
-        && d[0] != "00"
-        && MONTHS.iter().any(|m| m.eq_ignore_ascii_case(d[1]))
-        && d[2].len() == 4
-        && num(d[2], 9999)
-        && t.len() == 3
-        && t.iter().all(|x| x.len() == 2)
-        && num(t[0], 23)
-        && num(t[1], 59)
-        && num(t[2], 60)
-        && zb.len() == 5
-        && matches!(zb[0], b'+' | b'-')
-        && zone.get(1..3).is_some_and(|h| num(h, 23))
-        && zone.get(3..).is_some_and(|m| num(m, 59))
+    let printable = s.bytes().all(|b| (0x20..0x7f).contains(&b));
+    let single_blanks = !s.contains("  ") && !s.ends_with(' ');
+    let leading = !s.starts_with(' ') || s.as_bytes().get(2) == Some(&b'-');
+    printable && single_blanks && leading && parse::parse_internal_date(s.as_bytes()).is_some()
 }
 
 #[cfg(test)]
@@ -876,26 +848,14 @@ impl Session {
         internal_date: Option<&str>,
         message: Bytes,
     ) -> Result<Pending, SessionError> {
-        self.check_append_limit(message.len())?;
-        self.check_append_nul(&message)?;
-        if let Some(d) = internal_date {
-            Self::check_internal_date(d)?;
-        }
-        self.typed(
-            "APPEND",
-            TypedKind::Plain,
-            &[State::Auth, State::Selected],
-            |s, c| {
-                s.mailbox_arg(c, mailbox)?;
-                if !flags.is_empty() {
-                    flag_list(c, flags)?;
-                }
-                if let Some(d) = internal_date {
-                    c.string(d.as_bytes())?;
-                }
-                s.append_literal(c, message)?;
-                Ok(())
-            },
+        // a batch of one: the same checks, the same command
+        self.typed_append_many(
+            mailbox,
+            &[AppendMessage {
+                flags,
+                internal_date,
+                message,
+            }],
         )
     }
 
@@ -1106,6 +1066,15 @@ pub enum SetArg<'a> {
 }
 
 impl SetArg<'_> {
+    /// Whether the set names no message (a command on it would ask the
+    /// server nothing).
+    pub fn is_empty(&self) -> bool {
+        match self {
+            SetArg::Seq(s) => s.is_empty(),
+            SetArg::Uid(s) => s.is_empty(),
+        }
+    }
+
     pub(crate) fn command(&self, verb: &str) -> (String, String) {
         match self {
             SetArg::Seq(s) => (verb.to_string(), s.to_string()),

@@ -38,6 +38,16 @@ struct Server {
 }
 
 /// Connection B's changes, one step at a time.
+impl Server {
+    fn of(d: &Dovecot) -> Server {
+        Server {
+            host: d.host().into(),
+            port: d.port(),
+            password: d.password().into(),
+        }
+    }
+}
+
 fn change(d: &Server, step: usize) {
     let mut b = Imap4::connect(&d.host, d.port).expect("connect");
     b.login("alice", &d.password).expect("login");
@@ -113,11 +123,7 @@ fn check_initial(statuses: &[imap4::typed::MailboxStatus]) {
 #[test]
 fn notify_blocking() {
     let d = Dovecot::builder().messages("alice", 2, 70).start().unwrap();
-    let s = Server {
-        host: d.host().into(),
-        port: d.port(),
-        password: d.password().into(),
-    };
+    let s = Server::of(&d);
     let mut m = Imap4::connect(d.host(), d.port()).unwrap();
     m.login("alice", d.password()).unwrap();
     assert!(m.typed().has_capability("NOTIFY"));
@@ -191,11 +197,7 @@ fn notify_blocking() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notify_tokio() {
     let d = Dovecot::builder().messages("alice", 2, 71).start().unwrap();
-    let s = Server {
-        host: d.host().into(),
-        port: d.port(),
-        password: d.password().into(),
-    };
+    let s = Server::of(&d);
     let mut m = imap4::tokio::Imap4::connect(d.host(), d.port())
         .await
         .unwrap();
@@ -296,11 +298,7 @@ macro_rules! selected_scenario {
 #[test]
 fn notify_selected_message_new_blocking() {
     let d = Dovecot::builder().messages("alice", 2, 72).start().unwrap();
-    let s = Server {
-        host: d.host().into(),
-        port: d.port(),
-        password: d.password().into(),
-    };
+    let s = Server::of(&d);
     let mut m = Imap4::connect(d.host(), d.port()).unwrap();
     m.login("alice", d.password()).unwrap();
     selected_scenario!(m, s, [], now);
@@ -311,11 +309,7 @@ fn notify_selected_message_new_blocking() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notify_selected_message_new_tokio() {
     let d = Dovecot::builder().messages("alice", 2, 73).start().unwrap();
-    let s = Server {
-        host: d.host().into(),
-        port: d.port(),
-        password: d.password().into(),
-    };
+    let s = Server::of(&d);
     let mut m = imap4::tokio::Imap4::connect(d.host(), d.port())
         .await
         .unwrap();

@@ -96,13 +96,7 @@ macro_rules! condstore_commands {
             attrs: &[FetchAttr],
             modseq: u64,
         ) -> Result<$crate::typed::ChangedSince, Error> {
-            if set.is_empty() {
-                return Ok($crate::typed::ChangedSince::default());
-            }
-            let out = self
-                .m
-                .run_typed(|s| s.typed_fetch_changed_since(SetArg::Uid(set), attrs, modseq, false))$($await)*?;
-            Ok(out.changed_since()?)
+            self.changed_since(SetArg::Uid(set), attrs, modseq, false)$($await)*
         }
 
         /// `UID FETCH set (attrs) (CHANGEDSINCE modseq VANISHED)` (QRESYNC,
@@ -125,13 +119,7 @@ macro_rules! condstore_commands {
             attrs: &[FetchAttr],
             modseq: u64,
         ) -> Result<$crate::typed::ChangedSince, Error> {
-            if set.is_empty() {
-                return Ok($crate::typed::ChangedSince::default());
-            }
-            let out = self
-                .m
-                .run_typed(|s| s.typed_fetch_changed_since(SetArg::Uid(set), attrs, modseq, true))$($await)*?;
-            Ok(out.changed_since()?)
+            self.changed_since(SetArg::Uid(set), attrs, modseq, true)$($await)*
         }
 
         /// `UID STORE set (UNCHANGEDSINCE modseq) ±FLAGS (flags)`
@@ -157,13 +145,7 @@ macro_rules! condstore_commands {
             flags: &[&str],
             silent: bool,
         ) -> Result<$crate::typed::ConditionalStore, Error> {
-            if set.is_empty() {
-                return Ok($crate::typed::ConditionalStore::default());
-            }
-            let out = self
-                .m
-                .run_typed(|s| s.typed_store_unchanged_since(SetArg::Uid(set), modseq, op, flags, silent))$($await)*?;
-            Ok(out.conditional_store()?)
+            self.unchanged_since(SetArg::Uid(set), modseq, op, flags, silent)$($await)*
         }
 
         /// `FETCH set (attrs) (CHANGEDSINCE modseq)` by sequence numbers
@@ -188,13 +170,7 @@ macro_rules! condstore_commands {
             attrs: &[FetchAttr],
             modseq: u64,
         ) -> Result<$crate::typed::ChangedSince, Error> {
-            if set.is_empty() {
-                return Ok($crate::typed::ChangedSince::default());
-            }
-            let out = self
-                .m
-                .run_typed(|s| s.typed_fetch_changed_since(SetArg::Seq(set), attrs, modseq, false))$($await)*?;
-            Ok(out.changed_since()?)
+            self.changed_since(SetArg::Seq(set), attrs, modseq, false)$($await)*
         }
 
         /// `STORE set (UNCHANGEDSINCE modseq) ±FLAGS (flags)` by sequence
@@ -217,12 +193,43 @@ macro_rules! condstore_commands {
             flags: &[&str],
             silent: bool,
         ) -> Result<$crate::typed::ConditionalStore, Error> {
+            self.unchanged_since(SetArg::Seq(set), modseq, op, flags, silent)$($await)*
+        }
+
+        /// FETCH … (CHANGEDSINCE modseq [VANISHED]) on either kind of set
+        /// (an empty one asks the server nothing).
+        $($async)* fn changed_since(
+            &mut self,
+            set: SetArg<'_>,
+            attrs: &[FetchAttr],
+            modseq: u64,
+            vanished: bool,
+        ) -> Result<$crate::typed::ChangedSince, Error> {
+            if set.is_empty() {
+                return Ok($crate::typed::ChangedSince::default());
+            }
+            let out = self
+                .m
+                .run_typed(|s| s.typed_fetch_changed_since(set, attrs, modseq, vanished))$($await)*?;
+            Ok(out.changed_since()?)
+        }
+
+        /// STORE … (UNCHANGEDSINCE modseq) on either kind of set (an empty
+        /// one asks the server nothing).
+        $($async)* fn unchanged_since(
+            &mut self,
+            set: SetArg<'_>,
+            modseq: u64,
+            op: StoreOp,
+            flags: &[&str],
+            silent: bool,
+        ) -> Result<$crate::typed::ConditionalStore, Error> {
             if set.is_empty() {
                 return Ok($crate::typed::ConditionalStore::default());
             }
             let out = self
                 .m
-                .run_typed(|s| s.typed_store_unchanged_since(SetArg::Seq(set), modseq, op, flags, silent))$($await)*?;
+                .run_typed(|s| s.typed_store_unchanged_since(set, modseq, op, flags, silent))$($await)*?;
             Ok(out.conditional_store()?)
         }
 
