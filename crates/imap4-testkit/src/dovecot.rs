@@ -14,10 +14,14 @@ use crate::{maildir, tls};
 /// How long [`DovecotBuilder::start`] waits for the greeting.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 use crate::PASSWORD;
+/// `secret` as Dovecot stores SCRAM-SHA-256 keys (`doveadm pw -s
+/// SCRAM-SHA-256 -p secret`: iterations, salt, StoredKey, ServerKey).
+const SCRAM_SHA256_SECRET: &str = "{SCRAM-SHA-256}4096,oJkEldtNrkree7THKzXXlg==,keJfbantB9QL9ejIQQX8FdpmrqejfE5C9XShE1O5YmY=,NylLJAsDoGckS7fXJ6OvXlikVCvPgq6/gjQEH/5qbuM=";
 /// Users every instance has.
 const DEFAULT_USERS: [&str; 3] = ["alice", "bob", "bench"];
 /// The SASL mechanisms offered unless [`DovecotBuilder::auth_mechanisms`]
-/// says otherwise (the `{PLAIN}` passdb makes all of them work).
+/// says otherwise (the `{PLAIN}` passdb makes all of them work; SCRAM-SHA-256
+/// is checked against stored SCRAM keys, as a real server keeps them).
 pub const DEFAULT_AUTH_MECHANISMS: &str = "plain login cram-md5 scram-sha-1 scram-sha-256";
 /// The capabilities advertised (before and after login) when SASL-IR is
 /// turned off with [`DovecotBuilder::sasl_ir`]: Dovecot's banner without
@@ -464,6 +468,7 @@ impl Dovecot {
             .root
             .then_some((self.ids.mail_uid, self.ids.mail_gid));
         let mut users = String::new();
+        let mut scram_users = String::new();
         for u in &self.users {
             let home = self.home(u);
             fs::create_dir(&home)?;
@@ -478,8 +483,10 @@ impl Dovecot {
                 gid = self.ids.mail_gid,
                 home = home.display(),
             ));
+            scram_users.push_str(&format!("{u}:{SCRAM_SHA256_SECRET}\n"));
         }
         fs::write(d.join("users"), users)?;
+        fs::write(d.join("users-scram"), scram_users)?;
         if self.oauth2 {
             self.write_oauth2_files()?;
         }
@@ -734,6 +741,14 @@ auth_verbose = yes
 # tests with wrong passwords should not wait (the default is 2 s)
 auth_failure_delay = 0
 
+# SCRAM-SHA-256 against stored SCRAM keys, as a server that offers it
+# should keep them (verifying against the plaintext would cost Dovecot 4,096
+# PBKDF2 rounds at every login); every other mechanism against the plaintext
+passdb {
+  driver = passwd-file
+  mechanisms = scram-sha-256
+  args = username_format=%u @DIR@/users-scram
+}
 passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%u @DIR@/users
