@@ -34,7 +34,9 @@ Exit codes:
   6  mailbox (or message) not found
   7  the server refused the command (NO or BAD)
   8  protocol or limit: the server broke the protocol or a limit
-  9  partial failure: some of the work was done, some not";
+  9  partial failure: some of the work was done, some not
+ 10  ok, with a warning: all done, and something needs attention (backup: a
+     folder's UIDVALIDITY changed and was reconciled)";
 
 /// Options every command takes.
 #[derive(Debug, Args)]
@@ -307,6 +309,41 @@ pub enum Command {
         /// Commands to run instead of reading stdin.
         #[arg(short = 'c', long = "command")]
         commands: Vec<String>,
+    },
+    /// Back up folders into a Maildir, mbox files or .eml files,
+    /// incrementally: each run downloads only what is new and mirrors flag
+    /// changes (QRESYNC/CONDSTORE where offered). The state is an SQLite
+    /// database in the backup directory; bytes are kept exactly as the
+    /// server sent them; an interrupted run resumes where it stopped.
+    Backup {
+        /// The account (a name or an imap:// URL; the same as --account).
+        account: Option<String>,
+        /// The backup directory (default: ./USER@HOST).
+        #[arg(long)]
+        to: Option<PathBuf>,
+        /// How messages are stored: maildir (flags in the file names), mbox
+        /// (one file per folder, mboxrd escaping) or eml (one file each).
+        #[arg(long, value_enum, default_value_t = crate::backup::store::Format::Maildir)]
+        format: crate::backup::store::Format,
+        /// Only these folders (`*` matches anything: `Lists/*`); repeat for
+        /// more. Default: every folder.
+        #[arg(long = "folder")]
+        folders: Vec<String>,
+        /// Leave these folders out (patterns as for --folder).
+        #[arg(long)]
+        exclude: Vec<String>,
+        /// Do not wait for the disk after each batch (faster; a power
+        /// failure may then lose the last batches, though never the state's
+        /// consistency with the files that survive).
+        #[arg(long)]
+        no_fsync: bool,
+        /// Only say what would be downloaded; nothing is written, and the
+        /// mailboxes are only EXAMINEd.
+        #[arg(long)]
+        dry_run: bool,
+        /// Messages per fetch and per commit of the state.
+        #[arg(long, default_value_t = 500)]
+        batch: usize,
     },
     /// Print the JSON Schema of the --json output of every command.
     Schema,

@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+mod backup;
 mod cli;
 mod commands;
 mod config;
@@ -26,7 +27,7 @@ use output::{Class, ErrorBody, ErrorOut, Failure};
 
 fn main() -> ExitCode {
     let args = cli::negations(cli::hoist_url(std::env::args().collect()));
-    let cli = match Cli::try_parse_from(args) {
+    let mut cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
@@ -37,6 +38,12 @@ fn main() -> ExitCode {
             });
         }
     };
+    if let Command::Backup {
+        account: Some(a), ..
+    } = &cli.command
+    {
+        cli.global.account = Some(a.clone());
+    }
     let json = cli.global.json;
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -79,6 +86,7 @@ fn schema() -> serde_json::Value {
     put("rmdir", schemars::schema_for!(MailboxOpOut));
     put("rename", schemars::schema_for!(MailboxOpOut));
     put("raw", schemars::schema_for!(RawOut));
+    put("backup", schemars::schema_for!(backup::BackupEvent));
     put("error", schemars::schema_for!(ErrorOut<'static>));
     serde_json::Value::Object(map)
 }
@@ -203,6 +211,30 @@ fn run(cli: Cli) -> Result<(), Failure> {
             commands::mailbox_op(&mut m, &out, "renamed", to, Some(from))
         }
         Command::Raw { commands } => commands::raw(&mut m, &out, commands),
+        Command::Backup {
+            to,
+            format,
+            folders,
+            exclude,
+            no_fsync,
+            dry_run,
+            batch,
+            ..
+        } => {
+            let dir = to
+                .clone()
+                .unwrap_or_else(|| backup::default_dir(&account.user, &account.host));
+            let args = backup::BackupArgs {
+                to: &dir,
+                format: *format,
+                folders,
+                exclude,
+                fsync: !no_fsync,
+                dry_run: *dry_run,
+                batch: *batch,
+            };
+            backup::backup(&mut m, &out, &args)
+        }
         Command::Schema | Command::Completions { .. } | Command::Man => Ok(()),
     };
     if m.state() != imap4::State::Logout {

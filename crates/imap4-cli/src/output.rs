@@ -29,6 +29,9 @@ pub enum Class {
     Protocol,
     /// Some of the work was done.
     Partial,
+    /// Everything was done, and something needs attention (a backup
+    /// reconciled a UIDVALIDITY change).
+    Warning,
 }
 
 impl Class {
@@ -44,6 +47,7 @@ impl Class {
             Class::ServerNo => 7,
             Class::Protocol => 8,
             Class::Partial => 9,
+            Class::Warning => 10,
         }
     }
 }

@@ -1,0 +1,487 @@
+//! `imap4 backup`, the built binary against the test kit's Dovecot: every
+//! format byte-identical to what the server sends, incremental runs
+//! (nothing new, new mail, flag changes, expunges), a UIDVALIDITY change
+//! reconciled without downloading, `kill -9` mid-run resumed without
+//! duplicates, `--dry-run`, folder filters, and the JSON events against
+//! the published schema.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use imap4::typed::{Bound, FetchAttr, StoreOp, UidSet};
+use imap4::Imap4;
+use imap4_testkit::Dovecot;
+
+const BIN: &str = env!("CARGO_BIN_EXE_imap4");
+
+const USERS: [(&str, usize); 8] = [
+    ("maildir", 60),
+    ("mbox", 40),
+    ("eml", 40),
+    ("uidv", 50),
+    ("killed", 240),
+    ("dry", 20),
+    ("filters", 10),
+    ("schema", 10),
+];
+
+fn dovecot() -> &'static Dovecot {
+    static D: OnceLock<Dovecot> = OnceLock::new();
+    D.get_or_init(|| {
+        let mut b = Dovecot::builder();
+        for (i, (u, n)) in USERS.iter().enumerate() {
+            b = b.messages(u, *n, 40 + i as u64);
+        }
+        b.start().expect("dovecot")
+    })
+}
+
+/// `imap4 --tls none ... backup ARGS` as `user`, with a clean environment.
+fn backup_cmd(user: &str, dir: &Path, args: &[&str]) -> Command {
+    let d = dovecot();
+    let mut c = Command::new(BIN);
+    c.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", dir.parent().unwrap())
+        .env("IMAP4_PASSWORD", d.password())
+        .args(["--tls", "none", "--host", "127.0.0.1", "-u", user])
+        .arg("--port")
+        .arg(d.port().to_string())
+        .arg("backup")
+        .arg("--to")
+        .arg(dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    c
+}
+
+fn backup(user: &str, dir: &Path, args: &[&str], code: i32) -> Vec<serde_json::Value> {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let out: Output = backup_cmd(user, dir, &all).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "backup {args:?}\nstdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    events(&out.stdout)
+}
+
+/// The published schema of `backup --json`.
+fn validator() -> &'static jsonschema::Validator {
+    static V: OnceLock<jsonschema::Validator> = OnceLock::new();
+    V.get_or_init(|| {
+        let out = Command::new(BIN).arg("schema").output().unwrap();
+        let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        jsonschema::validator_for(&schema["backup"]).unwrap()
+    })
+}
+
+fn events(stdout: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let errors: Vec<String> = validator().iter_errors(&v).map(|e| e.to_string()).collect();
+            assert!(errors.is_empty(), "{l}: {errors:?}");
+            v
+        })
+        .collect()
+}
+
+fn done(events: &[serde_json::Value]) -> &serde_json::Value {
+    let last = events.last().expect("events");
+    assert_eq!(last["event"], "done", "{events:?}");
+    last
+}
+
+fn folder<'a>(events: &'a [serde_json::Value], name: &str) -> &'a serde_json::Value {
+    events
+        .iter()
+        .find(|e| e["event"] == "folder" && e["folder"] == name)
+        .unwrap_or_else(|| panic!("no folder event for {name}: {events:?}"))
+}
+
+fn library(user: &str) -> Imap4 {
+    let d = dovecot();
+    let mut m = Imap4::connect("127.0.0.1", d.port()).unwrap();
+    m.login(user, d.password()).unwrap();
+    m
+}
+
+/// Every message of the user's INBOX as the server sends it: UID →
+/// (bytes, flags).
+fn server_inbox(user: &str) -> BTreeMap<u32, (Vec<u8>, Vec<String>)> {
+    let mut m = library(user);
+    m.typed().examine("INBOX").unwrap();
+    let attrs = [
+        FetchAttr::Uid,
+        FetchAttr::Flags,
+        FetchAttr::Section {
+            section: String::new(),
+            peek: true,
+            partial: None,
+        },
+    ];
+    let fetches = m
+        .typed()
+        .uid_fetch(&UidSet::range(1, Bound::Star), &attrs)
+        .unwrap();
+    let mut out = BTreeMap::new();
+    for f in fetches.iter() {
+        let f = f.unwrap();
+        let flags = f.flags().unwrap().iter().map(|x| x.0.to_string()).collect();
+        out.insert(f.uid().unwrap(), (f.section("").unwrap().to_vec(), flags));
+    }
+    let _ = m.logout();
+    out
+}
+
+/// The Maildir's messages: UID → (bytes, Maildir flag letters). Panics on
+/// a UID stored twice.
+fn maildir(dir: &Path, uid_validity: Option<&str>) -> HashMap<u32, (Vec<u8>, String)> {
+    let mut out = HashMap::new();
+    for e in std::fs::read_dir(dir.join("INBOX/cur")).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        let (base, letters) = name.split_once(":2,").unwrap();
+        let (uv, uid) = base.trim_end_matches(".imap4").split_once('_').unwrap();
+        if uid_validity.is_some_and(|want| want != uv) {
+            continue;
+        }
+        let bytes = std::fs::read(dir.join("INBOX/cur").join(&name)).unwrap();
+        let prev = out.insert(uid.parse().unwrap(), (bytes, letters.to_string()));
+        assert!(prev.is_none(), "UID {uid} stored twice");
+    }
+    out
+}
+
+fn letters(flags: &[String]) -> String {
+    let mut l: Vec<char> = flags
+        .iter()
+        .filter_map(|f| match f.as_str() {
+            "\\Draft" => Some('D'),
+            "\\Flagged" => Some('F'),
+            "\\Answered" => Some('R'),
+            "\\Seen" => Some('S'),
+            "\\Deleted" => Some('T'),
+            _ => None,
+        })
+        .collect();
+    l.sort_unstable();
+    l.into_iter().collect()
+}
+
+fn files_in(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |r| r.count())
+}
+
+fn tmp() -> (tempfile::TempDir, PathBuf) {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("backup");
+    (t, dir)
+}
+
+#[test]
+fn maildir_backup_is_byte_exact_then_incremental() {
+    let (_t, dir) = tmp();
+    let first = backup("maildir", &dir, &[], 0);
+    let inbox = folder(&first, "INBOX");
+    assert_eq!(inbox["downloaded"], 60);
+    assert_eq!(inbox["method"], "new");
+    let server = server_inbox("maildir");
+    let local = maildir(&dir, None);
+    assert_eq!(local.len(), 60);
+    for (uid, (bytes, flags)) in &server {
+        let (got, l) = &local[uid];
+        assert!(got == bytes, "UID {uid} differs");
+        assert_eq!(*l, letters(flags), "UID {uid}");
+    }
+    assert_eq!(files_in(&dir.join("INBOX/tmp")), 0);
+
+    // nothing new: no folder is even opened
+    let again = backup("maildir", &dir, &[], 0);
+    assert_eq!(done(&again)["downloaded"], 0);
+    for e in again.iter().filter(|e| e["event"] == "folder") {
+        assert_eq!(e["unchanged"], true, "{e}");
+        assert_eq!(e["method"], "status");
+    }
+
+    // flags, an expunge and two new messages on the server
+    let mut m = library("maildir");
+    m.typed().select("INBOX").unwrap();
+    m.typed()
+        .uid_store(&UidSet::from(1..=5), StoreOp::Add, &["\\Flagged"], true)
+        .unwrap();
+    m.typed()
+        .uid_store(&UidSet::from(6..=8), StoreOp::Remove, &["\\Seen"], true)
+        .unwrap();
+    m.typed()
+        .uid_store(&UidSet::from(9..=9), StoreOp::Add, &["\\Deleted"], true)
+        .unwrap();
+    m.typed().expunge().unwrap();
+    for i in 0..2 {
+        let msg = format!("Message-ID: <new{i}@test>\r\nSubject: new {i}\r\n\r\nhello\r\n");
+        m.typed()
+            .append("INBOX", &[], None, msg.into_bytes())
+            .unwrap();
+    }
+    let _ = m.logout();
+    let third = backup("maildir", &dir, &[], 0);
+    let inbox = folder(&third, "INBOX");
+    assert_eq!(inbox["downloaded"], 2, "{inbox}");
+    assert_eq!(inbox["vanished"], 1);
+    assert_eq!(inbox["method"], "qresync");
+    assert!(inbox["flags_changed"].as_u64().unwrap() >= 5, "{inbox}");
+    let server = server_inbox("maildir");
+    let local = maildir(&dir, None);
+    // the expunged message stays in the backup
+    assert_eq!(local.len(), 62);
+    assert!(local.contains_key(&9) && !server.contains_key(&9));
+    for (uid, (bytes, flags)) in &server {
+        let (got, l) = &local[uid];
+        assert!(got == bytes, "UID {uid} differs");
+        assert_eq!(*l, letters(flags), "UID {uid} flags");
+    }
+}
+
+/// Splits an mboxrd file (as documented for the store) into messages.
+fn unmbox(mbox: &[u8]) -> Vec<Vec<u8>> {
+    let mut msgs: Vec<Vec<u8>> = Vec::new();
+    for line in mbox.split_inclusive(|&b| b == b'\n') {
+        if line.starts_with(b"From ") {
+            if let Some(last) = msgs.last_mut() {
+                assert_eq!(last.pop(), Some(b'\n'), "separator LF");
+            }
+            msgs.push(Vec::new());
+            continue;
+        }
+        let gts = line.iter().take_while(|&&b| b == b'>').count();
+        let cur = msgs.last_mut().expect("a From line first");
+        if gts > 0 && line[gts..].starts_with(b"From ") {
+            cur.extend_from_slice(&line[1..]);
+        } else {
+            cur.extend_from_slice(line);
+        }
+    }
+    if let Some(last) = msgs.last_mut() {
+        assert_eq!(last.pop(), Some(b'\n'), "separator LF");
+    }
+    msgs
+}
+
+#[test]
+fn mbox_and_eml_are_byte_exact() {
+    // a message with lines an mbox must escape
+    let mut m = library("mbox");
+    let tricky = b"Message-ID: <tricky@test>\r\nSubject: x\r\n\r\nFrom here\r\n>From there\r\n>>From x\r\nFrom";
+    m.typed()
+        .append("INBOX", &[], None, tricky.to_vec())
+        .unwrap();
+    let _ = m.logout();
+
+    let (_t, dir) = tmp();
+    let ev = backup("mbox", &dir, &["--format", "mbox", "--batch", "7"], 0);
+    assert_eq!(folder(&ev, "INBOX")["downloaded"], 41);
+    let server = server_inbox("mbox");
+    let mbox = std::fs::read(dir.join("INBOX.mbox")).unwrap();
+    let msgs = unmbox(&mbox);
+    let want: Vec<&Vec<u8>> = server.values().map(|(b, _)| b).collect();
+    assert_eq!(msgs.len(), want.len());
+    for (i, (got, want)) in msgs.iter().zip(&want).enumerate() {
+        assert!(got == *want, "message {i} differs");
+    }
+    assert!(msgs.iter().any(|m| m.as_slice() == tricky));
+    // a rerun appends nothing
+    backup("mbox", &dir, &["--format", "mbox"], 0);
+    assert_eq!(std::fs::read(dir.join("INBOX.mbox")).unwrap(), mbox);
+    // the format of a backup directory stays
+    let out = backup_cmd("mbox", &dir, &["--format", "eml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("mbox format"));
+
+    let (_t2, dir) = tmp();
+    backup("eml", &dir, &["--format", "eml"], 0);
+    let server = server_inbox("eml");
+    let mut n = 0;
+    for e in std::fs::read_dir(dir.join("INBOX")).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        let uid: u32 = name
+            .trim_end_matches(".eml")
+            .split_once('_')
+            .unwrap()
+            .1
+            .parse()
+            .unwrap();
+        let bytes = std::fs::read(dir.join("INBOX").join(&name)).unwrap();
+        assert!(bytes == server[&uid].0, "UID {uid} differs");
+        n += 1;
+    }
+    assert_eq!(n, 40);
+}
+
+#[test]
+fn uidvalidity_change_is_reconciled_without_downloading() {
+    let (_t, dir) = tmp();
+    backup("uidv", &dir, &[], 0);
+    let before = maildir(&dir, None);
+    let out = dovecot()
+        .doveadm(&[
+            "mailbox",
+            "update",
+            "-u",
+            "uidv",
+            "--uid-validity",
+            "4242",
+            "INBOX",
+        ])
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    // exit 10: ok, with a warning
+    let ev = backup("uidv", &dir, &[], 10);
+    let inbox = folder(&ev, "INBOX");
+    assert_eq!(inbox["method"], "uidvalidity");
+    assert_eq!(inbox["downloaded"], 0, "{inbox}");
+    assert_eq!(inbox["reconciled"], 50);
+    assert!(inbox["warning"].as_str().unwrap().contains("4242"));
+    assert_eq!(done(&ev)["warnings"].as_array().unwrap().len(), 1);
+    // the same files, nothing twice
+    let after = maildir(&dir, None);
+    assert_eq!(after.len(), before.len());
+    // the next run knows the new UIDVALIDITY: nothing to do
+    let ev = backup("uidv", &dir, &[], 0);
+    assert_eq!(folder(&ev, "INBOX")["unchanged"], true);
+    // and new mail gets the new UIDVALIDITY in its name
+    let mut m = library("uidv");
+    m.typed()
+        .append(
+            "INBOX",
+            &[],
+            None,
+            b"Message-ID: <late@x>\r\n\r\nlate\r\n".to_vec(),
+        )
+        .unwrap();
+    let _ = m.logout();
+    let ev = backup("uidv", &dir, &[], 0);
+    assert_eq!(folder(&ev, "INBOX")["downloaded"], 1);
+    assert_eq!(maildir(&dir, Some("4242")).len(), 1);
+}
+
+#[test]
+fn killed_backups_resume_without_duplicates_or_gaps() {
+    let (_t, dir) = tmp();
+    let total = 240u64;
+    let batch = 20u64;
+    let mut committed_seen = 0u64;
+    // kill -9 after the 1st, then 2 more, then 3 more batch events
+    for kill_after in [1u64, 2, 3] {
+        let mut child = backup_cmd(
+            "killed",
+            &dir,
+            &["--json", "--folder", "INBOX", "--batch", "20"],
+        )
+        .spawn()
+        .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut seen = 0;
+        for line in BufReader::new(stdout).lines() {
+            let v: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
+            if v["event"] == "batch" {
+                seen += 1;
+                committed_seen = committed_seen.max(v["done"].as_u64().unwrap());
+                if seen == kill_after {
+                    break;
+                }
+            }
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+    }
+    // the batches reported were committed: the rerun fetches at most the rest
+    let ev = backup("killed", &dir, &["--folder", "INBOX", "--batch", "20"], 0);
+    let inbox = folder(&ev, "INBOX");
+    let downloaded = inbox["downloaded"].as_u64().unwrap();
+    assert!(downloaded + committed_seen <= total, "{inbox}");
+    assert!(downloaded + committed_seen + 3 * batch >= total, "{inbox}");
+    let server = server_inbox("killed");
+    let local = maildir(&dir, None);
+    assert_eq!(local.len() as u64, total, "no duplicates, no gaps");
+    for (uid, (bytes, _)) in &server {
+        assert!(local[uid].0 == *bytes, "UID {uid} differs");
+    }
+    assert_eq!(files_in(&dir.join("INBOX/tmp")), 0);
+}
+
+#[test]
+fn dry_run_changes_nothing() {
+    let (_t, dir) = tmp();
+    let ev = backup("dry", &dir, &["--dry-run"], 0);
+    assert_eq!(folder(&ev, "INBOX")["downloaded"], 20);
+    assert_eq!(done(&ev)["dry_run"], true);
+    assert!(!dir.exists());
+    backup("dry", &dir, &[], 0);
+    let state = std::fs::read(dir.join(".imap4-backup.sqlite")).unwrap();
+    let ev = backup("dry", &dir, &["--dry-run"], 0);
+    assert_eq!(done(&ev)["downloaded"], 0);
+    assert_eq!(
+        std::fs::read(dir.join(".imap4-backup.sqlite")).unwrap(),
+        state
+    );
+    // \Seen untouched by the backup (BODY.PEEK)
+    let server = server_inbox("dry");
+    let unseen = server
+        .values()
+        .filter(|(_, f)| !f.iter().any(|x| x == "\\Seen"))
+        .count();
+    assert!(unseen > 0);
+}
+
+#[test]
+fn folder_filters_choose_what_is_backed_up() {
+    let (_t, dir) = tmp();
+    let ev = backup(
+        "filters",
+        &dir,
+        &["--exclude", "INBOX", "--exclude", "J*"],
+        0,
+    );
+    assert!(ev
+        .iter()
+        .all(|e| e["folder"] != "INBOX" && e["folder"] != "Junk"));
+    assert!(dir.join("Sent/cur").is_dir() && !dir.join("INBOX").exists());
+    let (_t2, dir) = tmp();
+    let ev = backup("filters", &dir, &["--folder", "INBOX"], 0);
+    let folders: Vec<&serde_json::Value> = ev.iter().filter(|e| e["event"] == "folder").collect();
+    assert_eq!(folders.len(), 1);
+    assert_eq!(done(&ev)["folders"], 1);
+}
+
+#[test]
+fn human_output_and_the_lock() {
+    let (_t, dir) = tmp();
+    let out = backup_cmd("schema", &dir, &[]).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("INBOX: 10 downloaded"), "{text}");
+    assert!(
+        text.lines()
+            .last()
+            .unwrap()
+            .contains("10 messages downloaded"),
+        "{text}"
+    );
+    // a second run while one holds the directory is refused
+    let lock = std::fs::File::open(dir.join(".imap4-backup.lock")).unwrap();
+    rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive).unwrap();
+    let out = backup_cmd("schema", &dir, &[]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("another backup is running"));
+}
