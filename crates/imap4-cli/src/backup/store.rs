@@ -251,9 +251,13 @@ impl Incoming {
         self.hasher.update(data);
         self.size += data.len() as u64;
         if !self.header_done {
+            let from = self.header.len().saturating_sub(3);
             let room = HEADER_CAP - self.header.len();
             self.header.extend_from_slice(&data[..data.len().min(room)]);
-            if header_end(&self.header).is_some() || self.header.len() >= HEADER_CAP {
+            if let Some(end) = header_end_from(&self.header, from) {
+                self.header.truncate(end);
+                self.header_done = true;
+            } else if self.header.len() >= HEADER_CAP {
                 self.header_done = true;
             }
         }
@@ -268,20 +272,25 @@ impl Incoming {
     }
 }
 
-/// Where the header ends (the blank line), if it does in `bytes`.
-fn header_end(bytes: &[u8]) -> Option<usize> {
-    let crlf = bytes.windows(4).position(|w| w == b"\r\n\r\n");
-    let lf = bytes.windows(2).position(|w| w == b"\n\n");
-    match (crlf, lf) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
+/// Where the header ends (the blank line: LF, optional CR, LF), if it does
+/// in `bytes`, looking at line ends from `from` on.
+fn header_end_from(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut at = from;
+    while let Some(nl) = bytes[at..].iter().position(|&b| b == b'\n') {
+        let i = at + nl;
+        match bytes.get(i + 1) {
+            Some(b'\n') => return Some(i + 1),
+            Some(b'\r') if bytes.get(i + 2) == Some(&b'\n') => return Some(i + 1),
+            _ => at = i + 1,
+        }
     }
+    None
 }
 
 /// The Message-ID in a message's header (or a `HEADER.FIELDS
 /// (MESSAGE-ID)` fetch), unfolded and trimmed.
 pub fn message_id(header: &[u8]) -> Option<String> {
-    let header = &header[..header_end(header).unwrap_or(header.len())];
+    let header = &header[..header_end_from(header, 0).unwrap_or(header.len())];
     let text = String::from_utf8_lossy(header);
     let mut lines = text
         .split('\n')
