@@ -317,6 +317,24 @@ pub fn message_id(header: &[u8]) -> Option<String> {
     None
 }
 
+/// Whether a file name is one this store gives messages
+/// (`UIDVALIDITY_UID.imap4:2,FLAGS` or `UIDVALIDITY_UID.eml`): only those
+/// are ever removed.
+fn is_ours(name: &str, format: Format) -> bool {
+    let base = match format {
+        Format::Maildir => name.split_once(".imap4:2,").map(|(b, _)| b),
+        Format::Eml => name.strip_suffix(".eml"),
+        Format::Mbox => None,
+    };
+    base.and_then(|b| b.split_once('_'))
+        .is_some_and(|(uv, uid)| {
+            !uv.is_empty()
+                && !uid.is_empty()
+                && uv.bytes().all(|c| c.is_ascii_digit())
+                && uid.bytes().all(|c| c.is_ascii_digit())
+        })
+}
+
 /// A stored message, as the state records it.
 #[derive(Debug, Clone)]
 pub struct Stored {
@@ -541,7 +559,7 @@ impl FolderStore {
             for e in entries {
                 let e = e?;
                 let name = e.file_name().to_string_lossy().into_owned();
-                let ours = name.contains(".imap4:2,") || name.ends_with(".eml");
+                let ours = is_ours(&name, self.format);
                 if ours && !known.contains(&format!("{prefix}{name}")) {
                     fs::remove_file(e.path())?;
                     removed += 1;
@@ -614,6 +632,16 @@ mod tests {
             "a%2Fb/c.mbox"
         );
         assert_eq!(folder_path(".hidden", None, Format::Eml), "%2Ehidden");
+    }
+
+    #[test]
+    fn only_our_own_file_names_are_ever_removed() {
+        assert!(is_ours("17_42.imap4:2,FS", Format::Maildir));
+        assert!(is_ours("17_42.eml", Format::Eml));
+        assert!(!is_ours("notes.eml", Format::Eml));
+        assert!(!is_ours("1672561720.M0P8.host:2,S", Format::Maildir));
+        assert!(!is_ours("17_42.eml", Format::Maildir));
+        assert!(!is_ours("_42.eml", Format::Eml));
     }
 
     #[test]
