@@ -335,12 +335,7 @@ fn envelope_out(f: &Fetch<'_>) -> Option<EnvelopeOut> {
     let text = |b: &Option<imap4::typed::ByteStr<'_>>| b.as_ref().map(|s| s.to_string());
     Some(EnvelopeOut {
         uid,
-        flags: f
-            .flags()
-            .unwrap_or_default()
-            .iter()
-            .map(|fl| fl.0.to_string())
-            .collect(),
+        flags: crate::backup::flag_strings(f),
         size: f.rfc822_size(),
         internal_date: f.internal_date_parsed().map(|d| d.to_rfc3339()),
         date: env.and_then(|e| {

@@ -216,6 +216,22 @@ fn glob(pattern: &str, name: &str) -> bool {
     p[pi..].iter().all(|&c| c == '*')
 }
 
+fn no_uid_validity(mailbox: &str) -> Failure {
+    Failure::new(
+        Class::Protocol,
+        format!("{mailbox}: the server sent no UIDVALIDITY"),
+    )
+}
+
+/// A FETCH response's flags as text (`\Seen`, `$Label`).
+pub fn flag_strings(f: &imap4::typed::Fetch<'_>) -> Vec<String> {
+    f.flags()
+        .unwrap_or_default()
+        .iter()
+        .map(|fl| fl.0.to_string())
+        .collect()
+}
+
 fn db_error(e: rusqlite::Error) -> Failure {
     Failure::new(Class::Local, format!("the backup's state database: {e}"))
 }
@@ -336,6 +352,18 @@ impl Run<'_> {
         fail(e, Phase::Work)
     }
 
+    /// Every UID of the selected mailbox of `exists` messages (no command
+    /// for an empty one).
+    fn selected_uids(&mut self, exists: u32) -> Result<UidSet, Failure> {
+        if exists == 0 {
+            return Ok(UidSet::default());
+        }
+        self.m
+            .typed()
+            .uid_search(&SearchKey::All)
+            .map_err(|e| self.work(e))
+    }
+
     fn state(&mut self) -> &mut State {
         self.state.as_mut().expect("a state outside --dry-run")
     }
@@ -439,20 +467,8 @@ impl Run<'_> {
                 t.select(name)
             }
             .map_err(|e| fail(e, Phase::Mailbox))?;
-            let uv = sel.uid_validity.ok_or_else(|| {
-                Failure::new(
-                    Class::Protocol,
-                    format!("{name}: the server sent no UIDVALIDITY"),
-                )
-            })?;
-            let uids = if sel.exists == 0 {
-                UidSet::default()
-            } else {
-                self.m
-                    .typed()
-                    .uid_search(&SearchKey::All)
-                    .map_err(|e| self.work(e))?
-            };
+            let uv = sel.uid_validity.ok_or_else(|| no_uid_validity(name))?;
+            let uids = self.selected_uids(sel.exists)?;
             self.download(name, row.id, &mut store, uv, &uids, &mut report)?;
             self.state()
                 .finish_folder(
@@ -524,12 +540,7 @@ impl Run<'_> {
                 mailbox,
             } => {
                 report.method = "uidvalidity".into();
-                let uv = new_uid_validity.ok_or_else(|| {
-                    Failure::new(
-                        Class::Protocol,
-                        format!("{name}: the server sent no UIDVALIDITY"),
-                    )
-                })?;
+                let uv = new_uid_validity.ok_or_else(|| no_uid_validity(name))?;
                 let (matched, fetch) = self.reconcile(row.id, &store, mailbox.exists, uv)?;
                 report.reconciled = matched as u64;
                 self.download(name, row.id, &mut store, uv, &fetch, &mut report)?;
@@ -599,12 +610,7 @@ impl Run<'_> {
                 .typed()
                 .uid_fetch_each(&all, &attrs, |f| {
                     let Some(uid) = f.uid() else { return };
-                    let flags = f
-                        .flags()
-                        .unwrap_or_default()
-                        .iter()
-                        .map(|fl| fl.0.to_string())
-                        .collect();
+                    let flags = flag_strings(&f);
                     let id = f
                         .section(MESSAGE_ID_SECTION)
                         .and_then(store::message_id)
@@ -746,16 +752,7 @@ impl Run<'_> {
             .typed()
             .examine(name)
             .map_err(|e| fail(e, Phase::Mailbox))?;
-        let server: Vec<u32> = if sel.exists == 0 {
-            Vec::new()
-        } else {
-            self.m
-                .typed()
-                .uid_search(&SearchKey::All)
-                .map_err(|e| self.work(e))?
-                .iter()
-                .collect()
-        };
+        let server: Vec<u32> = self.selected_uids(sel.exists)?.iter().collect();
         match row {
             Some(r) if r.uid_validity.is_some() && r.uid_validity == sel.uid_validity => {
                 report.method = "dry-run".into();
@@ -819,12 +816,7 @@ fn take_part(
                     None => return Ok(()),
                 },
             };
-            let flags: Vec<String> = f
-                .flags()
-                .unwrap_or_default()
-                .iter()
-                .map(|fl| fl.0.to_string())
-                .collect();
+            let flags: Vec<String> = flag_strings(&f);
             let date = f
                 .internal_date_parsed()
                 .map(|d| d.format("%a %b %e %H:%M:%S %Y").to_string())
