@@ -39,7 +39,7 @@ Exit codes:
      folder's UIDVALIDITY changed and was reconciled)";
 
 /// Options every command takes.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct Global {
     /// The account: a name from the configuration file, or an imap:// or
     /// imaps:// URL (`imaps://alice@imap.example.org/Archive`).
@@ -345,6 +345,58 @@ pub enum Command {
         #[arg(long, default_value_t = 500)]
         batch: usize,
     },
+    /// Copy folders to another server or account: bytes, flags and
+    /// INTERNALDATE kept, MULTIAPPEND batches, rerunnable without
+    /// duplicates (the state of each source/destination pair is kept in
+    /// an SQLite file). The source is only read (EXAMINE, BODY.PEEK).
+    ///
+    /// Both sides are account names or URLs
+    /// (`imap4 copy imaps://me@old.example imaps://me@new.example`); the
+    /// global connection flags (--tls, --ca-file, --timeout…) apply to
+    /// both, and a password comes from each account's own source.
+    Copy {
+        /// The source account (a name or a URL).
+        source: String,
+        /// The destination account (a name or a URL).
+        destination: String,
+        /// The state file (default:
+        /// $XDG_STATE_HOME/imap4/copy/SOURCE--DESTINATION.sqlite).
+        #[arg(long)]
+        state: Option<PathBuf>,
+        /// Only these source folders (`*` matches anything); repeat for
+        /// more. Default: every folder except virtual ones (\All,
+        /// \Flagged), which are copied only when named exactly.
+        #[arg(long = "folder")]
+        folders: Vec<String>,
+        /// Leave these source folders out (patterns as for --folder).
+        #[arg(long)]
+        exclude: Vec<String>,
+        /// Copy source folder A (and its children) to B: `--map Old=Archive/Old`.
+        #[arg(long = "map", value_parser = crate::copy::parse_map)]
+        maps: Vec<(String, String)>,
+        /// Only messages received on or after this date (YYYY-MM-DD).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only messages received before this date (YYYY-MM-DD).
+        #[arg(long)]
+        before: Option<String>,
+        /// Only messages larger than this (bytes, or 10k, 5M).
+        #[arg(long)]
+        larger: Option<String>,
+        /// Only messages smaller than this.
+        #[arg(long)]
+        smaller: Option<String>,
+        /// Only say what would be copied; nothing is changed on either
+        /// server (folders are EXAMINEd and LISTed only).
+        #[arg(long)]
+        dry_run: bool,
+        /// At most this many messages per APPEND.
+        #[arg(long, default_value_t = 100)]
+        batch: usize,
+        /// At most this many bytes per APPEND (a bigger message goes alone).
+        #[arg(long, default_value_t = 8 << 20)]
+        batch_bytes: u64,
+    },
     /// Print the JSON Schema of the --json output of every command.
     Schema,
     /// Print a shell completion script.
@@ -413,13 +465,15 @@ pub fn hoist_url(args: Vec<String>) -> Vec<String> {
     let end = args.iter().position(|a| a == "--").unwrap_or(args.len());
     let found =
         (1..end).find(|&i| is_url(&args[i]) && !matches!(args[i - 1].as_str(), "-a" | "--account"));
+    // `copy SOURCE DESTINATION` takes its URLs as arguments
+    let copy_before = |i: usize| args[1..i].iter().any(|a| a == "copy");
     match found {
-        Some(i) => {
+        Some(i) if !copy_before(i) => {
             let mut args = args;
             let url = args.remove(i);
             args.insert(1, format!("--account={url}"));
             args
         }
-        None => args,
+        _ => args,
     }
 }

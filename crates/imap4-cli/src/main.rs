@@ -11,6 +11,8 @@ mod cli;
 mod commands;
 mod config;
 mod connect;
+mod copy;
+mod matching;
 mod output;
 mod progress;
 mod query;
@@ -87,6 +89,7 @@ fn schema() -> serde_json::Value {
     put("rename", schemars::schema_for!(MailboxOpOut));
     put("raw", schemars::schema_for!(RawOut));
     put("backup", schemars::schema_for!(backup::BackupEvent));
+    put("copy", schemars::schema_for!(copy::CopyEvent));
     put("error", schemars::schema_for!(ErrorOut<'static>));
     serde_json::Value::Object(map)
 }
@@ -121,12 +124,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
     }
     let g = &cli.global;
     let file = config::load(g.config.as_deref())?;
-    let account = config::resolve(g, &file)?;
     let out = Out {
         json: g.json,
         progress: std::io::stderr().is_terminal(),
         stdout_is_terminal: std::io::stdout().is_terminal(),
     };
+    if let Command::Copy { .. } = &cli.command {
+        return run_copy(&cli, &file, &out);
+    }
+    let account = config::resolve(g, &file)?;
     let key = |words: &[String]| query::parse(words).map_err(|e| Failure::new(Class::Usage, e));
     let mailbox = |m: &MailboxArg| m.mailbox.clone().unwrap_or_else(|| account.mailbox.clone());
     // parse everything local before connecting
@@ -235,8 +241,89 @@ fn run(cli: Cli) -> Result<(), Failure> {
             };
             backup::backup(&mut m, &out, &args)
         }
-        Command::Schema | Command::Completions { .. } | Command::Man => Ok(()),
+        Command::Schema | Command::Completions { .. } | Command::Man | Command::Copy { .. } => {
+            Ok(())
+        }
     };
+    if m.state() != imap4::State::Logout {
+        let _ = m.logout();
+    }
+    r
+}
+
+/// `copy SOURCE DESTINATION`: two accounts, two connections.
+fn run_copy(cli: &Cli, file: &config::ConfigFile, out: &Out) -> Result<(), Failure> {
+    let Command::Copy {
+        source,
+        destination,
+        state,
+        folders,
+        exclude,
+        maps,
+        since,
+        before,
+        larger,
+        smaller,
+        dry_run,
+        batch,
+        batch_bytes,
+    } = &cli.command
+    else {
+        return Ok(());
+    };
+    let g = &cli.global;
+    if g.account.is_some() || g.host.is_some() || g.port.is_some() || g.user.is_some() {
+        return Err(Failure::new(
+            Class::Usage,
+            "copy takes both sides as arguments (accounts or URLs); --account, --host, --port \
+             and --user would name one of them twice",
+        ));
+    }
+    let side = |name: &str| {
+        let mut g = g.clone();
+        g.account = Some(name.to_string());
+        config::resolve(&g, file)
+    };
+    let (src, dst) = (side(source)?, side(destination)?);
+    let mut words = Vec::new();
+    for (k, v) in [
+        ("since", since),
+        ("before", before),
+        ("larger", larger),
+        ("smaller", smaller),
+    ] {
+        if let Some(v) = v {
+            words.push(format!("{k}:{v}"));
+        }
+    }
+    let filter = if words.is_empty() {
+        None
+    } else {
+        Some(query::parse(&words).map_err(|e| Failure::new(Class::Usage, e))?)
+    };
+    let state = match state {
+        Some(s) => s.clone(),
+        None => copy::default_state(&src, &dst).ok_or_else(|| {
+            Failure::new(
+                Class::Usage,
+                "no HOME or XDG_STATE_HOME for the state file: give --state",
+            )
+        })?,
+    };
+    let args = copy::CopyArgs {
+        state: &state,
+        folders,
+        exclude,
+        maps,
+        dry_run: *dry_run,
+        batch: *batch,
+        batch_bytes: *batch_bytes,
+        filter: filter.as_ref(),
+    };
+    trace::install(g.verbose, false);
+    let mut m = connect::open(&src)?;
+    let names = (copy::side_name(&src), copy::side_name(&dst));
+    let r = copy::copy(&mut m, &dst, out, &args, (&names.0, &names.1));
     if m.state() != imap4::State::Logout {
         let _ = m.logout();
     }

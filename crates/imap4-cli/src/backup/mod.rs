@@ -182,7 +182,7 @@ fn emit(out: &Out, event: &BackupEvent) -> Result<(), Failure> {
     r.map_err(|e| Failure::new(Class::Local, format!("writing the output: {e}")))
 }
 
-fn human_bytes(n: u64) -> String {
+pub fn human_bytes(n: u64) -> String {
     match n {
         n if n >= 1 << 30 => format!("{:.1} GiB", n as f64 / (1u64 << 30) as f64),
         n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64),
@@ -216,7 +216,7 @@ fn glob(pattern: &str, name: &str) -> bool {
     p[pi..].iter().all(|&c| c == '*')
 }
 
-fn no_uid_validity(mailbox: &str) -> Failure {
+pub fn no_uid_validity(mailbox: &str) -> Failure {
     Failure::new(
         Class::Protocol,
         format!("{mailbox}: the server sent no UIDVALIDITY"),
@@ -232,6 +232,52 @@ pub fn flag_strings(f: &imap4::typed::Fetch<'_>) -> Vec<String> {
         .collect()
 }
 
+/// The selectable folders matching `include` (every folder when empty)
+/// and none of `exclude` (`*` patterns), with their status (UIDVALIDITY,
+/// UIDNEXT, MESSAGES and, with CONDSTORE, HIGHESTMODSEQ) and special-use
+/// attributes where the server returns them with LIST (LIST-STATUS,
+/// SPECIAL-USE): one command for the whole account.
+pub fn list_folders(
+    m: &mut Imap4,
+    include: &[String],
+    exclude: &[String],
+) -> Result<Vec<(MailboxInfo, Option<MailboxStatus>)>, Failure> {
+    let t = m.typed();
+    let listed: Vec<(MailboxInfo, Option<MailboxStatus>)> =
+        if t.has_capability("LIST-EXTENDED") && t.has_capability("LIST-STATUS") {
+            let mut attrs = vec![
+                StatusAttr::UidValidity,
+                StatusAttr::UidNext,
+                StatusAttr::Messages,
+            ];
+            if t.has_capability("CONDSTORE") || t.has_capability("QRESYNC") {
+                attrs.push(StatusAttr::HighestModSeq);
+            }
+            let mut o = ListOptions::default().return_status(&attrs);
+            if t.has_capability("SPECIAL-USE") {
+                o = o.return_special_use();
+            }
+            let list = m
+                .typed()
+                .list_extended("", &["*"], &o)
+                .map_err(|e| fail(e, Phase::Work))?;
+            list.into_iter().map(|l| (l.info, l.status)).collect()
+        } else {
+            let list = m.typed().list("", "*").map_err(|e| fail(e, Phase::Work))?;
+            list.into_iter().map(|i| (i, None)).collect()
+        };
+    Ok(listed
+        .into_iter()
+        .filter(|(i, _)| {
+            !i.attributes.iter().any(|a| {
+                a.eq_ignore_ascii_case("\\Noselect") || a.eq_ignore_ascii_case("\\NonExistent")
+            })
+        })
+        .filter(|(i, _)| include.is_empty() || include.iter().any(|p| glob(p, &i.name)))
+        .filter(|(i, _)| !exclude.iter().any(|p| glob(p, &i.name)))
+        .collect())
+}
+
 fn db_error(e: rusqlite::Error) -> Failure {
     Failure::new(Class::Local, format!("the backup's state database: {e}"))
 }
@@ -240,16 +286,11 @@ fn local(what: impl std::fmt::Display, e: io::Error) -> Failure {
     Failure::new(Class::Local, format!("{what}: {e}"))
 }
 
-/// Takes the backup directory's lock (one run at a time).
-fn lock(root: &Path) -> Result<File, Failure> {
-    let path = root.join(".imap4-backup.lock");
-    let f = File::create(&path).map_err(|e| local(path.display(), e))?;
-    rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive).map_err(|_| {
-        Failure::new(
-            Class::Local,
-            format!("another backup is running in {}", root.display()),
-        )
-    })?;
+/// Takes the lock at `path` (one run at a time); `busy` says who holds it.
+pub fn lock(path: &Path, busy: impl FnOnce() -> String) -> Result<File, Failure> {
+    let f = File::create(path).map_err(|e| local(path.display(), e))?;
+    rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive)
+        .map_err(|_| Failure::new(Class::Local, busy()))?;
     Ok(f)
 }
 
@@ -290,7 +331,9 @@ pub fn backup(m: &mut Imap4, out: &Out, args: &BackupArgs<'_>) -> Result<(), Fai
         State::open_existing(root).map_err(|e| Failure::new(Class::Local, e))?
     } else {
         fs::create_dir_all(root).map_err(|e| local(root.display(), e))?;
-        _lock = Some(lock(root)?);
+        _lock = Some(lock(&root.join(".imap4-backup.lock"), || {
+            format!("another backup is running in {}", root.display())
+        })?);
         Some(
             State::open(root, args.format, args.fsync)
                 .map_err(|e| Failure::new(Class::Local, e))?,
@@ -370,39 +413,7 @@ impl Run<'_> {
 
     /// The folders to back up, with their status where LIST-STATUS gave it.
     fn folders(&mut self) -> Result<Vec<(MailboxInfo, Option<MailboxStatus>)>, Failure> {
-        let t = self.m.typed();
-        let listed: Vec<(MailboxInfo, Option<MailboxStatus>)> =
-            if t.has_capability("LIST-EXTENDED") && t.has_capability("LIST-STATUS") {
-                let mut attrs = vec![
-                    StatusAttr::UidValidity,
-                    StatusAttr::UidNext,
-                    StatusAttr::Messages,
-                ];
-                if t.has_capability("CONDSTORE") || t.has_capability("QRESYNC") {
-                    attrs.push(StatusAttr::HighestModSeq);
-                }
-                let o = ListOptions::default().return_status(&attrs);
-                let list = self
-                    .m
-                    .typed()
-                    .list_extended("", &["*"], &o)
-                    .map_err(|e| self.work(e))?;
-                list.into_iter().map(|l| (l.info, l.status)).collect()
-            } else {
-                let list = self.m.typed().list("", "*").map_err(|e| self.work(e))?;
-                list.into_iter().map(|i| (i, None)).collect()
-            };
-        let a = self.args;
-        Ok(listed
-            .into_iter()
-            .filter(|(i, _)| {
-                !i.attributes.iter().any(|a| {
-                    a.eq_ignore_ascii_case("\\Noselect") || a.eq_ignore_ascii_case("\\NonExistent")
-                })
-            })
-            .filter(|(i, _)| a.folders.is_empty() || a.folders.iter().any(|p| glob(p, &i.name)))
-            .filter(|(i, _)| !a.exclude.iter().any(|p| glob(p, &i.name)))
-            .collect())
+        list_folders(self.m, self.args.folders, self.args.exclude)
     }
 
     fn folder(
