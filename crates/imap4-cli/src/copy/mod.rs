@@ -917,6 +917,7 @@ impl Run<'_> {
             d.m.typed().append_many(&dsel.name, &batch)
         };
         let mapping = r.map_err(|e| fail(e, Phase::Work))?;
+        failpoint("copy-after-append");
         let mut records = records;
         if let Some(map) = mapping.filter(|m| m.uid_validity == dsel.uid_validity) {
             let uids: Vec<u32> = map.destination.iter().collect();
@@ -986,6 +987,24 @@ impl Run<'_> {
         // in UID order, as the state and APPENDUID pair them
         out.sort_by_key(|m| m.copied.src_uid);
         Ok(out)
+    }
+}
+
+/// A crash for the tests, at a named point: `IMAP4_FAILPOINT=NAME:N`
+/// aborts the process the N-th time it passes `name` (here: after the
+/// destination stored a batch, before the state records it, the one
+/// window `kill -9` hits only by chance).
+fn failpoint(name: &str) {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static PASSED: AtomicU32 = AtomicU32::new(0);
+    let Ok(spec) = std::env::var("IMAP4_FAILPOINT") else {
+        return;
+    };
+    let Some((n, at)) = spec.split_once(':') else {
+        return;
+    };
+    if n == name && at.parse() == Ok(PASSED.fetch_add(1, Ordering::SeqCst) + 1) {
+        std::process::abort();
     }
 }
 
