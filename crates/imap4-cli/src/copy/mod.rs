@@ -325,7 +325,8 @@ struct Run<'a> {
     out: &'a Out,
     args: &'a CopyArgs<'a>,
     state: Option<State>,
-    src_prefix: String,
+    /// The source's personal namespace prefix, asked for when first needed.
+    src_prefix: Option<String>,
 }
 
 /// `copy`: see the [module documentation](self).
@@ -354,7 +355,6 @@ pub fn copy(
         })?);
         Some(State::open(args.state, names.0, names.1).map_err(|e| Failure::new(Class::Local, e))?)
     };
-    let src_prefix = personal_prefix(src);
     let mut run = Run {
         src,
         dst_account,
@@ -362,7 +362,7 @@ pub fn copy(
         out,
         args,
         state,
-        src_prefix,
+        src_prefix: None,
     };
     let folders = list_folders(run.src, args.folders, args.exclude)?;
     let mut summary = CopySummary {
@@ -600,7 +600,11 @@ impl Run<'_> {
         let dst_name = match &row {
             Some(r) => r.dst_name.clone(),
             None => {
-                let prefix = self.src_prefix.clone();
+                let prefix = match &self.src_prefix {
+                    Some(p) => p.clone(),
+                    None => personal_prefix(self.src),
+                };
+                self.src_prefix = Some(prefix.clone());
                 let layout = self.dst()?.layout.clone();
                 map_name(info, &prefix, &layout, self.args.maps)
             }
@@ -829,12 +833,12 @@ impl Run<'_> {
                     Ok(()) => {}
                     // refused as a whole (nothing appended): one by one,
                     // to find the culprit
-                    Err(f) if matches!(f.class, Class::ServerNo | Class::Usage) => {
+                    Err(Refusal::Message(_)) => {
                         for m in &msgs {
                             self.append_one(row.id, dsel, m, from, report)?;
                         }
                     }
-                    Err(f) => return Err(f),
+                    Err(Refusal::Stop(f)) => return Err(f),
                 }
             } else {
                 for m in &msgs {
@@ -871,14 +875,14 @@ impl Run<'_> {
     ) -> Result<(), Failure> {
         match self.append(folder, dsel, std::slice::from_ref(m), from) {
             Ok(()) => Ok(()),
-            Err(f) if matches!(f.class, Class::ServerNo | Class::Usage) => {
+            Err(Refusal::Message(f)) => {
                 self.state().commit_batch(folder, &[]).map_err(db_error)?;
                 report
                     .errors
                     .push(format!("UID {}: {}", m.copied.src_uid, f.message));
                 Ok(())
             }
-            Err(f) => Err(f),
+            Err(Refusal::Stop(f)) => Err(f),
         }
     }
 
@@ -890,11 +894,11 @@ impl Run<'_> {
         dsel: &SelectedDst,
         msgs: &[Outgoing],
         from: &mut u32,
-    ) -> Result<(), Failure> {
+    ) -> Result<(), Refusal> {
         let records: Vec<Copied> = msgs.iter().map(|m| m.copied.clone()).collect();
         self.state()
             .begin_batch(folder, dsel.uid_validity, *from, &records)
-            .map_err(db_error)?;
+            .map_err(|e| Refusal::Stop(db_error(e)))?;
         let flags: Vec<Vec<&str>> = msgs
             .iter()
             .map(|m| m.flags.iter().map(String::as_str).collect())
@@ -908,7 +912,7 @@ impl Run<'_> {
                 message: m.body.clone(),
             })
             .collect();
-        let d = self.dst()?;
+        let d = self.dst().map_err(Refusal::Stop)?;
         let r = if batch.len() == 1 {
             let b = &batch[0];
             d.m.typed()
@@ -916,7 +920,7 @@ impl Run<'_> {
         } else {
             d.m.typed().append_many(&dsel.name, &batch)
         };
-        let mapping = r.map_err(|e| fail(e, Phase::Work))?;
+        let mapping = r.map_err(refusal)?;
         failpoint("copy-after-append");
         let mut records = records;
         if let Some(map) = mapping.filter(|m| m.uid_validity == dsel.uid_validity) {
@@ -932,7 +936,7 @@ impl Run<'_> {
         }
         self.state()
             .commit_batch(folder, &records)
-            .map_err(db_error)
+            .map_err(|e| Refusal::Stop(db_error(e)))
     }
 
     /// Fetches the bodies, flags and dates of `uids` from the source.
@@ -987,6 +991,40 @@ impl Run<'_> {
         // in UID order, as the state and APPENDUID pair them
         out.sort_by_key(|m| m.copied.src_uid);
         Ok(out)
+    }
+}
+
+/// Why an APPEND failed.
+enum Refusal {
+    /// The server refused this command (a message it will not take, or
+    /// one the library refused to send): the others may still go.
+    Message(Failure),
+    /// Nothing more can go: the connection failed, the destination is
+    /// over its quota, the state cannot be written.
+    Stop(Failure),
+}
+
+fn refusal(e: imap4::Error) -> Refusal {
+    let over_quota = matches!(
+        e.detail(),
+        imap4::Detail::Refused {
+            code: Some(imap4::ResponseCode::OverQuota),
+            ..
+        }
+    );
+    let f = fail(e, Phase::Work);
+    if over_quota {
+        Refusal::Stop(Failure::new(
+            Class::ServerNo,
+            format!(
+                "the destination is over its quota; what was copied is recorded ({})",
+                f.message
+            ),
+        ))
+    } else if matches!(f.class, Class::ServerNo | Class::Usage) {
+        Refusal::Message(f)
+    } else {
+        Refusal::Stop(f)
     }
 }
 
