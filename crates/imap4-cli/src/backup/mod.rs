@@ -30,7 +30,6 @@
 mod state;
 pub mod store;
 
-use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -593,17 +592,19 @@ impl Run<'_> {
         uv: u32,
     ) -> Result<(usize, UidSet), Failure> {
         let old = self.state().old_messages(folder).map_err(db_error)?;
-        // key: (Message-ID or "", size, INTERNALDATE); a message without
-        // Message-ID is matched only when its size and date are unique on
-        // both sides
-        let mut pool: HashMap<MatchKey, Vec<usize>> = HashMap::new();
-        for (i, o) in old.iter().enumerate().rev() {
-            if let Some(date) = &o.internal_date {
-                let id = o.message_id.clone().unwrap_or_default();
-                pool.entry((id, o.size, date.clone())).or_default().push(i);
-            }
-        }
-        let mut server: Vec<(u32, Vec<String>, Option<MatchKey>)> = Vec::new();
+        // key: (Message-ID or "", size, INTERNALDATE as sent); a message
+        // without Message-ID is matched only when its size and date are
+        // unique on both sides (see crate::matching::pair)
+        let ours: Vec<(MatchKey, usize)> = old
+            .iter()
+            .enumerate()
+            .filter_map(|(i, o)| {
+                let date = o.internal_date.clone()?;
+                Some(((o.message_id.clone().unwrap_or_default(), o.size, date), i))
+            })
+            .collect();
+        let mut theirs: Vec<(MatchKey, (u32, Vec<String>))> = Vec::new();
+        let mut fetch = Vec::new();
         if exists > 0 {
             let attrs = [
                 FetchAttr::Uid,
@@ -629,44 +630,24 @@ impl Run<'_> {
                     let date = f
                         .internal_date()
                         .map(|d| String::from_utf8_lossy(d).into_owned());
-                    let key = match (f.rfc822_size(), date) {
-                        (Some(size), Some(date)) => Some((id, size, date)),
-                        _ => None,
-                    };
-                    server.push((uid, flags, key));
+                    match (f.rfc822_size(), date) {
+                        (Some(size), Some(date)) => theirs.push(((id, size, date), (uid, flags))),
+                        _ => fetch.push(uid),
+                    }
                 })
                 .map_err(|e| self.work(e))?;
         }
-        let mut anonymous: HashMap<&MatchKey, usize> = HashMap::new();
-        for k in server.iter().filter_map(|s| s.2.as_ref()) {
-            if k.0.is_empty() {
-                *anonymous.entry(k).or_default() += 1;
-            }
-        }
-        let ambiguous: std::collections::HashSet<MatchKey> = anonymous
-            .into_iter()
-            .filter(|(k, n)| *n > 1 || pool.get(*k).is_some_and(|v| v.len() > 1))
-            .map(|(k, _)| k.clone())
-            .collect();
+        let paired = crate::matching::pair(ours, theirs);
+        fetch.extend(paired.theirs.iter().map(|(uid, _)| *uid));
+        fetch.sort_unstable();
         let mut matched = Vec::new();
-        let mut fetch = Vec::new();
-        for (uid, flags, key) in server {
-            let hit = key
-                .as_ref()
-                .filter(|k| !ambiguous.contains(*k))
-                .and_then(|k| pool.get_mut(k))
-                .and_then(|v| v.pop());
-            match hit {
-                Some(i) => {
-                    let o = &old[i];
-                    let path = store
-                        .set_flags(&o.path, &flags)
-                        .map_err(|e| local(&o.path, e))?
-                        .unwrap_or_else(|| o.path.clone());
-                    matched.push((o.id, uid, flags.join(" "), path));
-                }
-                None => fetch.push(uid),
-            }
+        for (i, (uid, flags)) in paired.pairs {
+            let o = &old[i];
+            let path = store
+                .set_flags(&o.path, &flags)
+                .map_err(|e| local(&o.path, e))?
+                .unwrap_or_else(|| o.path.clone());
+            matched.push((o.id, uid, flags.join(" "), path));
         }
         let n = matched.len();
         self.state()
