@@ -700,14 +700,7 @@ impl Run<'_> {
                 .map(|c| (c.key.clone(), c))
                 .collect();
             let p = pair(ours, theirs);
-            copied = p
-                .pairs
-                .into_iter()
-                .map(|(c, uid)| Copied {
-                    dst_uid: Some(uid),
-                    ..c
-                })
-                .collect();
+            copied = p.pairs.into_iter().map(at_dst_uid).collect();
             report.reconciled = copied.len() as u64;
             let src = row.src_uid_validity.unwrap_or(src_uv);
             self.state()
@@ -731,10 +724,7 @@ impl Run<'_> {
             let found: Vec<Copied> = pair(ours, theirs)
                 .pairs
                 .into_iter()
-                .map(|(c, uid)| Copied {
-                    dst_uid: Some(uid),
-                    ..c
-                })
+                .map(at_dst_uid)
                 .collect();
             report.recovered = found.len() as u64;
             self.state()
@@ -991,6 +981,14 @@ impl Run<'_> {
         // in UID order, as the state and APPENDUID pair them
         out.sort_by_key(|m| m.copied.src_uid);
         Ok(out)
+    }
+}
+
+/// A record paired with the destination message found for it.
+fn at_dst_uid((c, uid): (Copied, u32)) -> Copied {
+    Copied {
+        dst_uid: Some(uid),
+        ..c
     }
 }
 

@@ -63,11 +63,8 @@ pub struct State {
 
 impl State {
     /// Opens (creating) the state at `path` for `source` → `destination`
-    /// (a state file belongs to one pair).
+    /// (a state file belongs to one pair), in an existing directory.
     pub fn open(path: &Path, source: &str, destination: &str) -> Result<State, String> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        }
         let db = Connection::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let e = |e: rusqlite::Error| format!("{}: {e}", path.display());
         db.pragma_update(None, "journal_mode", "WAL").map_err(e)?;
