@@ -397,6 +397,67 @@ pub enum Command {
         #[arg(long, default_value_t = 8 << 20)]
         batch_bytes: u64,
     },
+    /// Watch folders and act on every change: new, expunged and flagged
+    /// messages as they happen (IDLE on each folder, or one connection
+    /// with NOTIFY where the server offers it), printed as lines or JSON
+    /// Lines. Runs until stopped; a lost connection is reopened with
+    /// backoff, and what changed meanwhile is reported. Only reads the
+    /// server (EXAMINE).
+    ///
+    /// `--exec CMD` runs `sh -c CMD` on each batch of changes, one run at a
+    /// time, with the changes as JSON Lines on its stdin and IMAP4_FOLDER,
+    /// IMAP4_FOLDERS, IMAP4_UIDS and IMAP4_CHANGES set; its output goes to
+    /// stderr. `--backup DIR` keeps an incremental backup there.
+    Watch {
+        /// The account (a name or an imap:// URL; the same as --account).
+        account: Option<String>,
+        /// A folder to watch (its name); repeat for more. Default: the
+        /// account's mailbox (INBOX).
+        #[arg(long = "folder")]
+        folders: Vec<String>,
+        /// A shell command to run on each batch of changes.
+        #[arg(long)]
+        exec: Option<String>,
+        /// Back up the watched folders into this directory at the start
+        /// and after each change (as `imap4 backup` does).
+        #[arg(long)]
+        backup: Option<PathBuf>,
+        /// The backup's format.
+        #[arg(long, value_enum, default_value_t = crate::backup::store::Format::Maildir)]
+        format: crate::backup::store::Format,
+        /// The backup does not wait for the disk after each batch.
+        #[arg(long)]
+        no_fsync: bool,
+        /// Never use NOTIFY: one connection in IDLE per folder.
+        #[arg(long)]
+        no_notify: bool,
+        /// Probe a server that has sent nothing for this many seconds
+        /// (DONE, then NOOP).
+        #[arg(long, default_value = "300", value_parser = crate::watch::parse_secs)]
+        keepalive: std::time::Duration,
+        /// Seconds the server has to answer a probe (or IDLE, or DONE)
+        /// before the connection is declared dead and reopened.
+        #[arg(long, default_value = "30", value_parser = crate::watch::parse_secs)]
+        probe_timeout: std::time::Duration,
+        /// Renew IDLE after this many seconds (servers may end it after 30
+        /// minutes).
+        #[arg(long, default_value = "1740", value_parser = crate::watch::parse_secs)]
+        refresh: std::time::Duration,
+        /// On a server without IDLE: seconds between NOOPs.
+        #[arg(long, default_value = "60", value_parser = crate::watch::parse_secs)]
+        poll: std::time::Duration,
+        /// Seconds before the first reconnect; each failure in a row
+        /// doubles it.
+        #[arg(long, default_value = "1", value_parser = crate::watch::parse_secs)]
+        backoff: std::time::Duration,
+        /// The longest wait between reconnects, in seconds.
+        #[arg(long, default_value = "300", value_parser = crate::watch::parse_secs)]
+        backoff_max: std::time::Duration,
+        /// Exit after this many changes (once their hook and backup have
+        /// run).
+        #[arg(long)]
+        count: Option<u64>,
+    },
     /// Print the JSON Schema of the --json output of every command.
     Schema,
     /// Print a shell completion script.

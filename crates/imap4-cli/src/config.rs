@@ -75,6 +75,19 @@ pub struct Account {
     pub insecure: bool,
     pub mailbox: String,
     pub timeout: Option<u64>,
+    /// A password already read (by `watch`, which reconnects without
+    /// asking again); never printed.
+    pub password: Option<Secret>,
+}
+
+/// A password held in memory; its `Debug` hides it.
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
 }
 
 /// The default configuration file's path.
@@ -255,6 +268,7 @@ pub fn resolve(global: &Global, file: &ConfigFile) -> Result<Account, Failure> {
         insecure: global.insecure || base.insecure.unwrap_or(false),
         mailbox: base.mailbox.unwrap_or_else(|| "INBOX".to_string()),
         timeout: global.timeout.or(base.timeout),
+        password: None,
     })
 }
 
@@ -357,6 +371,9 @@ pub fn netrc_lookup(text: &str, host: &str, login: &str) -> Option<String> {
 pub fn credential(a: &Account) -> Result<Credential, Failure> {
     if let Some(c) = &a.token_command {
         return Ok(Credential::Token(run_secret_command("token command", c)?));
+    }
+    if let Some(p) = &a.password {
+        return Ok(Credential::Password(p.0.clone()));
     }
     if let Some(c) = &a.password_command {
         return Ok(Credential::Password(run_secret_command(

@@ -17,6 +17,7 @@ mod output;
 mod progress;
 mod query;
 mod trace;
+mod watch;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -41,6 +42,9 @@ fn main() -> ExitCode {
         }
     };
     if let Command::Backup {
+        account: Some(a), ..
+    }
+    | Command::Watch {
         account: Some(a), ..
     } = &cli.command
     {
@@ -90,6 +94,7 @@ fn schema() -> serde_json::Value {
     put("raw", schemars::schema_for!(RawOut));
     put("backup", schemars::schema_for!(backup::BackupEvent));
     put("copy", schemars::schema_for!(copy::CopyEvent));
+    put("watch", schemars::schema_for!(watch::WatchEvent));
     put("error", schemars::schema_for!(ErrorOut<'static>));
     serde_json::Value::Object(map)
 }
@@ -141,6 +146,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
         _ => None,
     };
     trace::install(g.verbose, matches!(cli.command, Command::Raw { .. }));
+    if let Command::Watch { .. } = &cli.command {
+        return run_watch(&cli.command, &account, &out);
+    }
     let mut m = connect::open(&account)?;
     let r = match &cli.command {
         Command::Ls {
@@ -241,9 +249,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
             };
             backup::backup(&mut m, &out, &args)
         }
-        Command::Schema | Command::Completions { .. } | Command::Man | Command::Copy { .. } => {
-            Ok(())
-        }
+        Command::Schema
+        | Command::Completions { .. }
+        | Command::Man
+        | Command::Copy { .. }
+        | Command::Watch { .. } => Ok(()),
     };
     if m.state() != imap4::State::Logout {
         let _ = m.logout();
@@ -328,4 +338,51 @@ fn run_copy(cli: &Cli, file: &config::ConfigFile, out: &Out) -> Result<(), Failu
         let _ = m.logout();
     }
     r
+}
+
+/// `watch ACCOUNT`: runs until stopped (or `--count`).
+fn run_watch(command: &Command, account: &config::Account, out: &Out) -> Result<(), Failure> {
+    let Command::Watch {
+        folders,
+        exec,
+        backup,
+        format,
+        no_fsync,
+        no_notify,
+        keepalive,
+        probe_timeout,
+        refresh,
+        poll,
+        backoff,
+        backoff_max,
+        count,
+        ..
+    } = command
+    else {
+        return Ok(());
+    };
+    let args = watch::WatchArgs {
+        folders: if folders.is_empty() {
+            vec![account.mailbox.clone()]
+        } else {
+            folders.clone()
+        },
+        exec: exec.clone(),
+        backup: backup.as_ref().map(|dir| watch::BackupTarget {
+            dir: dir.clone(),
+            format: *format,
+            fsync: !no_fsync,
+        }),
+        notify: !no_notify,
+        idle: imap4::IdleConfig {
+            refresh: *refresh,
+            keepalive: *keepalive,
+            probe_timeout: *probe_timeout,
+            poll_interval: *poll,
+        },
+        backoff_min: *backoff,
+        backoff_max: *backoff_max,
+        count: *count,
+    };
+    watch::watch(account, out, &args)
 }
