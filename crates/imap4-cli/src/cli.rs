@@ -443,9 +443,14 @@ pub enum Command {
         /// minutes).
         #[arg(long, default_value = "1740", value_parser = crate::watch::parse_secs)]
         refresh: std::time::Duration,
-        /// On a server without IDLE: seconds between NOOPs.
+        /// On a server without IDLE (or with --poll-only): seconds between
+        /// NOOPs.
         #[arg(long, default_value = "60", value_parser = crate::watch::parse_secs)]
         poll: std::time::Duration,
+        /// Poll with NOOP instead of IDLE, for a server whose IDLE reports
+        /// nothing (GNU Mailutils).
+        #[arg(long)]
+        poll_only: bool,
         /// Seconds before the first reconnect; each failure in a row
         /// doubles it.
         #[arg(long, default_value = "1", value_parser = crate::watch::parse_secs)]

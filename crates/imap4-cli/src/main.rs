@@ -246,6 +246,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 fsync: !no_fsync,
                 dry_run: *dry_run,
                 batch: *batch,
+                quiet: false,
             };
             backup::backup(&mut m, &out, &args)
         }
@@ -353,6 +354,7 @@ fn run_watch(command: &Command, account: &config::Account, out: &Out) -> Result<
         probe_timeout,
         refresh,
         poll,
+        poll_only,
         backoff,
         backoff_max,
         count,
@@ -379,6 +381,7 @@ fn run_watch(command: &Command, account: &config::Account, out: &Out) -> Result<
             keepalive: *keepalive,
             probe_timeout: *probe_timeout,
             poll_interval: *poll,
+            poll_only: *poll_only,
         },
         backoff_min: *backoff,
         backoff_max: *backoff_max,

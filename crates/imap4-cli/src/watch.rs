@@ -24,12 +24,13 @@ use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::time::{Duration, Instant};
 
 use imap4::typed::{
-    Bound, MailboxStatus, NotifyEvent, NotifyMailboxes, NotifySpec, SearchKey, StatusAttr, UidSet,
+    Bound, FetchAttr, MailboxStatus, NotifyEvent, NotifyMailboxes, NotifySpec, SearchKey, SeqSet,
+    StatusAttr, UidSet,
 };
 use imap4::{Event, IdleConfig, Imap4};
 use serde::Serialize;
 
-use crate::backup::{self, store::Format, BackupArgs};
+use crate::backup::{self, store::Format, BackupArgs, BackupSummary};
 use crate::commands::Out;
 use crate::config::Account;
 use crate::connect;
@@ -163,11 +164,17 @@ pub enum WatchEvent {
     },
     /// The `--backup` run finished.
     Backup {
-        /// Whether it succeeded.
+        /// Whether it succeeded (perhaps with a warning in `error`).
         ok: bool,
         /// How long it took, in milliseconds.
         ms: u64,
-        /// Why it failed, if it did.
+        /// Messages downloaded.
+        downloaded: u64,
+        /// Flag changes mirrored.
+        flags_changed: u64,
+        /// Messages gone from the server.
+        vanished: u64,
+        /// Why it failed, or a warning (a UIDVALIDITY change reconciled).
         error: Option<String>,
     },
 }
@@ -253,8 +260,15 @@ impl WatchEvent {
                 (Some(c), None) => format!("hook: exited with {c}"),
                 (None, None) => "hook: killed by a signal".into(),
             },
-            WatchEvent::Backup { ok, ms, error } => match (ok, error) {
-                (true, _) => format!("backup: done in {ms} ms"),
+            WatchEvent::Backup {
+                ok,
+                ms,
+                downloaded,
+                error,
+                ..
+            } => match (ok, error) {
+                (true, None) => format!("backup: {downloaded} downloaded in {ms} ms"),
+                (true, Some(w)) => format!("backup: {downloaded} downloaded; {w}"),
                 (false, e) => format!("backup: failed: {}", e.as_deref().unwrap_or("?")),
             },
         })
@@ -444,14 +458,15 @@ impl Watcher {
             .typed()
             .examine(&folder)
             .map_err(|e| End::Failed(fail(e, Phase::Mailbox)))?;
-        let now = Known {
-            uid_validity: sel.uid_validity,
-            uid_next: sel.uid_next,
-            messages: Some(sel.exists),
-            unseen: None,
+        // a server without UIDNEXT (Courier): the last message's UID + 1
+        let uid_next = match sel.uid_next {
+            Some(n) => Some(n),
+            None => Some(
+                self.last_uid(m, sel.exists)?
+                    .map_or(1, |u| u.saturating_add(1)),
+            ),
         };
-        self.catch_up(m, &folder, now, sel.exists)?;
-        if self.notify {
+        let statuses = if self.notify {
             let events = || {
                 [
                     NotifyEvent::message_new(),
@@ -466,15 +481,26 @@ impl Watcher {
                     NotifyMailboxes::Mailboxes(self.folders[1..].to_vec()),
                     events(),
                 );
-            for st in m.typed().notify_set(&spec).map_err(work)? {
-                self.status(st)?;
-            }
-        }
+            m.typed().notify_set(&spec).map_err(work)?
+        } else {
+            Vec::new()
+        };
         self.send(WatchEvent::Connected {
             folders: self.folders.clone(),
             notify: self.notify,
         })?;
         *up = true;
+        // what changed while disconnected
+        let now = Known {
+            uid_validity: sel.uid_validity,
+            uid_next,
+            messages: Some(sel.exists),
+            unseen: None,
+        };
+        self.catch_up(m, &folder, now, sel.exists)?;
+        for st in statuses {
+            self.status(st)?;
+        }
         loop {
             let mut new_mail = false;
             let mut expunged = 0u64;
@@ -521,6 +547,22 @@ impl Watcher {
                 self.new_messages(m, &folder, exists)?;
             }
         }
+    }
+
+    /// The UID of message `exists` (the last one), if any.
+    fn last_uid(&mut self, m: &mut Imap4, exists: u32) -> Result<Option<u32>, End> {
+        if exists == 0 {
+            return Ok(None);
+        }
+        let fetches = m
+            .typed()
+            .fetch(&SeqSet::single(exists), &[FetchAttr::Uid])
+            .map_err(work)?;
+        Ok(fetches
+            .iter()
+            .filter_map(Result::ok)
+            .filter_map(|f| f.uid())
+            .max())
     }
 
     /// Reports what changed in the selected folder since it was last seen.
@@ -791,11 +833,10 @@ impl<'a> Main<'a> {
                 self.backup.running = true;
                 let (target, done) = (target.clone(), done.clone());
                 let (account, folders) = (self.account.clone(), self.args.folders.clone());
-                let json = self.out.json;
                 std::thread::Builder::new()
                     .name("imap4-watch-backup".into())
                     .spawn(move || {
-                        let e = run_backup(&account, &folders, &target, json);
+                        let e = run_backup(&account, &folders, &target);
                         let _ = done.send(Msg::BackupDone(e));
                     })
                     .map_err(|e| Failure::new(Class::Local, format!("starting a thread: {e}")))?;
@@ -864,15 +905,10 @@ fn run_hook(cmd: &str, changes: &[WatchEvent], dropped: u64) -> WatchEvent {
 }
 
 /// One incremental backup of the watched folders, on its own connection.
-fn run_backup(
-    account: &Account,
-    folders: &[String],
-    target: &BackupTarget,
-    json: bool,
-) -> WatchEvent {
+fn run_backup(account: &Account, folders: &[String], target: &BackupTarget) -> WatchEvent {
     let t = Instant::now();
     let out = Out {
-        json,
+        json: false,
         progress: false,
         stdout_is_terminal: false,
     };
@@ -884,15 +920,26 @@ fn run_backup(
         fsync: target.fsync,
         dry_run: false,
         batch: 500,
+        quiet: true,
     };
+    let mut summary = BackupSummary::default();
     let r = connect::open(account).and_then(|mut m| {
-        let r = backup::backup(&mut m, &out, &args);
+        let r = backup::backup_into(&mut m, &out, &args, &mut summary);
         let _ = m.logout();
         r
     });
+    let (ok, error) = match r {
+        Ok(()) => (true, None),
+        // a UIDVALIDITY change reconciled: done, with something to say
+        Err(f) if f.class == Class::Warning => (true, Some(f.message)),
+        Err(f) => (false, Some(f.message)),
+    };
     WatchEvent::Backup {
-        ok: r.is_ok(),
+        ok,
         ms: t.elapsed().as_millis() as u64,
-        error: r.err().map(|f| f.message),
+        downloaded: summary.downloaded,
+        flags_changed: summary.flags_changed,
+        vanished: summary.vanished,
+        error,
     }
 }

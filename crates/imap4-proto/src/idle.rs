@@ -55,9 +55,13 @@ pub struct IdleConfig {
     /// How long the server may take to answer IDLE, DONE or the probe
     /// before the connection is declared dead. Default 30 seconds.
     pub probe_timeout: Duration,
-    /// Without IDLE on the server: the interval between NOOPs. Default 60
-    /// seconds.
+    /// Without IDLE on the server (or with [`IdleConfig::poll_only`]):
+    /// the interval between NOOPs. Default 60 seconds.
     pub poll_interval: Duration,
+    /// Poll with NOOP even where the server offers IDLE: for a server
+    /// whose IDLE reports nothing (GNU Mailutils 3.15 sends no EXISTS to
+    /// a session in IDLE). Default false.
+    pub poll_only: bool,
 }
 
 impl Default for IdleConfig {
@@ -67,6 +71,7 @@ impl Default for IdleConfig {
             keepalive: Duration::from_secs(5 * 60),
             probe_timeout: Duration::from_secs(30),
             poll_interval: Duration::from_secs(60),
+            poll_only: false,
         }
     }
 }
@@ -159,7 +164,7 @@ impl Session {
             answer_by: None,
             next_poll: now + cfg.poll_interval,
         };
-        if self.supports("IDLE") {
+        if self.supports("IDLE") && !cfg.poll_only {
             self.send_idle(&mut run, now)?;
         }
         self.live.idle = Some(run);
@@ -296,7 +301,7 @@ impl Session {
                         text,
                     });
                 }
-                let has_idle = self.supports("IDLE");
+                let has_idle = self.supports("IDLE") && !run.cfg.poll_only;
                 match (run.phase, run.then) {
                     _ if run.stop => return Ok(IdleStep::Done),
                     (Phase::Ending, Then::Probe) => self.send_noop(run, now)?,

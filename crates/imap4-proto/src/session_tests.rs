@@ -738,6 +738,30 @@ mod live_idle {
     }
 
     #[test]
+    fn poll_only_polls_with_noop_although_the_server_has_idle() {
+        let cfg = IdleConfig {
+            poll_only: true,
+            ..IdleConfig::default()
+        };
+        let mut s = selected("IDLE");
+        let t0 = Instant::now();
+        s.idle_start(t0, cfg).unwrap();
+        assert_eq!(out(&mut s), "", "no IDLE sent");
+        assert_eq!(wait(&mut s, t0), Some(t0 + cfg.poll_interval));
+        let t1 = t0 + cfg.poll_interval;
+        wait(&mut s, t1);
+        assert_eq!(out(&mut s), "A2 NOOP\r\n");
+        s.receive(b"* 4 EXISTS\r\nA2 OK\r\n");
+        assert!(matches!(
+            s.idle_poll(t1).unwrap(),
+            IdleStep::Event(Event::Exists(4))
+        ));
+        // back to waiting, not to IDLE
+        assert_eq!(wait(&mut s, t1), Some(t1 + cfg.poll_interval));
+        assert_eq!(out(&mut s), "");
+    }
+
+    #[test]
     fn the_event_queue_is_bounded() {
         let limits = Limits {
             max_events: 5,

@@ -78,6 +78,7 @@ pub mod oauth2;
 mod pkgs;
 pub mod proxy;
 mod raw;
+pub mod relay;
 mod rng;
 mod server;
 mod sys;

@@ -62,6 +62,8 @@ pub struct BackupArgs<'a> {
     pub dry_run: bool,
     /// Messages per UID FETCH (and per state commit).
     pub batch: usize,
+    /// Print nothing (`watch` reports the summary itself).
+    pub quiet: bool,
 }
 
 /// What one folder's backup did (a `folder` event in `--json`).
@@ -94,7 +96,7 @@ pub struct FolderReport {
 }
 
 /// The end of a run (the `done` event in `--json`).
-#[derive(Debug, Default, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct BackupSummary {
     /// Folders backed up.
     pub folders: u64,
@@ -135,7 +137,10 @@ pub enum BackupEvent {
     Done(BackupSummary),
 }
 
-fn emit(out: &Out, event: &BackupEvent) -> Result<(), Failure> {
+fn emit(out: &Out, args: &BackupArgs<'_>, event: &BackupEvent) -> Result<(), Failure> {
+    if args.quiet {
+        return Ok(());
+    }
     let mut o = io::stdout().lock();
     let r = if out.json {
         json_line(&mut o, event)
@@ -324,6 +329,17 @@ struct Run<'a> {
 
 /// `backup`: see the [module documentation](self).
 pub fn backup(m: &mut Imap4, out: &Out, args: &BackupArgs<'_>) -> Result<(), Failure> {
+    backup_into(m, out, args, &mut BackupSummary::default())
+}
+
+/// [`backup`], leaving what it did in `summary` (also when it fails
+/// part-way).
+pub fn backup_into(
+    m: &mut Imap4,
+    out: &Out,
+    args: &BackupArgs<'_>,
+    summary: &mut BackupSummary,
+) -> Result<(), Failure> {
     let root = args.to;
     let mut _lock = None;
     let state = if args.dry_run {
@@ -345,10 +361,7 @@ pub fn backup(m: &mut Imap4, out: &Out, args: &BackupArgs<'_>) -> Result<(), Fai
         state,
     };
     let folders = run.folders()?;
-    let mut summary = BackupSummary {
-        dry_run: args.dry_run,
-        ..Default::default()
-    };
+    summary.dry_run = args.dry_run;
     for (info, status) in folders {
         match run.folder(&info, status.as_ref()) {
             Ok(report) => {
@@ -360,14 +373,14 @@ pub fn backup(m: &mut Imap4, out: &Out, args: &BackupArgs<'_>) -> Result<(), Fai
                 if let Some(w) = &report.warning {
                     summary.warnings.push(w.clone());
                 }
-                emit(out, &BackupEvent::Folder(report))?;
+                emit(out, args, &BackupEvent::Folder(report))?;
             }
             // the connection is gone or the disk failed: stop
             Err(f) if matches!(f.class, Class::Local | Class::Protocol | Class::Connect) => {
                 return Err(f)
             }
             Err(f) => {
-                if !out.json {
+                if !out.json && !args.quiet {
                     eprintln!("imap4: {}: {}", info.name, f.message);
                 }
                 summary.errors.push(format!("{}: {}", info.name, f.message));
@@ -376,7 +389,7 @@ pub fn backup(m: &mut Imap4, out: &Out, args: &BackupArgs<'_>) -> Result<(), Fai
     }
     let errors = summary.errors.len();
     let warnings = summary.warnings.clone();
-    emit(out, &BackupEvent::Done(summary))?;
+    emit(out, args, &BackupEvent::Done(summary.clone()))?;
     if errors > 0 {
         return Err(Failure::new(
             Class::Partial,
@@ -719,6 +732,7 @@ impl Run<'_> {
             r.map_err(|e| self.work(e))?;
             emit(
                 self.out,
+                self.args,
                 &BackupEvent::Batch {
                     folder: name.to_string(),
                     messages: done.len() as u64,
