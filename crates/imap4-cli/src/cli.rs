@@ -93,6 +93,11 @@ pub struct Global {
     /// Seconds to wait for the server to connect and for each response.
     #[arg(long, global = true)]
     pub timeout: Option<u64>,
+    /// COMPRESS=DEFLATE after login, where the server offers it (default
+    /// auto: on, except to loopback and private addresses, where it only
+    /// costs CPU).
+    #[arg(long, global = true, value_enum)]
+    pub compress: Option<CompressMode>,
     /// Machine-readable output: one JSON document per command, or JSON
     /// Lines for streams (`list`, `raw`); errors as JSON on stderr.
     #[arg(long, global = true)]
@@ -114,6 +119,19 @@ pub enum TlsMode {
     /// DANGEROUS outside loopback: no TLS; the password travels in the
     /// clear.
     None,
+}
+
+/// Whether to turn COMPRESS=DEFLATE (RFC 4978) on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CompressMode {
+    /// Never.
+    Off,
+    /// Whenever the server offers it.
+    On,
+    /// Where the server offers it and is not on loopback or a private
+    /// network (10/8, 172.16/12, 192.168/16, fc00::/7, link-local).
+    Auto,
 }
 
 /// How a password logs in.

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 
 use serde::Deserialize;
 
-use crate::cli::{AuthMode, Global, TlsMode};
+use crate::cli::{AuthMode, CompressMode, Global, TlsMode};
 use crate::output::{Class, Failure};
 
 /// The configuration file.
@@ -56,6 +56,8 @@ pub struct AccountConfig {
     pub mailbox: Option<String>,
     /// Seconds for connecting and for each response.
     pub timeout: Option<u64>,
+    /// COMPRESS=DEFLATE: off, on or auto.
+    pub compress: Option<CompressMode>,
 }
 
 /// Everything needed to connect and log in.
@@ -75,6 +77,7 @@ pub struct Account {
     pub insecure: bool,
     pub mailbox: String,
     pub timeout: Option<u64>,
+    pub compress: CompressMode,
     /// A password already read (by `watch`, which reconnects without
     /// asking again); never printed.
     pub password: Option<Secret>,
@@ -268,6 +271,10 @@ pub fn resolve(global: &Global, file: &ConfigFile) -> Result<Account, Failure> {
         insecure: global.insecure || base.insecure.unwrap_or(false),
         mailbox: base.mailbox.unwrap_or_else(|| "INBOX".to_string()),
         timeout: global.timeout.or(base.timeout),
+        compress: global
+            .compress
+            .or(base.compress)
+            .unwrap_or(CompressMode::Auto),
         password: None,
     })
 }

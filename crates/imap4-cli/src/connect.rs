@@ -1,11 +1,12 @@
 //! Connecting and logging in.
 
+use std::net::{IpAddr, ToSocketAddrs};
 use std::time::Duration;
 
 use imap4::sasl::{OAuthBearer, XOAuth2};
 use imap4::{Config, Imap4, TlsOptions};
 
-use crate::cli::TlsMode;
+use crate::cli::{CompressMode, TlsMode};
 use crate::config::{credential, Account, Credential};
 use crate::output::{fail, Class, Failure, Phase};
 
@@ -91,11 +92,45 @@ pub fn login(m: &mut Imap4, a: &Account) -> Result<(), Failure> {
     r.map_err(|e| fail(e, Phase::Login))
 }
 
-/// Connects and logs in.
+/// Connects, logs in, and turns COMPRESS on as the account says.
 pub fn open(a: &Account) -> Result<Imap4, Failure> {
     let mut m = connect(a)?;
     login(&mut m, a)?;
+    if wants_compress(a.compress, &a.host, a.port) && m.typed().has_capability("COMPRESS=DEFLATE") {
+        m.typed().compress().map_err(|e| fail(e, Phase::Login))?;
+    }
     Ok(m)
+}
+
+/// Whether `mode` asks for COMPRESS with this server (auto: not when
+/// every address of the host is loopback or private, where deflating
+/// only costs CPU).
+fn wants_compress(mode: CompressMode, host: &str, port: u16) -> bool {
+    match mode {
+        CompressMode::Off => false,
+        CompressMode::On => true,
+        CompressMode::Auto => {
+            let addrs: Vec<IpAddr> = match (host, port).to_socket_addrs() {
+                Ok(a) => a.map(|a| a.ip()).collect(),
+                Err(_) => return false,
+            };
+            !addrs.is_empty() && !addrs.iter().all(|ip| is_local(*ip))
+        }
+    }
+}
+
+/// Loopback, private (RFC 1918, RFC 4193) and link-local addresses.
+fn is_local(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local(),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_local(IpAddr::V4(v4));
+            }
+            let seg = v6.segments()[0];
+            v6.is_loopback() || (seg & 0xfe00) == 0xfc00 || (seg & 0xffc0) == 0xfe80
+        }
+    }
 }
 
 fn is_loopback(host: &str) -> bool {
@@ -103,4 +138,33 @@ fn is_loopback(host: &str) -> bool {
         || host
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_compress_is_off_for_local_addresses_only() {
+        for local in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.9",
+            "192.168.1.1",
+            "169.254.0.1",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:192.168.0.1",
+        ] {
+            assert!(is_local(local.parse().unwrap()), "{local}");
+        }
+        for public in ["8.8.8.8", "172.32.0.1", "2001:db8::1", "::ffff:1.1.1.1"] {
+            assert!(!is_local(public.parse().unwrap()), "{public}");
+        }
+        assert!(!wants_compress(CompressMode::Auto, "127.0.0.1", 143));
+        assert!(wants_compress(CompressMode::Auto, "8.8.8.8", 993));
+        assert!(wants_compress(CompressMode::On, "127.0.0.1", 143));
+        assert!(!wants_compress(CompressMode::Off, "8.8.8.8", 993));
+    }
 }

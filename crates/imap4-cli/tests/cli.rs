@@ -26,8 +26,9 @@ fn dovecot() -> &'static Dovecot {
     })
 }
 
-const USERS: [&str; 12] = [
+const USERS: [&str; 13] = [
     "ls", "search", "list", "show", "append", "flag", "mv", "rm", "boxes", "raw", "auth", "codes",
+    "zip",
 ];
 
 /// A run of the binary with a clean environment: HOME in a temp dir, no
@@ -191,6 +192,36 @@ fn body_of(m: &mut Imap4, mailbox: &str, uid: u32, section: &str) -> Vec<u8> {
     let mut v = Vec::new();
     m.typed().uid_fetch_body_to(uid, section, &mut v).unwrap();
     v
+}
+
+#[test]
+fn compress_is_on_when_asked_and_off_on_loopback_by_default() {
+    for (mode, on) in [("on", true), ("auto", false), ("off", false)] {
+        let out = Run::on("zip")
+            .args(&["-v", "--compress", mode, "list", "--json", "-n", "5"])
+            .ok();
+        let trace = text(&out.stderr);
+        assert_eq!(trace.contains("COMPRESS DEFLATE"), on, "{mode}: {trace}");
+        let rows = json_lines("list", &out.stdout);
+        assert_eq!(rows.len(), 5, "{mode}: the listing works either way");
+    }
+    // from the configuration file too
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    let d = dovecot();
+    std::fs::write(
+        &config,
+        format!(
+            "[accounts.z]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\nuser = \"zip\"\ncompress = \"on\"\n",
+            d.port()
+        ),
+    )
+    .unwrap();
+    let out = Run::new()
+        .env("IMAP4_PASSWORD", d.password())
+        .args(&["--config", config.to_str().unwrap(), "-a", "z", "-v", "ls"])
+        .ok();
+    assert!(text(&out.stderr).contains("COMPRESS DEFLATE"));
 }
 
 #[test]
