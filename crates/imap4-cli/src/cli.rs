@@ -362,6 +362,10 @@ pub enum Command {
         /// Messages per fetch and per commit of the state.
         #[arg(long, default_value_t = 500)]
         batch: usize,
+        /// Reconnect this many times when the connection drops mid-run
+        /// (the run resumes from its last committed batch; 0: never).
+        #[arg(long, default_value_t = 5)]
+        retries: u32,
     },
     /// Copy folders to another server or account: bytes, flags and
     /// INTERNALDATE kept, MULTIAPPEND batches, rerunnable without
@@ -414,6 +418,10 @@ pub enum Command {
         /// At most this many bytes per APPEND (a bigger message goes alone).
         #[arg(long, default_value_t = 8 << 20)]
         batch_bytes: u64,
+        /// Reconnect this many times when a connection drops mid-run (the
+        /// run resumes from its last recorded batch; 0: never).
+        #[arg(long, default_value_t = 5)]
+        retries: u32,
     },
     /// Watch folders and act on every change: new, expunged and flagged
     /// messages as they happen (IDLE on each folder, or one connection

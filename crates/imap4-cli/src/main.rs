@@ -16,6 +16,7 @@ mod matching;
 mod output;
 mod progress;
 mod query;
+mod retry;
 mod trace;
 mod watch;
 
@@ -233,6 +234,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             no_fsync,
             dry_run,
             batch,
+            retries,
             ..
         } => {
             let dir = to
@@ -248,7 +250,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 batch: *batch,
                 quiet: false,
             };
-            backup::backup(&mut m, &out, &args)
+            retry::with_retries(
+                &mut m,
+                &account,
+                *retries,
+                |r| backup::announce(&out, r),
+                |m| backup::backup(m, &out, &args),
+            )
         }
         Command::Schema
         | Command::Completions { .. }
@@ -278,6 +286,7 @@ fn run_copy(cli: &Cli, file: &config::ConfigFile, out: &Out) -> Result<(), Failu
         dry_run,
         batch,
         batch_bytes,
+        retries,
     } = &cli.command
     else {
         return Ok(());
@@ -334,7 +343,13 @@ fn run_copy(cli: &Cli, file: &config::ConfigFile, out: &Out) -> Result<(), Failu
     trace::install(g.verbose, false);
     let mut m = connect::open(&src)?;
     let names = (copy::side_name(&src), copy::side_name(&dst));
-    let r = copy::copy(&mut m, &dst, out, &args, (&names.0, &names.1));
+    let r = retry::with_retries(
+        &mut m,
+        &src,
+        *retries,
+        |r| copy::announce(out, r),
+        |m| copy::copy(m, &dst, out, &args, (&names.0, &names.1)),
+    );
     if m.state() != imap4::State::Logout {
         let _ = m.logout();
     }

@@ -57,6 +57,9 @@ impl Class {
 pub struct Failure {
     pub class: Class,
     pub message: String,
+    /// The connection was lost (I/O error, timeout, BYE, closed): a
+    /// reconnect may finish the work.
+    pub lost: bool,
 }
 
 impl Failure {
@@ -64,6 +67,7 @@ impl Failure {
         Failure {
             class,
             message: message.into(),
+            lost: false,
         }
     }
 }
@@ -146,7 +150,13 @@ fn mentions_missing(text: &[u8]) -> bool {
 
 /// Turns a library error into a failure of its class.
 pub fn fail(e: imap4::Error, phase: Phase) -> Failure {
-    Failure::new(classify(&e, phase), e.to_string())
+    let lost = matches!(
+        e.detail(),
+        Detail::Timeout | Detail::Io(_) | Detail::Bye { .. } | Detail::Closed
+    );
+    let mut f = Failure::new(classify(&e, phase), e.to_string());
+    f.lost = lost;
+    f
 }
 
 /// Writes `value` as one line of JSON.

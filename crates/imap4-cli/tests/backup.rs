@@ -2,8 +2,9 @@
 //! format byte-identical to what the server sends, incremental runs
 //! (nothing new, new mail, flag changes, expunges), a UIDVALIDITY change
 //! reconciled without downloading, `kill -9` mid-run resumed without
-//! duplicates, `--dry-run`, folder filters, and the JSON events against
-//! the published schema.
+//! duplicates, a connection reset mid-run reopened and resumed,
+//! `--dry-run`, folder filters, and the JSON events against the published
+//! schema.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader};
@@ -17,7 +18,8 @@ use imap4_testkit::Dovecot;
 
 const BIN: &str = env!("CARGO_BIN_EXE_imap4");
 
-const USERS: [(&str, usize); 8] = [
+const USERS: [(&str, usize); 9] = [
+    ("cut", 200),
     ("maildir", 60),
     ("mbox", 40),
     ("eml", 40),
@@ -41,6 +43,11 @@ fn dovecot() -> &'static Dovecot {
 
 /// `imap4 --tls none ... backup ARGS` as `user`, with a clean environment.
 fn backup_cmd(user: &str, dir: &Path, args: &[&str]) -> Command {
+    backup_cmd_at(dovecot().port(), user, dir, args)
+}
+
+/// [`backup_cmd`] through another port (a relay in front of the Dovecot).
+fn backup_cmd_at(port: u16, user: &str, dir: &Path, args: &[&str]) -> Command {
     let d = dovecot();
     let mut c = Command::new(BIN);
     c.env_clear()
@@ -49,7 +56,7 @@ fn backup_cmd(user: &str, dir: &Path, args: &[&str]) -> Command {
         .env("IMAP4_PASSWORD", d.password())
         .args(["--tls", "none", "--host", "127.0.0.1", "-u", user])
         .arg("--port")
-        .arg(d.port().to_string())
+        .arg(port.to_string())
         .arg("backup")
         .arg("--to")
         .arg(dir)
@@ -418,6 +425,64 @@ fn killed_backups_resume_without_duplicates_or_gaps() {
         assert!(local[uid].0 == *bytes, "UID {uid} differs");
     }
     assert_eq!(files_in(&dir.join("INBOX/tmp")), 0);
+}
+
+#[test]
+fn a_connection_lost_mid_run_is_reopened_and_the_run_resumes() {
+    let (_t, dir) = tmp();
+    let relay = imap4_testkit::relay::Relay::start(dovecot().addr()).unwrap();
+    // the first connection is reset in the middle of the bodies
+    relay.cut_after(0, 1 << 20);
+    let out = backup_cmd_at(
+        relay.port(),
+        "cut",
+        &dir,
+        &["--json", "--batch", "25", "--no-fsync"],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ev = events(&out.stdout);
+    let again: Vec<&serde_json::Value> = ev.iter().filter(|e| e["event"] == "reconnect").collect();
+    assert_eq!(again.len(), 1, "{ev:?}");
+    assert_eq!(again[0]["attempt"], 1);
+    assert_eq!(again[0]["retry_in_ms"], 1000);
+    assert_eq!(relay.connections(), 2);
+    // some batches were committed before the reset: the second run
+    // downloads only the rest
+    let before = ev
+        .iter()
+        .take_while(|e| e["event"] != "reconnect")
+        .filter(|e| e["event"] == "batch")
+        .count();
+    assert!(before > 0, "the reset came after the first batch: {ev:?}");
+    let downloaded = folder(&ev, "INBOX")["downloaded"].as_u64().unwrap();
+    assert!(downloaded <= 200 - 25 * before as u64, "{ev:?}");
+    let server = server_inbox("cut");
+    let local = maildir(&dir, None);
+    assert_eq!(local.len(), 200, "no duplicates, no gaps");
+    for (uid, (bytes, _)) in &server {
+        assert!(local[uid].0 == *bytes, "UID {uid} differs");
+    }
+    assert_eq!(files_in(&dir.join("INBOX/tmp")), 0);
+    // `--retries 0`: the lost connection is the run's failure
+    let (_t2, dir2) = tmp();
+    let relay = imap4_testkit::relay::Relay::start(dovecot().addr()).unwrap();
+    relay.cut_after(0, 1 << 20);
+    let out = backup_cmd_at(relay.port(), "cut", &dir2, &["--retries", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(8),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

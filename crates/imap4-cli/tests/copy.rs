@@ -19,7 +19,8 @@ use imap4_testkit::{Courier, Dovecot, ImapServer};
 const BIN: &str = env!("CARGO_BIN_EXE_imap4");
 
 /// Source users and their INBOX sizes; each has an empty `*_dst` partner.
-const SOURCES: [(&str, usize); 6] = [
+const SOURCES: [(&str, usize); 7] = [
+    ("cutc", 150),
     ("fid", 120),
     ("killed", 200),
     ("fp", 60),
@@ -289,6 +290,32 @@ fn killed_copies_resume_without_duplicates_or_gaps() {
     assert!(copied + committed <= total, "{inbox}");
     assert!(recovered <= batch, "{inbox}");
     assert_exact_copy("killed");
+}
+
+#[test]
+fn a_destination_connection_lost_mid_run_is_reopened_and_the_copy_resumes() {
+    let (_t, state) = tmp();
+    let d = dovecot();
+    let relay = imap4_testkit::relay::Relay::start(d.addr()).unwrap();
+    // the destination's first connection is reset after some of the
+    // APPENDs' answers
+    relay.cut_after(0, 3000);
+    let src = url("cutc", d.port());
+    let dst = url("cutc_dst", relay.port());
+    let ev = run(
+        &src,
+        &dst,
+        &state,
+        &["--batch", "10", "--folder", "INBOX"],
+        0,
+    );
+    let again: Vec<&serde_json::Value> = ev.iter().filter(|e| e["event"] == "reconnect").collect();
+    assert_eq!(again.len(), 1, "{ev:?}");
+    assert_eq!(relay.connections(), 2);
+    assert_exact_copy("cutc");
+    // nothing left to do
+    let ev = run(&src, &dst, &state, &["--folder", "INBOX"], 0);
+    assert_eq!(done(&ev)["copied"], 0);
 }
 
 #[test]

@@ -34,6 +34,9 @@ struct Shared {
     frozen_below: AtomicUsize,
     /// Every socket, to shut down on drop.
     sockets: Mutex<Vec<TcpStream>>,
+    /// (connection id, bytes): that connection is closed once this many
+    /// bytes from the server have been relayed to it.
+    cut: Mutex<Option<(usize, u64)>>,
 }
 
 /// A running relay; see the [module docs](self). Dropping it closes every
@@ -76,6 +79,15 @@ impl Relay {
     /// Connections accepted so far.
     pub fn connections(&self) -> usize {
         self.shared.accepted.load(Ordering::SeqCst)
+    }
+
+    /// Connection number `connection` (0: the first accepted) is closed
+    /// both ways, like a reset, once `bytes` from the server have been
+    /// relayed to it: a connection lost in the middle of a response.
+    pub fn cut_after(&self, connection: usize, bytes: u64) {
+        if let Ok(mut c) = self.shared.cut.lock() {
+            *c = Some((connection, bytes));
+        }
     }
 
     /// Every connection open now goes silent both ways (later ones are
@@ -121,20 +133,25 @@ fn accept_loop(listener: TcpListener, target: SocketAddr, shared: Arc<Shared>) {
                 }
             }
         }
-        for (from, to) in [(&client, &server), (&server, &client)] {
+        for (from, to, from_server) in [(&client, &server, false), (&server, &client, true)] {
             let (Ok(from), Ok(to)) = (from.try_clone(), to.try_clone()) else {
                 continue;
             };
             let shared = Arc::clone(&shared);
             let _ = std::thread::Builder::new()
                 .name("test-relay-pump".into())
-                .spawn(move || pump(id, from, to, &shared));
+                .spawn(move || pump(id, from, to, from_server, &shared));
         }
     }
 }
 
-fn pump(id: usize, mut from: TcpStream, mut to: TcpStream, shared: &Shared) {
+fn pump(id: usize, mut from: TcpStream, mut to: TcpStream, from_server: bool, shared: &Shared) {
     let mut buf = [0u8; 16 * 1024];
+    let limit = match shared.cut.lock().map(|c| *c) {
+        Ok(Some((cid, bytes))) if from_server && cid == id => Some(bytes),
+        _ => None,
+    };
+    let mut relayed = 0u64;
     loop {
         let n = match from.read(&mut buf) {
             Ok(0) | Err(_) => break,
@@ -143,8 +160,18 @@ fn pump(id: usize, mut from: TcpStream, mut to: TcpStream, shared: &Shared) {
         if id < shared.frozen_below.load(Ordering::SeqCst) {
             continue;
         }
+        let n = match limit {
+            Some(l) => n.min(usize::try_from(l - relayed).unwrap_or(usize::MAX)),
+            None => n,
+        };
         if to.write_all(&buf[..n]).is_err() {
             break;
+        }
+        relayed += n as u64;
+        if limit == Some(relayed) {
+            let _ = from.shutdown(Shutdown::Both);
+            let _ = to.shutdown(Shutdown::Both);
+            return;
         }
     }
     if id >= shared.frozen_below.load(Ordering::SeqCst) {

@@ -133,8 +133,21 @@ pub enum BackupEvent {
     },
     /// A folder is done.
     Folder(FolderReport),
+    /// The connection was lost; the run starts again on a new one
+    /// (resuming from what is committed).
+    Reconnect(crate::retry::Reconnect),
     /// The run is done.
     Done(BackupSummary),
+}
+
+/// Prints a `reconnect` event (for [`crate::retry::with_retries`]).
+pub fn announce(out: &Out, r: &crate::retry::Reconnect) -> Result<(), Failure> {
+    let w = if out.json {
+        json_line(&mut io::stdout().lock(), &BackupEvent::Reconnect(r.clone()))
+    } else {
+        writeln!(io::stderr(), "{}", r.text())
+    };
+    w.map_err(|e| Failure::new(Class::Local, format!("writing the output: {e}")))
 }
 
 fn emit(out: &Out, args: &BackupArgs<'_>, event: &BackupEvent) -> Result<(), Failure> {
@@ -171,6 +184,7 @@ fn emit(out: &Out, args: &BackupArgs<'_>, event: &BackupEvent) -> Result<(), Fai
                 };
                 writeln!(o, "{}: {what}", f.folder)
             }
+            BackupEvent::Reconnect(r) => writeln!(io::stderr(), "{}", r.text()),
             BackupEvent::Done(s) => writeln!(
                 o,
                 "{}{} folders, {} messages downloaded ({}), {} flag changes, {} gone from the server",

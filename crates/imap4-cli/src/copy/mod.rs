@@ -131,8 +131,21 @@ pub enum CopyEvent {
     },
     /// A folder is done.
     Folder(CopyFolderReport),
+    /// The connection was lost; the run starts again on a new one
+    /// (resuming from what is committed).
+    Reconnect(crate::retry::Reconnect),
     /// The run is done.
     Done(CopySummary),
+}
+
+/// Prints a `reconnect` event (for [`crate::retry::with_retries`]).
+pub fn announce(out: &Out, r: &crate::retry::Reconnect) -> Result<(), Failure> {
+    let w = if out.json {
+        json_line(&mut io::stdout().lock(), &CopyEvent::Reconnect(r.clone()))
+    } else {
+        writeln!(io::stderr(), "{}", r.text())
+    };
+    w.map_err(|e| Failure::new(Class::Local, format!("writing the output: {e}")))
 }
 
 fn emit(out: &Out, event: &CopyEvent) -> Result<(), Failure> {
@@ -170,6 +183,7 @@ fn emit(out: &Out, event: &CopyEvent) -> Result<(), Failure> {
                 };
                 writeln!(o, "{} -> {}: {what}", f.folder, f.destination)
             }
+            CopyEvent::Reconnect(r) => writeln!(io::stderr(), "{}", r.text()),
             CopyEvent::Done(s) => writeln!(
                 o,
                 "{}{} folders, {} messages copied ({})",
