@@ -57,9 +57,10 @@ impl Class {
 pub struct Failure {
     pub class: Class,
     pub message: String,
-    /// The connection was lost (I/O error, timeout, BYE, closed): a
-    /// reconnect may finish the work.
-    pub lost: bool,
+    /// Worth another try on a new connection: the connection was lost
+    /// (I/O error, timeout, BYE, closed) or the server is throttling
+    /// ("Suggested Backoff Time", Office 365).
+    pub retry: bool,
 }
 
 impl Failure {
@@ -67,7 +68,7 @@ impl Failure {
         Failure {
             class,
             message: message.into(),
-            lost: false,
+            retry: false,
         }
     }
 }
@@ -155,7 +156,7 @@ pub fn fail(e: imap4::Error, phase: Phase) -> Failure {
         Detail::Timeout | Detail::Io(_) | Detail::Bye { .. } | Detail::Closed
     );
     let mut f = Failure::new(classify(&e, phase), e.to_string());
-    f.lost = lost;
+    f.retry = lost || crate::retry::throttled(&f.message);
     f
 }
 

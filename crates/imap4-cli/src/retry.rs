@@ -52,6 +52,11 @@ pub fn delay(attempt: u32, message: &str) -> Duration {
     Duration::from_secs(1u64 << attempt.saturating_sub(1).min(6)).min(Duration::from_secs(60))
 }
 
+/// Whether a server's text says it is throttling the client.
+pub fn throttled(message: &str) -> bool {
+    suggested_backoff(message).is_some()
+}
+
 /// `Suggested Backoff Time: N milliseconds` (Office 365's throttling).
 fn suggested_backoff(message: &str) -> Option<u64> {
     let lower = message.to_ascii_lowercase();
@@ -78,7 +83,7 @@ pub fn with_retries<T>(
     let mut r = work(m);
     loop {
         let f = match r {
-            Err(f) if f.lost && attempt < retries => f,
+            Err(f) if f.retry && attempt < retries => f,
             r => return r,
         };
         attempt += 1;
@@ -98,7 +103,7 @@ pub fn with_retries<T>(
             }
             // the server is still away: that counts as an attempt
             Err(mut f) if f.class == Class::Connect => {
-                f.lost = true;
+                f.retry = true;
                 Err(f)
             }
             Err(f) => Err(f),

@@ -486,6 +486,46 @@ fn a_connection_lost_mid_run_is_reopened_and_the_run_resumes() {
 }
 
 #[test]
+fn a_throttled_run_waits_as_long_as_the_server_suggests() {
+    use imap4_testkit::fake::{FakeServer, Step};
+    // Office 365's throttling: a NO with a suggested wait, then BYE
+    let fake = FakeServer::start(vec![
+        Step::send("* OK [CAPABILITY IMAP4rev1] fake\r\n"),
+        Step::ReadLine,
+        Step::send("{tag} OK [CAPABILITY IMAP4rev1 LIST-STATUS] in\r\n"),
+        Step::ReadLine,
+        Step::send(
+            "{tag} NO Request is throttled. Suggested Backoff Time: 20 milliseconds\r\n\
+             * BYE Connection closed. 14\r\n",
+        ),
+        Step::Close,
+    ])
+    .unwrap();
+    let (_t, dir) = tmp();
+    let out = backup_cmd_at(fake.port(), "x", &dir, &["--json", "--retries", "1"])
+        .output()
+        .unwrap();
+    let ev = events(&out.stdout);
+    let again = ev
+        .iter()
+        .find(|e| e["event"] == "reconnect")
+        .unwrap_or_else(|| panic!("{ev:?} {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(again["retry_in_ms"], 20, "the server's suggestion: {again}");
+    assert!(
+        again["error"].as_str().unwrap().contains("throttled"),
+        "{again}"
+    );
+    // the fake serves one connection: the reconnect is refused, and that
+    // was the last attempt
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
 fn dry_run_changes_nothing() {
     let (_t, dir) = tmp();
     let ev = backup("dry", &dir, &["--dry-run"], 0);

@@ -390,7 +390,10 @@ pub fn backup_into(
                 emit(out, args, &BackupEvent::Folder(report))?;
             }
             // the connection is gone or the disk failed: stop
-            Err(f) if matches!(f.class, Class::Local | Class::Protocol | Class::Connect) => {
+            Err(f)
+                if f.retry
+                    || matches!(f.class, Class::Local | Class::Protocol | Class::Connect) =>
+            {
                 return Err(f)
             }
             Err(f) => {

@@ -400,7 +400,10 @@ pub fn copy(
                     .extend(report.errors.iter().map(|e| format!("{}: {e}", info.name)));
                 emit(out, &CopyEvent::Folder(report))?;
             }
-            Err(f) if matches!(f.class, Class::Local | Class::Protocol | Class::Connect) => {
+            Err(f)
+                if f.retry
+                    || matches!(f.class, Class::Local | Class::Protocol | Class::Connect) =>
+            {
                 return Err(f)
             }
             Err(f) => {
@@ -1033,7 +1036,7 @@ fn refusal(e: imap4::Error) -> Refusal {
                 f.message
             ),
         ))
-    } else if matches!(f.class, Class::ServerNo | Class::Usage) {
+    } else if !f.retry && matches!(f.class, Class::ServerNo | Class::Usage) {
         Refusal::Message(f)
     } else {
         Refusal::Stop(f)
