@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
-use imap4::typed::{Bound, FetchAttr, UidSet};
+use imap4::typed::{Bound, FetchAttr, StoreOp, UidSet};
 use imap4::Imap4;
 use imap4_testkit::{Courier, Dovecot, ImapServer};
 
@@ -232,6 +232,28 @@ fn copies_are_byte_identical_and_reruns_copy_nothing_twice() {
         sorted(&dovecot_contents("fid", "INBOX")),
         sorted(&dovecot_contents("fid_dst", "INBOX"))
     );
+    // flags changed on the source after the copy are mirrored (CONDSTORE)
+    m.typed().select("INBOX").unwrap();
+    let uids = |r: std::ops::RangeInclusive<u32>| UidSet::from_numbers(r);
+    m.typed()
+        .uid_store(&uids(1..=5), StoreOp::Add, &["\\Flagged", "work"], true)
+        .unwrap();
+    m.typed()
+        .uid_store(&uids(6..=8), StoreOp::Replace, &["\\Answered"], true)
+        .unwrap();
+    m.typed().unselect().unwrap();
+    let fourth = run(&src, &dst, &state, &[], 0);
+    let inbox = folder(&fourth, "INBOX");
+    assert_eq!(inbox["flags_changed"], 8, "{inbox}");
+    assert_eq!(inbox["copied"], 0, "{inbox}");
+    assert_eq!(done(&fourth)["flags_changed"], 8);
+    assert_eq!(
+        sorted(&dovecot_contents("fid", "INBOX")),
+        sorted(&dovecot_contents("fid_dst", "INBOX")),
+        "the destination's flags follow the source's"
+    );
+    let fifth = run(&src, &dst, &state, &[], 0);
+    assert_eq!(folder(&fifth, "INBOX")["unchanged"], true, "{fifth:?}");
     // the same state for another pair is refused
     let (other, _) = pair("dry");
     let out = copy_cmd(&other, &dst, &state, &[]).output().unwrap();

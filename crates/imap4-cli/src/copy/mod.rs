@@ -30,12 +30,13 @@
 
 pub mod state;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use imap4::typed::{
-    AppendMessage, Bound, FetchAttr, MailboxInfo, MailboxStatus, SearchKey, SpecialUse, UidSet,
+    AppendMessage, Bound, FetchAttr, MailboxInfo, MailboxStatus, SearchKey, SelectOptions,
+    SpecialUse, StoreOp, UidSet,
 };
 use imap4::Imap4;
 use serde::Serialize;
@@ -91,6 +92,9 @@ pub struct CopyFolderReport {
     /// Nothing changed in the source since the last complete pass: the
     /// folder was not opened.
     pub unchanged: bool,
+    /// Messages copied in earlier runs whose flags changed on the source
+    /// since, now mirrored on the destination (CONDSTORE).
+    pub flags_changed: u64,
     /// Something needing attention (a UIDVALIDITY change).
     pub warning: Option<String>,
     /// Messages the destination refused (the exit code is then 9).
@@ -106,6 +110,8 @@ pub struct CopySummary {
     pub copied: u64,
     /// Bytes copied.
     pub bytes: u64,
+    /// Flag changes mirrored.
+    pub flags_changed: u64,
     /// Warnings (the exit code is then 10).
     pub warnings: Vec<String>,
     /// Folders or messages that failed (the exit code is then 9).
@@ -392,6 +398,7 @@ pub fn copy(
                 summary.folders += 1;
                 summary.copied += report.copied;
                 summary.bytes += report.bytes;
+                summary.flags_changed += report.flags_changed;
                 if let Some(w) = &report.warning {
                     summary.warnings.push(w.clone());
                 }
@@ -609,6 +616,7 @@ impl Run<'_> {
                 && r.src_uid_validity == s.uid_validity
                 && r.src_uid_next == s.uid_next
                 && r.src_messages == s.messages
+                && (s.highest_modseq.is_none() || s.highest_modseq == r.src_highest_modseq)
             {
                 report.unchanged = true;
                 return Ok(report);
@@ -627,11 +635,19 @@ impl Run<'_> {
             }
         };
         report.destination = dst_name.clone();
-        let sel = self
-            .src
-            .typed()
-            .examine(name)
-            .map_err(|e| fail(e, Phase::Mailbox))?;
+        // CONDSTORE: HIGHESTMODSEQ, so that later flag changes are found
+        let sel = if self.src.typed().has_capability("CONDSTORE") {
+            self.src
+                .typed()
+                .examine_with(name, &SelectOptions::condstore())
+                .map_err(|e| fail(e, Phase::Mailbox))?
+                .mailbox
+        } else {
+            self.src
+                .typed()
+                .examine(name)
+                .map_err(|e| fail(e, Phase::Mailbox))?
+        };
         let src_uv = sel.uid_validity.ok_or_else(|| no_uid_validity(name))?;
         let uids: Vec<u32> = if sel.exists == 0 {
             Vec::new()
@@ -676,6 +692,11 @@ impl Run<'_> {
             .map_or(1, |u| u + 1)
             .max(dsel.uid_next.unwrap_or(1));
         self.transfer(name, &row, &dsel, &missing, &mut from, &mut report)?;
+        if let (Some(since), Some(now)) = (row.src_highest_modseq, sel.highest_modseq) {
+            if now > since && row.src_uid_validity == Some(src_uv) {
+                self.mirror_flags(&copied, since, &dsel, &mut report)?;
+            }
+        }
         if report.errors.is_empty() {
             self.state()
                 .finish_folder(
@@ -687,6 +708,58 @@ impl Run<'_> {
                 .map_err(db_error)?;
         }
         Ok(report)
+    }
+
+    /// Sets on the destination the flags of the messages (copied before)
+    /// whose flags changed on the source since `since` (CHANGEDSINCE):
+    /// the source's flags win.
+    fn mirror_flags(
+        &mut self,
+        copied: &[Copied],
+        since: u64,
+        dsel: &SelectedDst,
+        report: &mut CopyFolderReport,
+    ) -> Result<(), Failure> {
+        let dst_of: HashMap<u32, u32> = copied
+            .iter()
+            .filter_map(|c| Some((c.src_uid, c.dst_uid?)))
+            .collect();
+        if dst_of.is_empty() {
+            return Ok(());
+        }
+        let changes = self
+            .src
+            .typed()
+            .uid_fetch_changed_since(&UidSet::all(), &[FetchAttr::Flags], since)
+            .map_err(|e| fail(e, Phase::Work))?
+            .flag_changes()
+            .map_err(|e| Failure::new(Class::Protocol, e.to_string()))?;
+        // one STORE per flag set
+        let mut groups: BTreeMap<Vec<String>, Vec<u32>> = BTreeMap::new();
+        for c in changes {
+            if let Some(&d) = dst_of.get(&c.uid) {
+                let mut flags = dst_flags(c.flags, dsel);
+                flags.sort();
+                groups.entry(flags).or_default().push(d);
+            }
+        }
+        let d = self.dst()?;
+        for (flags, uids) in groups {
+            let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+            // bounded command lines, however scattered the UIDs
+            for chunk in uids.chunks(1000) {
+                d.m.typed()
+                    .uid_store(
+                        &UidSet::from_numbers(chunk.iter().copied()),
+                        StoreOp::Replace,
+                        &flags,
+                        true,
+                    )
+                    .map_err(|e| fail(e, Phase::Work))?;
+                report.flags_changed += chunk.len() as u64;
+            }
+        }
+        Ok(())
     }
 
     /// Brings the folder's records up to date with both servers before
@@ -969,14 +1042,7 @@ impl Run<'_> {
             let (Some(uid), Some(body)) = (f.uid(), f.section("")) else {
                 continue; // an unsolicited update
             };
-            let flags: Vec<String> = flag_strings(&f)
-                .into_iter()
-                .filter(|fl| !fl.eq_ignore_ascii_case("\\Recent"))
-                .filter(|fl| match &dsel.keywords {
-                    None => true,
-                    Some(allowed) => allowed.contains(&fl.to_ascii_lowercase()),
-                })
-                .collect();
+            let flags = dst_flags(flag_strings(&f), dsel);
             let key = (
                 crate::backup::store::message_id(body).unwrap_or_default(),
                 body.len() as u64,
@@ -1002,6 +1068,19 @@ impl Run<'_> {
 }
 
 /// A record paired with the destination message found for it.
+/// The flags a message keeps on the destination: not `\Recent`, nor
+/// keywords the destination's PERMANENTFLAGS refuses.
+fn dst_flags(flags: Vec<String>, dsel: &SelectedDst) -> Vec<String> {
+    flags
+        .into_iter()
+        .filter(|fl| !fl.eq_ignore_ascii_case("\\Recent"))
+        .filter(|fl| match &dsel.keywords {
+            None => true,
+            Some(allowed) => allowed.contains(&fl.to_ascii_lowercase()),
+        })
+        .collect()
+}
+
 fn at_dst_uid((c, uid): (Copied, u32)) -> Copied {
     Copied {
         dst_uid: Some(uid),

@@ -34,6 +34,8 @@ pub struct FolderRow {
     pub src_uid_next: Option<u32>,
     /// The source's MESSAGES after the last complete pass.
     pub src_messages: Option<u32>,
+    /// The source's HIGHESTMODSEQ after the last complete pass (CONDSTORE).
+    pub src_highest_modseq: Option<u64>,
     /// The destination's UIDVALIDITY the destination UIDs belong to.
     pub dst_uid_validity: Option<u32>,
     /// A batch was being appended: the lowest destination UID it can have.
@@ -147,7 +149,7 @@ impl State {
         self.db
             .query_row(
                 "SELECT id, dst_name, src_uidvalidity, src_uidnext, src_messages,
-                        dst_uidvalidity, pending_from, complete
+                        dst_uidvalidity, pending_from, complete, src_highestmodseq
                  FROM folder WHERE src_name = ?1",
                 [name],
                 |r| {
@@ -160,6 +162,11 @@ impl State {
                         dst_uid_validity: r.get(5)?,
                         pending_from: r.get(6)?,
                         complete: r.get(7)?,
+                        src_highest_modseq: r
+                            .get::<_, i64>(8)
+                            .ok()
+                            .and_then(|m| u64::try_from(m).ok())
+                            .filter(|m| *m > 0),
                     })
                 },
             )
