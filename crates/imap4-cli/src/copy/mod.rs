@@ -182,6 +182,9 @@ fn emit(out: &Out, event: &CopyEvent) -> Result<(), Failure> {
                     if f.recovered > 0 {
                         s.push_str(&format!(", {} found from an interrupted run", f.recovered));
                     }
+                    if f.flags_changed > 0 {
+                        s.push_str(&format!(", {} flag changes", f.flags_changed));
+                    }
                     if !f.errors.is_empty() {
                         s.push_str(&format!(", {} refused", f.errors.len()));
                     }
