@@ -350,6 +350,8 @@ pub enum Command {
         /// Leave these folders out (patterns as for --folder).
         #[arg(long)]
         exclude: Vec<String>,
+        #[command(flatten)]
+        filters: Filters,
         /// Do not wait for the disk after each batch (faster; a power
         /// failure may then lose the last batches, though never the state's
         /// consistency with the files that survive).
@@ -396,18 +398,8 @@ pub enum Command {
         /// Copy source folder A (and its children) to B: `--map Old=Archive/Old`.
         #[arg(long = "map", value_parser = crate::copy::parse_map)]
         maps: Vec<(String, String)>,
-        /// Only messages received on or after this date (YYYY-MM-DD).
-        #[arg(long)]
-        since: Option<String>,
-        /// Only messages received before this date (YYYY-MM-DD).
-        #[arg(long)]
-        before: Option<String>,
-        /// Only messages larger than this (bytes, or 10k, 5M).
-        #[arg(long)]
-        larger: Option<String>,
-        /// Only messages smaller than this.
-        #[arg(long)]
-        smaller: Option<String>,
+        #[command(flatten)]
+        filters: Filters,
         /// Only say what would be copied; nothing is changed on either
         /// server (folders are EXAMINEd and LISTed only).
         #[arg(long)]
@@ -499,6 +491,43 @@ pub enum Command {
     },
     /// Print the man page (roff) on stdout.
     Man,
+}
+
+/// Message filters of `backup` and `copy`, searched on the server.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Filters {
+    /// Only messages received on or after this date (YYYY-MM-DD).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only messages received before this date (YYYY-MM-DD).
+    #[arg(long)]
+    pub before: Option<String>,
+    /// Only messages larger than this (bytes, or 10k, 5M).
+    #[arg(long)]
+    pub larger: Option<String>,
+    /// Only messages smaller than this.
+    #[arg(long)]
+    pub smaller: Option<String>,
+}
+
+impl Filters {
+    /// The search key they make, if any (`since:… larger:…`, as `search`
+    /// reads them).
+    pub fn key(&self) -> Result<Option<imap4::typed::SearchKey>, String> {
+        let words: Vec<String> = [
+            ("since", &self.since),
+            ("before", &self.before),
+            ("larger", &self.larger),
+            ("smaller", &self.smaller),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}:{v}")))
+        .collect();
+        if words.is_empty() {
+            return Ok(None);
+        }
+        crate::query::parse(&words).map(Some)
+    }
 }
 
 /// What `flag` does.

@@ -146,6 +146,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Search { query, .. } | Command::List { query, .. } => Some(key(query)?),
         _ => None,
     };
+    let backup_filter = match &cli.command {
+        Command::Backup { filters, .. } => {
+            filters.key().map_err(|e| Failure::new(Class::Usage, e))?
+        }
+        _ => None,
+    };
     trace::install(g.verbose, matches!(cli.command, Command::Raw { .. }));
     if let Command::Watch { .. } = &cli.command {
         return run_watch(&cli.command, &account, &out);
@@ -249,6 +255,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 dry_run: *dry_run,
                 batch: *batch,
                 quiet: false,
+                filter: backup_filter.as_ref(),
             };
             retry::with_retries(
                 &mut m,
@@ -279,10 +286,7 @@ fn run_copy(cli: &Cli, file: &config::ConfigFile, out: &Out) -> Result<(), Failu
         folders,
         exclude,
         maps,
-        since,
-        before,
-        larger,
-        smaller,
+        filters,
         dry_run,
         batch,
         batch_bytes,
@@ -305,22 +309,7 @@ fn run_copy(cli: &Cli, file: &config::ConfigFile, out: &Out) -> Result<(), Failu
         config::resolve(&g, file)
     };
     let (src, dst) = (side(source)?, side(destination)?);
-    let mut words = Vec::new();
-    for (k, v) in [
-        ("since", since),
-        ("before", before),
-        ("larger", larger),
-        ("smaller", smaller),
-    ] {
-        if let Some(v) = v {
-            words.push(format!("{k}:{v}"));
-        }
-    }
-    let filter = if words.is_empty() {
-        None
-    } else {
-        Some(query::parse(&words).map_err(|e| Failure::new(Class::Usage, e))?)
-    };
+    let filter = filters.key().map_err(|e| Failure::new(Class::Usage, e))?;
     let state = match state {
         Some(s) => s.clone(),
         None => copy::default_state(&src, &dst).ok_or_else(|| {

@@ -921,6 +921,7 @@ fn run_backup(account: &Account, folders: &[String], target: &BackupTarget) -> W
         dry_run: false,
         batch: 500,
         quiet: true,
+        filter: None,
     };
     let mut summary = BackupSummary::default();
     let r = connect::open(account).and_then(|mut m| {

@@ -18,8 +18,9 @@ use imap4_testkit::Dovecot;
 
 const BIN: &str = env!("CARGO_BIN_EXE_imap4");
 
-const USERS: [(&str, usize); 9] = [
+const USERS: [(&str, usize); 10] = [
     ("cut", 200),
+    ("sized", 40),
     ("maildir", 60),
     ("mbox", 40),
     ("eml", 40),
@@ -523,6 +524,40 @@ fn a_throttled_run_waits_as_long_as_the_server_suggests() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn message_filters_are_searched_on_the_server() {
+    let (_t, dir) = tmp();
+    let mut m = library("sized");
+    m.typed().examine("INBOX").unwrap();
+    let big: Vec<u32> = m
+        .typed()
+        .uid_search(&imap4::typed::SearchKey::Larger(4000))
+        .unwrap()
+        .iter()
+        .collect();
+    let _ = m.logout();
+    assert!(
+        !big.is_empty() && big.len() < 40,
+        "a filter that splits: {}",
+        big.len()
+    );
+    let dry = backup("sized", &dir, &["--larger", "4000", "--dry-run"], 0);
+    assert_eq!(folder(&dry, "INBOX")["downloaded"], big.len());
+    let ev = backup("sized", &dir, &["--larger", "4000", "--folder", "INBOX"], 0);
+    assert_eq!(folder(&ev, "INBOX")["downloaded"], big.len());
+    let mut local: Vec<u32> = maildir(&dir, None).into_keys().collect();
+    local.sort_unstable();
+    assert_eq!(local, big, "exactly the messages the server found");
+    // without the filter, the rest
+    let ev = backup("sized", &dir, &["--folder", "INBOX"], 0);
+    assert_eq!(folder(&ev, "INBOX")["downloaded"], 40 - big.len());
+    assert_eq!(maildir(&dir, None).len(), 40);
+    let out = backup_cmd("sized", &dir, &["--since", "yesterday-ish"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "a bad date is a usage error");
 }
 
 #[test]

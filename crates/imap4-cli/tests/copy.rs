@@ -19,8 +19,9 @@ use imap4_testkit::{Courier, Dovecot, ImapServer};
 const BIN: &str = env!("CARGO_BIN_EXE_imap4");
 
 /// Source users and their INBOX sizes; each has an empty `*_dst` partner.
-const SOURCES: [(&str, usize); 7] = [
+const SOURCES: [(&str, usize); 8] = [
     ("cutc", 150),
+    ("filt", 30),
     ("fid", 120),
     ("killed", 200),
     ("fp", 60),
@@ -419,6 +420,35 @@ fn dry_run_changes_nothing_on_either_side() {
     // filters are server-side searches
     let ev = run(&src, &dst, &state, &["--dry-run", "--larger", "1G"], 0);
     assert_eq!(folder(&ev, "INBOX")["copied"], 0, "{ev:?}");
+}
+
+#[test]
+fn a_filtered_copy_leaves_the_rest_for_an_unfiltered_one() {
+    let (_t, state) = tmp();
+    let (src, dst) = pair("filt");
+    let mut m = login("127.0.0.1", dovecot().port(), "filt");
+    m.typed().examine("INBOX").unwrap();
+    let big = m
+        .typed()
+        .uid_search(&imap4::typed::SearchKey::Larger(4000))
+        .unwrap()
+        .len();
+    let _ = m.logout();
+    assert!(big > 0 && big < 30, "a filter that splits: {big}");
+    let ev = run(
+        &src,
+        &dst,
+        &state,
+        &["--folder", "INBOX", "--larger", "4000"],
+        0,
+    );
+    assert_eq!(folder(&ev, "INBOX")["copied"], big);
+    assert_eq!(dovecot_contents("filt_dst", "INBOX").len() as u64, big);
+    let ev = run(&src, &dst, &state, &["--folder", "INBOX"], 0);
+    let inbox = folder(&ev, "INBOX");
+    assert_eq!(inbox["unchanged"], false, "{inbox}");
+    assert_eq!(inbox["copied"], 30 - big, "{inbox}");
+    assert_exact_copy("filt");
 }
 
 #[test]

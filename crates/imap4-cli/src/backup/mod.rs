@@ -64,6 +64,9 @@ pub struct BackupArgs<'a> {
     pub batch: usize,
     /// Print nothing (`watch` reports the summary itself).
     pub quiet: bool,
+    /// Only messages matching this (`--since`, `--larger`…), searched on
+    /// the server.
+    pub filter: Option<&'a SearchKey>,
 }
 
 /// What one folder's backup did (a `folder` event in `--json`).
@@ -206,6 +209,22 @@ pub fn human_bytes(n: u64) -> String {
         n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64),
         n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
         n => format!("{n} B"),
+    }
+}
+
+/// The HIGHESTMODSEQ and UIDNEXT a pass records. After a filtered pass,
+/// none: what the filter left out is not in the backup, so the next run
+/// must open the folder (not find its status unchanged) and list every
+/// message (a mod-sequence would only show what changed, never the
+/// messages left out).
+fn pass_status(
+    filter: Option<&SearchKey>,
+    highest_modseq: Option<u64>,
+    uid_next: Option<u32>,
+) -> (u64, Option<u32>) {
+    match filter {
+        Some(_) => (0, None),
+        None => (highest_modseq.unwrap_or(0), uid_next),
     }
 }
 
@@ -424,16 +443,14 @@ impl Run<'_> {
         fail(e, Phase::Work)
     }
 
-    /// Every UID of the selected mailbox of `exists` messages (no command
-    /// for an empty one).
+    /// Every UID of the selected mailbox of `exists` messages that the
+    /// filter lets through (no command for an empty one).
     fn selected_uids(&mut self, exists: u32) -> Result<UidSet, Failure> {
         if exists == 0 {
             return Ok(UidSet::default());
         }
-        self.m
-            .typed()
-            .uid_search(&SearchKey::All)
-            .map_err(|e| self.work(e))
+        let key = self.args.filter.unwrap_or(&SearchKey::All);
+        self.m.typed().uid_search(key).map_err(|e| self.work(e))
     }
 
     fn state(&mut self) -> &mut State {
@@ -510,14 +527,10 @@ impl Run<'_> {
             let uv = sel.uid_validity.ok_or_else(|| no_uid_validity(name))?;
             let uids = self.selected_uids(sel.exists)?;
             self.download(name, row.id, &mut store, uv, &uids, &mut report)?;
+            let (modseq, uid_next) =
+                pass_status(self.args.filter, sel.highest_modseq, sel.uid_next);
             self.state()
-                .finish_folder(
-                    row.id,
-                    uv,
-                    sel.highest_modseq.unwrap_or(0),
-                    sel.uid_next,
-                    Some(sel.exists),
-                )
+                .finish_folder(row.id, uv, modseq, uid_next, Some(sel.exists))
                 .map_err(db_error)?;
             return Ok(report);
         };
@@ -565,14 +578,10 @@ impl Run<'_> {
                     self.state().update_flags(&updates).map_err(db_error)?;
                 }
                 self.download(name, row.id, &mut store, uid_validity, &c.new, &mut report)?;
+                let (modseq, uid_next) =
+                    pass_status(self.args.filter, c.highest_modseq, c.uid_next);
                 self.state()
-                    .finish_folder(
-                        row.id,
-                        uid_validity,
-                        c.highest_modseq.unwrap_or(0),
-                        c.uid_next,
-                        Some(c.exists),
-                    )
+                    .finish_folder(row.id, uid_validity, modseq, uid_next, Some(c.exists))
                     .map_err(db_error)?;
             }
             Resync::StartOver {
@@ -584,14 +593,10 @@ impl Run<'_> {
                 let (matched, fetch) = self.reconcile(row.id, &store, mailbox.exists, uv)?;
                 report.reconciled = matched as u64;
                 self.download(name, row.id, &mut store, uv, &fetch, &mut report)?;
+                let (modseq, uid_next) =
+                    pass_status(self.args.filter, mailbox.highest_modseq, mailbox.uid_next);
                 self.state()
-                    .finish_folder(
-                        row.id,
-                        uv,
-                        mailbox.highest_modseq.unwrap_or(0),
-                        mailbox.uid_next,
-                        Some(mailbox.exists),
-                    )
+                    .finish_folder(row.id, uv, modseq, uid_next, Some(mailbox.exists))
                     .map_err(db_error)?;
                 report.warning = Some(format!(
                     "{name}: UIDVALIDITY changed from {uid_validity} to {uv}: {matched} messages \
@@ -696,9 +701,18 @@ impl Run<'_> {
         uids: &UidSet,
         report: &mut FolderReport,
     ) -> Result<(), Failure> {
-        let all: Vec<u32> = uids.iter().collect();
+        let mut all: Vec<u32> = uids.iter().collect();
         if all.is_empty() {
             return Ok(());
+        }
+        if let Some(key) = self.args.filter {
+            // what the filter leaves out is never downloaded (and looked at
+            // again by each run: the state knows only what was stored)
+            let allowed = self.m.typed().uid_search(key).map_err(|e| self.work(e))?;
+            all.retain(|u| allowed.contains(*u));
+            if all.is_empty() {
+                return Ok(());
+            }
         }
         self.state().set_dirty(folder).map_err(db_error)?;
         let total = all.len() as u64;

@@ -701,10 +701,13 @@ impl Run<'_> {
             }
         }
         if report.errors.is_empty() {
+            // after a filtered pass the folder is not "unchanged" next time:
+            // what the filter left out is still to copy
+            let uid_next = sel.uid_next.filter(|_| self.args.filter.is_none());
             self.state()
                 .finish_folder(
                     row.id,
-                    sel.uid_next,
+                    uid_next,
                     sel.exists,
                     sel.highest_modseq.unwrap_or(0),
                 )
