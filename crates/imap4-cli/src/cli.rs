@@ -449,6 +449,10 @@ pub enum Command {
         /// Never use NOTIFY: one connection in IDLE per folder.
         #[arg(long)]
         no_notify: bool,
+        /// At most this many connections (one per folder without NOTIFY;
+        /// Gmail allows 15 per account, and backups need one more).
+        #[arg(long, default_value_t = 10)]
+        max_connections: usize,
         /// Probe a server that has sent nothing for this many seconds
         /// (DONE, then NOOP).
         #[arg(long, default_value = "300", value_parser = crate::watch::parse_secs)]

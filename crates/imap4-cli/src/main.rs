@@ -354,6 +354,7 @@ fn run_watch(command: &Command, account: &config::Account, out: &Out) -> Result<
         format,
         no_fsync,
         no_notify,
+        max_connections,
         keepalive,
         probe_timeout,
         refresh,
@@ -380,6 +381,7 @@ fn run_watch(command: &Command, account: &config::Account, out: &Out) -> Result<
             fsync: !no_fsync,
         }),
         notify: !no_notify,
+        max_connections: *max_connections,
         idle: imap4::IdleConfig {
             refresh: *refresh,
             keepalive: *keepalive,

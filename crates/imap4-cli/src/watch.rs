@@ -53,6 +53,8 @@ pub struct WatchArgs {
     pub backup: Option<BackupTarget>,
     /// Use NOTIFY where offered (one connection for every folder).
     pub notify: bool,
+    /// The most connections to open (one per folder without NOTIFY).
+    pub max_connections: usize,
     /// IDLE timing.
     pub idle: IdleConfig,
     /// The first reconnect delay.
@@ -319,6 +321,18 @@ pub fn watch(account: &Account, out: &Out, args: &WatchArgs) -> Result<(), Failu
     } else {
         args.folders.iter().map(|f| vec![f.clone()]).collect()
     };
+    if groups.len() > args.max_connections {
+        return Err(Failure::new(
+            Class::Usage,
+            format!(
+                "watching {} folders takes {} connections without NOTIFY, more than \
+                 --max-connections {} (servers limit them: Gmail allows 15)",
+                args.folders.len(),
+                groups.len(),
+                args.max_connections
+            ),
+        ));
+    }
     let (tx, rx) = mpsc::sync_channel(1024);
     let mut first = Some(first);
     let (min, max) = (args.backoff_min, args.backoff_max.max(args.backoff_min));

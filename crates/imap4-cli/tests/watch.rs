@@ -378,6 +378,21 @@ fn fatal_errors_end_the_watch_with_their_exit_code() {
     assert_eq!(w.exit_code(), Some(5), "authentication failed");
     let mut w = Watch::start(d.port(), "fatal", d.password(), &["--folder", "Nope"]);
     assert_eq!(w.exit_code(), Some(6), "no such folder");
+    let mut w = Watch::start(
+        d.port(),
+        "fatal",
+        d.password(),
+        &[
+            "--no-notify",
+            "--folder",
+            "INBOX",
+            "--folder",
+            "Sent",
+            "--max-connections",
+            "1",
+        ],
+    );
+    assert_eq!(w.exit_code(), Some(2), "more connections than allowed");
     // the first connection is made in the foreground: an unreachable
     // server at the start is an error (later ones are retried)
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
