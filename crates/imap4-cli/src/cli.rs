@@ -368,6 +368,12 @@ pub enum Command {
         /// (the run resumes from its last committed batch; 0: never).
         #[arg(long, default_value_t = 5)]
         retries: u32,
+        /// Recreate a lost or damaged state from the server and the files
+        /// (Maildir or eml), downloading nothing; the old state is kept as
+        /// `.imap4-backup.sqlite.old`. The next run downloads what has no
+        /// file.
+        #[arg(long, conflicts_with = "dry_run")]
+        rebuild_state: bool,
     },
     /// Copy folders to another server or account: bytes, flags and
     /// INTERNALDATE kept, MULTIAPPEND batches, rerunnable without

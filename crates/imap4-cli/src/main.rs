@@ -241,6 +241,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             dry_run,
             batch,
             retries,
+            rebuild_state,
             ..
         } => {
             let dir = to
@@ -256,6 +257,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 batch: *batch,
                 quiet: false,
                 filter: backup_filter.as_ref(),
+                rebuild: *rebuild_state,
             };
             retry::with_retries(
                 &mut m,

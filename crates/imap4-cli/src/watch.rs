@@ -936,6 +936,7 @@ fn run_backup(account: &Account, folders: &[String], target: &BackupTarget) -> W
         batch: 500,
         quiet: true,
         filter: None,
+        rebuild: false,
     };
     let mut summary = BackupSummary::default();
     let r = connect::open(account).and_then(|mut m| {

@@ -18,8 +18,9 @@ use imap4_testkit::Dovecot;
 
 const BIN: &str = env!("CARGO_BIN_EXE_imap4");
 
-const USERS: [(&str, usize); 10] = [
+const USERS: [(&str, usize); 11] = [
     ("cut", 200),
+    ("rebuild", 30),
     ("sized", 40),
     ("maildir", 60),
     ("mbox", 40),
@@ -558,6 +559,92 @@ fn message_filters_are_searched_on_the_server() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "a bad date is a usage error");
+}
+
+#[test]
+fn a_lost_state_is_rebuilt_from_the_server_and_the_files() {
+    let (_t, dir) = tmp();
+    backup("rebuild", &dir, &["--folder", "INBOX"], 0);
+    // meanwhile: flags change on the server, a file is lost, and so is
+    // the state
+    let mut m = library("rebuild");
+    m.typed().select("INBOX").unwrap();
+    m.typed()
+        .uid_store(&UidSet::from(1..=3), StoreOp::Add, &["\\Flagged"], true)
+        .unwrap();
+    let _ = m.logout();
+    let lost = maildir(&dir, None);
+    let victim = std::fs::read_dir(dir.join("INBOX/cur"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("_5.imap4"))
+        .unwrap();
+    std::fs::remove_file(&victim).unwrap();
+    for f in [
+        ".imap4-backup.sqlite",
+        ".imap4-backup.sqlite-wal",
+        ".imap4-backup.sqlite-shm",
+    ] {
+        let _ = std::fs::remove_file(dir.join(f));
+    }
+    // rebuilt: nothing downloaded, the missing file reported
+    let ev = backup(
+        "rebuild",
+        &dir,
+        &["--folder", "INBOX", "--rebuild-state"],
+        10,
+    );
+    let inbox = folder(&ev, "INBOX");
+    assert_eq!(inbox["method"], "rebuild", "{inbox}");
+    assert_eq!(inbox["downloaded"], 0, "{inbox}");
+    assert_eq!(inbox["reconciled"], 29, "{inbox}");
+    assert!(
+        inbox["warning"]
+            .as_str()
+            .unwrap()
+            .contains("1 messages without a file"),
+        "{inbox}"
+    );
+    let local = maildir(&dir, None);
+    assert_eq!(local.len(), 29);
+    for uid in 1..=3 {
+        assert!(
+            local[&uid].1.contains('F'),
+            "UID {uid} renamed to the server's flags"
+        );
+    }
+    // the next run downloads only the lost one; then nothing
+    let ev = backup("rebuild", &dir, &["--folder", "INBOX"], 0);
+    assert_eq!(folder(&ev, "INBOX")["downloaded"], 1, "{ev:?}");
+    let local = maildir(&dir, None);
+    let server = server_inbox("rebuild");
+    assert_eq!(local.len(), 30);
+    for (uid, (bytes, flags)) in &server {
+        assert!(local[uid].0 == *bytes, "UID {uid} differs");
+        assert_eq!(local[uid].1, letters(flags), "UID {uid}'s flags");
+    }
+    assert_eq!(local[&5].0, lost[&5].0);
+    let ev = backup("rebuild", &dir, &["--folder", "INBOX"], 0);
+    assert_eq!(folder(&ev, "INBOX")["unchanged"], true, "{ev:?}");
+    // rebuilding a state that exists keeps the old one beside it
+    let ev = backup(
+        "rebuild",
+        &dir,
+        &["--folder", "INBOX", "--rebuild-state"],
+        0,
+    );
+    assert_eq!(folder(&ev, "INBOX")["reconciled"], 30);
+    assert!(dir.join(".imap4-backup.sqlite.old").exists());
+    let ev = backup("rebuild", &dir, &["--folder", "INBOX"], 0);
+    assert_eq!(folder(&ev, "INBOX")["downloaded"], 0, "{ev:?}");
+    // an mbox names no UIDs: refused
+    let (_t2, dir2) = tmp();
+    backup(
+        "rebuild",
+        &dir2,
+        &["--format", "mbox", "--rebuild-state"],
+        2,
+    );
 }
 
 #[test]

@@ -30,6 +30,7 @@
 mod state;
 pub mod store;
 
+use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -44,7 +45,7 @@ use serde::Serialize;
 use crate::commands::Out;
 use crate::output::{fail, json_line, Class, Failure, Phase};
 use state::{NewMessage, State};
-use store::{FolderStore, Format};
+use store::{FolderStore, Format, Stored};
 
 /// What `backup` was asked to do.
 pub struct BackupArgs<'a> {
@@ -67,6 +68,9 @@ pub struct BackupArgs<'a> {
     /// Only messages matching this (`--since`, `--larger`…), searched on
     /// the server.
     pub filter: Option<&'a SearchKey>,
+    /// Recreate the state from the server and the files (no bodies
+    /// downloaded); the old state is kept beside it as `….old`.
+    pub rebuild: bool,
 }
 
 /// What one folder's backup did (a `folder` event in `--json`).
@@ -228,6 +232,19 @@ fn pass_status(
     }
 }
 
+/// Moves an existing state database (and its WAL files) aside as
+/// `….old`, for `--rebuild-state`.
+fn set_aside_state(root: &Path) -> Result<(), Failure> {
+    for suffix in ["", "-wal", "-shm"] {
+        let from = root.join(format!("{}{suffix}", state::FILE));
+        if from.exists() {
+            let to = root.join(format!("{}{suffix}.old", state::FILE));
+            fs::rename(&from, &to).map_err(|e| local(from.display(), e))?;
+        }
+    }
+    Ok(())
+}
+
 /// `*` matches any run of characters, everything else itself.
 fn glob(pattern: &str, name: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();
@@ -375,6 +392,12 @@ pub fn backup_into(
 ) -> Result<(), Failure> {
     let root = args.to;
     let mut _lock = None;
+    if args.rebuild && args.format == Format::Mbox {
+        return Err(Failure::new(
+            Class::Usage,
+            "--rebuild-state reads Maildir and .eml stores; an mbox names no UIDs",
+        ));
+    }
     let state = if args.dry_run {
         State::open_existing(root).map_err(|e| Failure::new(Class::Local, e))?
     } else {
@@ -382,6 +405,9 @@ pub fn backup_into(
         _lock = Some(lock(&root.join(".imap4-backup.lock"), || {
             format!("another backup is running in {}", root.display())
         })?);
+        if args.rebuild {
+            set_aside_state(root)?;
+        }
         Some(
             State::open(root, args.format, args.fsync)
                 .map_err(|e| Failure::new(Class::Local, e))?,
@@ -396,7 +422,12 @@ pub fn backup_into(
     let folders = run.folders()?;
     summary.dry_run = args.dry_run;
     for (info, status) in folders {
-        match run.folder(&info, status.as_ref()) {
+        let r = if args.rebuild {
+            run.rebuild_folder(&info)
+        } else {
+            run.folder(&info, status.as_ref())
+        };
+        match r {
             Ok(report) => {
                 summary.folders += 1;
                 summary.downloaded += report.downloaded;
@@ -610,6 +641,123 @@ impl Run<'_> {
                     format!("{name}: an unknown resync outcome"),
                 ))
             }
+        }
+        Ok(report)
+    }
+
+    /// `--rebuild-state`: records the folder's files that the server
+    /// still has (same UIDVALIDITY and UID, same size), with the server's
+    /// flags (a Maildir file renamed to match); files the server no
+    /// longer has are kept and recorded as gone. Nothing is downloaded:
+    /// the folder's status is left unrecorded, so that the next run lists
+    /// every message and downloads what has no file.
+    fn rebuild_folder(&mut self, info: &MailboxInfo) -> Result<FolderReport, Failure> {
+        let name = info.name.as_str();
+        let format = self.args.format;
+        let path = store::folder_path(name, info.delimiter, format);
+        let mut report = FolderReport {
+            folder: name.to_string(),
+            path: path.clone(),
+            method: "rebuild".into(),
+            ..Default::default()
+        };
+        let row = match self.state().folder(name).map_err(db_error)? {
+            Some(r) => r,
+            None => self.state().add_folder(name, &path).map_err(db_error)?,
+        };
+        let root = self.args.to;
+        let store = FolderStore::open(root, &row.path, format, 0)
+            .map_err(|e| local(root.join(&row.path).display(), e))?;
+        let sel = self
+            .m
+            .typed()
+            .examine(name)
+            .map_err(|e| fail(e, Phase::Mailbox))?;
+        let uv = sel.uid_validity.ok_or_else(|| no_uid_validity(name))?;
+        // the server's messages: UID -> (size, flags, INTERNALDATE)
+        let mut server: HashMap<u32, (u64, Vec<String>, Option<String>)> = HashMap::new();
+        if sel.exists > 0 {
+            let attrs = [
+                FetchAttr::Uid,
+                FetchAttr::Flags,
+                FetchAttr::Rfc822Size,
+                FetchAttr::InternalDate,
+            ];
+            let all = UidSet::range(1, imap4::typed::Bound::Star);
+            self.m
+                .typed()
+                .uid_fetch_each(&all, &attrs, |f| {
+                    if let (Some(uid), Some(size)) = (f.uid(), f.rfc822_size()) {
+                        let date = f
+                            .internal_date()
+                            .map(|d| String::from_utf8_lossy(d).trim().to_string());
+                        server.insert(uid, (u64::from(size), flag_strings(&f), date));
+                    }
+                })
+                .map_err(|e| self.work(e))?;
+        }
+        let mut matched = Vec::new();
+        let mut gone = Vec::new();
+        for (rel, fuv, fuid) in store
+            .local_messages()
+            .map_err(|e| local(root.join(&row.path).display(), e))?
+        {
+            let stored = store
+                .describe(&rel)
+                .map_err(|e| local(root.join(&rel).display(), e))?;
+            match server.get(&fuid) {
+                Some((size, flags, date)) if fuv == uv && *size == stored.size => {
+                    let path = store
+                        .set_flags(&rel, flags)
+                        .map_err(|e| local(root.join(&rel).display(), e))?
+                        .unwrap_or(rel);
+                    matched.push(NewMessage {
+                        uid: fuid,
+                        flags: flags.to_vec(),
+                        internal_date: date.clone(),
+                        stored: Stored { path, ..stored },
+                    });
+                }
+                _ => gone.push((
+                    fuv,
+                    NewMessage {
+                        uid: fuid,
+                        flags: Vec::new(),
+                        internal_date: None,
+                        stored,
+                    },
+                )),
+            }
+        }
+        // files of messages the server no longer has (or of an older
+        // UIDVALIDITY): recorded, then their UIDs forgotten, as a normal
+        // run leaves them
+        let mut by_uv: std::collections::BTreeMap<u32, Vec<NewMessage>> = Default::default();
+        for (fuv, m) in gone {
+            by_uv.entry(fuv).or_default().push(m);
+        }
+        for (fuv, msgs) in &by_uv {
+            self.state()
+                .commit_batch(row.id, *fuv, msgs, 0)
+                .map_err(db_error)?;
+            let uids: Vec<u32> = msgs.iter().map(|m| m.uid).collect();
+            self.state().vanish(row.id, &uids).map_err(db_error)?;
+        }
+        self.state()
+            .commit_batch(row.id, uv, &matched, 0)
+            .map_err(db_error)?;
+        self.state()
+            .finish_folder(row.id, uv, 0, None, Some(sel.exists))
+            .map_err(db_error)?;
+        report.reconciled = matched.len() as u64;
+        let kept: usize = by_uv.values().map(Vec::len).sum();
+        let missing = server.len().saturating_sub(matched.len());
+        if kept > 0 || missing > 0 {
+            report.warning = Some(format!(
+                "{name}: state rebuilt from {} files; {kept} files of messages no longer on the \
+                 server kept, {missing} messages without a file (the next run downloads them)",
+                matched.len()
+            ));
         }
         Ok(report)
     }

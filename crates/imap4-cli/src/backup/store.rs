@@ -321,18 +321,22 @@ pub fn message_id(header: &[u8]) -> Option<String> {
 /// (`UIDVALIDITY_UID.imap4:2,FLAGS` or `UIDVALIDITY_UID.eml`): only those
 /// are ever removed.
 fn is_ours(name: &str, format: Format) -> bool {
+    parse_name(name, format).is_some()
+}
+
+/// The (UIDVALIDITY, UID) a message file of ours is named after.
+fn parse_name(name: &str, format: Format) -> Option<(u32, u32)> {
     let base = match format {
         Format::Maildir => name.split_once(".imap4:2,").map(|(b, _)| b),
         Format::Eml => name.strip_suffix(".eml"),
         Format::Mbox => None,
-    };
-    base.and_then(|b| b.split_once('_'))
-        .is_some_and(|(uv, uid)| {
-            !uv.is_empty()
-                && !uid.is_empty()
-                && uv.bytes().all(|c| c.is_ascii_digit())
-                && uid.bytes().all(|c| c.is_ascii_digit())
-        })
+    }?;
+    let (uv, uid) = base.split_once('_')?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+    if !(digits(uv) && digits(uid)) {
+        return None;
+    }
+    Some((uv.parse().ok()?, uid.parse().ok()?))
 }
 
 /// A stored message, as the state records it.
@@ -567,6 +571,44 @@ impl FolderStore {
             }
         }
         Ok(removed)
+    }
+
+    /// The message files of ours in the folder's store (Maildir `cur` and
+    /// `new`, or the `.eml` files): (path relative to the root,
+    /// UIDVALIDITY, UID). An mbox names no UIDs: none.
+    pub fn local_messages(&self) -> io::Result<Vec<(String, u32, u32)>> {
+        let dirs: Vec<String> = match self.format {
+            Format::Maildir => vec![format!("{}/cur", self.rel), format!("{}/new", self.rel)],
+            Format::Eml => vec![self.rel.clone()],
+            Format::Mbox => Vec::new(),
+        };
+        let mut out = Vec::new();
+        for rel in dirs {
+            let Ok(entries) = fs::read_dir(self.root.join(&rel)) else {
+                continue;
+            };
+            for e in entries {
+                let name = e?.file_name().to_string_lossy().into_owned();
+                if let Some((uv, uid)) = parse_name(&name, self.format) {
+                    out.push((format!("{rel}/{name}"), uv, uid));
+                }
+            }
+        }
+        out.sort_by_key(|(_, uv, uid)| (*uv, *uid));
+        Ok(out)
+    }
+
+    /// What the state records of a stored file: its size, SHA-256 and
+    /// Message-ID, read from the disk.
+    pub fn describe(&self, rel: &str) -> io::Result<Stored> {
+        let bytes = fs::read(self.root.join(rel))?;
+        Ok(Stored {
+            path: rel.to_string(),
+            offset: None,
+            size: bytes.len() as u64,
+            sha256: Sha256::digest(&bytes).into(),
+            message_id: message_id(&bytes),
+        })
     }
 
     /// Makes everything written so far durable: one `syncfs` of the file
