@@ -691,7 +691,7 @@ impl Run<'_> {
                         let date = f
                             .internal_date()
                             .map(|d| String::from_utf8_lossy(d).trim().to_string());
-                        server.insert(uid, (u64::from(size), flag_strings(&f), date));
+                        server.insert(uid, (size, flag_strings(&f), date));
                     }
                 })
                 .map_err(|e| self.work(e))?;
