@@ -41,6 +41,10 @@ use crate::output::{fail, json_line, Class, Failure, Phase};
 /// memory).
 const MAX_PENDING: usize = 1000;
 
+/// At most this many events of the server are taken into one report (the
+/// rest go into the next).
+const MAX_BATCH: usize = 1000;
+
 /// What `watch` does.
 #[derive(Debug, Clone)]
 pub struct WatchArgs {
@@ -522,14 +526,18 @@ impl Watcher {
             let exists;
             {
                 let mut idle = m.idle_with(self.idle).map_err(work)?;
-                // wait for something, then take whatever came with it
+                // wait for something, then take whatever came with it (at
+                // most MAX_BATCH events: a server that never stops talking
+                // is reported in parts, in bounded memory)
                 let mut timeout = Duration::from_secs(24 * 3600);
-                loop {
+                let mut taken = 0;
+                while taken < MAX_BATCH {
                     match idle.wait(timeout).map_err(work)? {
                         None if timeout.is_zero() => break,
                         None => continue,
                         Some(e) => {
                             timeout = Duration::ZERO;
+                            taken += 1;
                             match e {
                                 Event::Exists(_) => new_mail = true,
                                 Event::Expunge(_) => expunged += 1,
