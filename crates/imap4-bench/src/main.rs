@@ -50,6 +50,7 @@ mod compress;
 mod floor;
 mod hostile;
 mod idle_scale;
+mod peers;
 mod pipeline;
 mod stream;
 
@@ -239,13 +240,23 @@ enum Client {
     /// A reference, not a client: the same commands over a bare socket,
     /// everything received read into one reused buffer and dropped.
     Floor = 3,
+    /// rust-imap (`imap` 3.0.0-alpha.15), typed.
+    RustImap = 4,
+    /// async-imap 0.12 on tokio, typed.
+    AsyncImap = 5,
+    /// imap4's typed API, streamed (`uid_fetch_each`: each response parsed
+    /// and dropped as it arrives, as async-imap's stream does).
+    Imap4Each = 6,
 }
 
-const CLIENTS: [Client; 4] = [
+const CLIENTS: [Client; 7] = [
+    Client::Imap4Each,
     Client::Imap4,
     Client::Imap4Imaplib,
     Client::Imaplib,
     Client::Floor,
+    Client::RustImap,
+    Client::AsyncImap,
 ];
 
 impl Client {
@@ -255,6 +266,9 @@ impl Client {
             Client::Imap4Imaplib => "imap4, imaplib API",
             Client::Imaplib => "CPython imaplib",
             Client::Floor => "(floor: read & discard, no parsing)",
+            Client::RustImap => "rust-imap 3.0.0-alpha.15 (`imap`), typed",
+            Client::AsyncImap => "async-imap 0.12 (tokio), typed",
+            Client::Imap4Each => "imap4, typed API, streamed (`uid_fetch_each`)",
         }
     }
 
@@ -265,6 +279,9 @@ impl Client {
             Client::Imap4Imaplib => "imap4-imaplib",
             Client::Imaplib => "",
             Client::Floor => "floor",
+            Client::RustImap => "rust-imap",
+            Client::AsyncImap => "async-imap",
+            Client::Imap4Each => "imap4-each",
         }
     }
 }
@@ -332,7 +349,12 @@ fn python() -> String {
 fn run_child(client: Client, workload: Workload, port: u16) -> Result<Sample, Error> {
     let port = port.to_string();
     let mut cmd = match client {
-        Client::Imap4 | Client::Imap4Imaplib | Client::Floor => {
+        Client::Imap4
+        | Client::Imap4Imaplib
+        | Client::Floor
+        | Client::RustImap
+        | Client::AsyncImap
+        | Client::Imap4Each => {
             let mut c = Command::new(std::env::current_exe()?);
             c.args(["client", client.arg()]);
             c
@@ -445,9 +467,15 @@ fn orchestrate(o: &Options) -> Result<(), Error> {
         let ours_imaplib = summarize(&samples[wi][Client::Imap4Imaplib as usize]);
         let theirs = summarize(&samples[wi][Client::Imaplib as usize]);
         let floor = summarize(&samples[wi][Client::Floor as usize]);
+        let rust_imap = summarize(&samples[wi][Client::RustImap as usize]);
+        let async_imap = summarize(&samples[wi][Client::AsyncImap as usize]);
+        let ours_each = summarize(&samples[wi][Client::Imap4Each as usize]);
         for (c, s) in [
+            (Client::Imap4Each, &ours_each),
             (Client::Imap4, &ours),
             (Client::Imap4Imaplib, &ours_imaplib),
+            (Client::RustImap, &rust_imap),
+            (Client::AsyncImap, &async_imap),
         ] {
             if s.items != theirs.items || s.items != o.messages as u64 {
                 return Err(format!(
@@ -500,7 +528,66 @@ fn orchestrate(o: &Options) -> Result<(), Error> {
                 s.rss_kb as f64 / theirs.rss_kb as f64
             );
         }
+        row(&mut table, "", Client::Imap4Each.name(), &ours_each);
+        for (c, s) in [
+            (Client::RustImap, &rust_imap),
+            (Client::AsyncImap, &async_imap),
+        ] {
+            row(&mut table, "", c.name(), s);
+            let _ = writeln!(
+                table,
+                "| | **imap4 typed / {}** | **{:.2}** | **{:.2}** | {:.2} / {:.2} | **{:.2}** | |",
+                c.arg(),
+                ours.wall / s.wall,
+                ours.cpu() / s.cpu(),
+                ours.user / s.user,
+                ours.sys / s.sys,
+                ours.rss_kb as f64 / s.rss_kb as f64
+            );
+            let _ = writeln!(
+                table,
+                "| | **imap4 streamed / {}** | **{:.2}** | **{:.2}** | {:.2} / {:.2} | **{:.2}** | |",
+                c.arg(),
+                ours_each.wall / s.wall,
+                ours_each.cpu() / s.cpu(),
+                ours_each.user / s.user,
+                ours_each.sys / s.sys,
+                ours_each.rss_kb as f64 / s.rss_kb as f64
+            );
+        }
         row(&mut table, "", Client::Floor.name(), &floor);
+        let peer_ratio = ours.cpu() / async_imap.cpu();
+        verdicts.push(format!(
+            "- {}: client CPU imap4 (typed)/async-imap = {:.2} (streamed: {:.2}){}; /rust-imap = \
+             {:.2}; /floor = {:.2}{}.",
+            w.arg(),
+            peer_ratio,
+            ours_each.cpu() / async_imap.cpu(),
+            if w == Workload::Envelope {
+                format!(
+                    " (issue 12 (a): ≤ 0.35, **{}**)",
+                    if peer_ratio <= 0.35 { "met" } else { "missed" }
+                )
+            } else {
+                String::new()
+            },
+            ours.cpu() / rust_imap.cpu(),
+            ours.cpu() / floor.cpu(),
+            if w == Workload::Bodies {
+                format!(
+                    " (issue 12 (b): ≤ 1.2, **{}**; page faults {} vs the floor's {})",
+                    if ours.cpu() / floor.cpu() <= 1.2 {
+                        "met"
+                    } else {
+                        "missed"
+                    },
+                    ours.faults,
+                    floor.faults
+                )
+            } else {
+                String::new()
+            }
+        ));
         let cpu_ratio = ours.cpu() / theirs.cpu();
         verdicts.push(format!(
             "- {}: client CPU imap4 (typed API)/CPython = {:.2} (target ≤ {CPU_TARGET:.2}): **{}** \
@@ -530,7 +617,7 @@ fn orchestrate(o: &Options) -> Result<(), Error> {
     }
 
     let report = format!(
-        "## End-to-end: imap4 vs CPython imaplib ({date})\n\n\
+        "## End-to-end: imap4 vs CPython imaplib, rust-imap and async-imap ({date})\n\n\
          Command: `cargo run --release -p imap4-bench` (median of {runs} rounds after a warm-up, \
          the order of the clients rotating; each client in its own process; CPU = user + sys \
          from just before connecting to just after LOGOUT, by getrusage — the sum is exact, \
@@ -601,6 +688,9 @@ fn client(args: &[String]) -> Result<(), Error> {
         "imap4" => imap4_client(mode, host, port, true),
         "imap4-imaplib" => imap4_client(mode, host, port, false),
         "floor" => Ok(floor::run(mode, host, port, CHUNK, ENVELOPE_ITEMS)?),
+        "rust-imap" => peers::rust_imap(mode, host, port),
+        "imap4-each" => imap4_each(mode, host, port),
+        "async-imap" => peers::async_imap(mode, host, port),
         _ => {
             Err(format!("unknown client {which:?} (the imaplib client is a Python script)").into())
         }
@@ -654,6 +744,60 @@ fn imap4_client(mode: &str, host: &str, port: u16, typed: bool) -> Result<(u64, 
     };
     m.logout()?;
     Ok(counts)
+}
+
+/// imap4's typed API, streamed: `uid_fetch_each` (each response parsed
+/// and dropped as it comes).
+fn imap4_each(mode: &str, host: &str, port: u16) -> Result<(u64, u64), Error> {
+    let mut m = Imap4::connect(host, port)?;
+    m.login("bench", "secret")?;
+    let n = m.typed().examine("INBOX")?.exists as usize;
+    let (mut items, mut bytes) = (0u64, 0u64);
+    let mut bad: Option<String> = None;
+    match mode {
+        "envelope" => {
+            let attrs = [
+                FetchAttr::Flags,
+                FetchAttr::InternalDate,
+                FetchAttr::Rfc822Size,
+                FetchAttr::Envelope,
+            ];
+            m.typed().uid_fetch_each(
+                &UidSet::all(),
+                &attrs,
+                |f| match complete_envelope_fetch(&f) {
+                    Ok(size) => {
+                        items += 1;
+                        bytes += size;
+                    }
+                    Err(e) => bad = Some(e.to_string()),
+                },
+            )?;
+        }
+        "bodies" => {
+            let attrs = [FetchAttr::full_peek()];
+            let mut a = 1;
+            while a <= n {
+                let b = (a + CHUNK - 1).min(n);
+                let set = UidSet::range(a as u32, Bound::Num(b as u32));
+                m.typed()
+                    .uid_fetch_each(&set, &attrs, |f| match f.section("") {
+                        Some(body) => {
+                            items += 1;
+                            bytes += body.len() as u64;
+                        }
+                        None => bad = Some("a FETCH without BODY[]".into()),
+                    })?;
+                a = b + 1;
+            }
+        }
+        _ => return Err(format!("unknown mode {mode:?}").into()),
+    }
+    if let Some(e) = bad {
+        return Err(e.into());
+    }
+    m.logout()?;
+    Ok((items, bytes))
 }
 
 /// Checks that a FETCH has all of (a)'s items; returns its RFC822.SIZE.

@@ -374,7 +374,13 @@ fn run_watch(command: &Command, account: &config::Account, out: &Out) -> Result<
         folders: if folders.is_empty() {
             vec![account.mailbox.clone()]
         } else {
-            folders.clone()
+            // each folder once (twice would report every change twice)
+            let mut seen = std::collections::HashSet::new();
+            folders
+                .iter()
+                .filter(|f| seen.insert(f.as_str()))
+                .cloned()
+                .collect()
         },
         exec: exec.clone(),
         backup: backup.as_ref().map(|dir| watch::BackupTarget {

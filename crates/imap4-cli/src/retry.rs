@@ -46,27 +46,45 @@ impl Reconnect {
 
 /// The wait before attempt `attempt` (from 1) after `message`.
 pub fn delay(attempt: u32, message: &str) -> Duration {
-    if let Some(ms) = suggested_backoff(message) {
-        return Duration::from_millis(ms).min(MAX_SUGGESTED);
+    if let Some(d) = suggested(message) {
+        return d;
     }
     Duration::from_secs(1u64 << attempt.saturating_sub(1).min(6)).min(Duration::from_secs(60))
 }
 
 /// Whether a server's text says it is throttling the client.
 pub fn throttled(message: &str) -> bool {
-    suggested_backoff(message).is_some()
+    message
+        .to_ascii_lowercase()
+        .contains("suggested backoff time")
 }
 
-/// `Suggested Backoff Time: N milliseconds` (Office 365's throttling).
+/// The wait a throttling server asks for (`Suggested Backoff Time: N
+/// milliseconds`, or seconds), at most 15 minutes; `None` without one.
+pub fn suggested(message: &str) -> Option<Duration> {
+    suggested_backoff(message).map(|ms| Duration::from_millis(ms).min(MAX_SUGGESTED))
+}
+
+/// `Suggested Backoff Time: N milliseconds` (Office 365's throttling), in
+/// milliseconds: the number right after the colon, with its unit.
 fn suggested_backoff(message: &str) -> Option<u64> {
     let lower = message.to_ascii_lowercase();
-    let at = lower.find("suggested backoff time")?;
-    let digits: String = lower[at..]
-        .chars()
-        .skip_while(|c| !c.is_ascii_digit())
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().ok()
+    let at = lower.find("suggested backoff time")? + "suggested backoff time".len();
+    let rest = lower[at..].trim_start().strip_prefix(':')?.trim_start();
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    if digits.is_empty() {
+        return None;
+    }
+    // a number too big for u64 is "very long": the cap applies
+    let n: u64 = digits.parse().unwrap_or(u64::MAX);
+    let unit = rest[digits.len()..].trim_start();
+    if unit.starts_with("ms") || unit.starts_with("millisecond") || unit.is_empty() {
+        Some(n)
+    } else if unit.starts_with("second") || unit.starts_with('s') {
+        Some(n.saturating_mul(1000))
+    } else {
+        None
+    }
 }
 
 /// Runs `work` on `m`; when it fails because the connection was lost,
@@ -127,5 +145,20 @@ mod tests {
         let greedy = "BYE Suggested Backoff Time: 99999999 milliseconds";
         assert_eq!(delay(1, greedy), MAX_SUGGESTED);
         assert_eq!(suggested_backoff("Suggested Backoff Time: soon"), None);
+        assert_eq!(
+            suggested_backoff("Suggested Backoff Time: unknown (code 12)"),
+            None
+        );
+        assert_eq!(
+            suggested_backoff("Suggested Backoff Time: 3 seconds"),
+            Some(3000)
+        );
+        assert_eq!(
+            suggested("Suggested Backoff Time: 99999999999999999999999 milliseconds"),
+            Some(MAX_SUGGESTED)
+        );
+        assert!(throttled(
+            "NO Request is throttled. Suggested Backoff Time: soon"
+        ));
     }
 }

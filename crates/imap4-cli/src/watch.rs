@@ -45,6 +45,21 @@ const MAX_PENDING: usize = 1000;
 /// rest go into the next).
 const MAX_BATCH: usize = 1000;
 
+/// A connection that lasted this long (or `--backoff-max`, if longer)
+/// resets the reconnect delay to `--backoff`.
+const STABLE: Duration = Duration::from_secs(60);
+
+/// At most this many ranges of expunged UIDs are kept for one report
+/// (more are counted, not listed).
+const MAX_RANGES: usize = 10_000;
+
+/// At most this many bytes of changes wait for the next `--exec` run.
+const MAX_PENDING_BYTES: usize = 4 << 20;
+
+/// `IMAP4_UIDS` longer than this is left empty (the hook's stdin has
+/// every change): an environment variable over 128 KiB cannot be passed.
+const MAX_UIDS_ENV: usize = 64 << 10;
+
 /// What `watch` does.
 #[derive(Debug, Clone)]
 pub struct WatchArgs {
@@ -421,6 +436,7 @@ impl Watcher {
         let mut ever = false;
         loop {
             let mut up = false;
+            let started = std::time::Instant::now();
             let end = self.session(conn.take(), &mut up);
             let f = match end {
                 End::Gone => return,
@@ -428,20 +444,26 @@ impl Watcher {
             };
             if up {
                 ever = true;
-                delay = min;
-            } else if !ever && fatal(f.class) {
+                // a connection that worked for a while starts the backoff
+                // over; one that fails right after its setup does not
+                if started.elapsed() >= STABLE.max(max) {
+                    delay = min;
+                }
+            } else if !ever && fatal(f.class) && !f.retry {
                 let _ = self.tx.send(Msg::Fatal(f));
                 return;
             }
+            // a throttling server says how long to wait
+            let delay_now = crate::retry::suggested(&f.message).map_or(delay, |s| s.max(delay));
             let event = WatchEvent::Disconnected {
                 folders: self.folders.clone(),
                 error: f.message,
-                retry_in_ms: delay.as_millis() as u64,
+                retry_in_ms: delay_now.as_millis() as u64,
             };
             if self.send(event).is_err() {
                 return;
             }
-            std::thread::sleep(delay);
+            std::thread::sleep(delay_now);
             delay = (delay * 2).min(max);
         }
     }
@@ -467,6 +489,9 @@ impl Watcher {
     }
 
     fn watching(&mut self, m: &mut Imap4, up: &mut bool) -> Result<std::convert::Infallible, End> {
+        // what the server says during the setup is kept for the first
+        // report, not lost
+        m.enable_events();
         // QRESYNC: flag changes carry UIDs, expunges come as VANISHED
         if m.typed().has_capability("QRESYNC") {
             m.typed().enable(&["QRESYNC"]).map_err(work)?;
@@ -519,10 +544,43 @@ impl Watcher {
         for st in statuses {
             self.status(st)?;
         }
+        if self.notify {
+            // a folder NOTIFY gave no STATUS for: a baseline now, so that
+            // its first change is not taken for one
+            let missing: Vec<String> = self.folders[1..]
+                .iter()
+                .filter(|f| !self.known.contains_key(*f))
+                .cloned()
+                .collect();
+            for f in missing {
+                let st = m
+                    .typed()
+                    .status(
+                        &f,
+                        &[
+                            StatusAttr::Messages,
+                            StatusAttr::UidNext,
+                            StatusAttr::UidValidity,
+                        ],
+                    )
+                    .map_err(work)?;
+                self.known.insert(
+                    f,
+                    Known {
+                        uid_validity: st.uid_validity,
+                        uid_next: st.uid_next,
+                        messages: st.messages,
+                        unseen: st.unseen,
+                    },
+                );
+            }
+        }
         loop {
             let mut new_mail = false;
             let mut expunged = 0u64;
-            let mut vanished = Vec::new();
+            let mut vanished: Vec<(u32, u32)> = Vec::new();
+            let mut vanished_complete = true;
+            let mut renumbered = false;
             let exists;
             {
                 let mut idle = m.idle_with(self.idle).map_err(work)?;
@@ -546,7 +604,24 @@ impl Watcher {
                                     uids,
                                 } => {
                                     expunged += uids.len();
-                                    vanished.extend(uids.numeric_ranges());
+                                    if vanished_complete {
+                                        vanished.extend(uids.numeric_ranges());
+                                        if vanished.len() > MAX_RANGES {
+                                            // merged, and if still too many,
+                                            // counted only
+                                            vanished = UidSet::from_ranges(vanished)
+                                                .numeric_ranges()
+                                                .collect();
+                                            if vanished.len() > MAX_RANGES {
+                                                vanished = Vec::new();
+                                                vanished_complete = false;
+                                            }
+                                        }
+                                    }
+                                }
+                                Event::UidValidity(v) => {
+                                    renumbered = true;
+                                    self.event(&folder, Event::UidValidity(v))?;
                                 }
                                 other => self.event(&folder, other)?,
                             }
@@ -554,6 +629,25 @@ impl Watcher {
                     }
                 }
                 exists = idle.mailbox_state().map_or(0, |s| s.exists);
+            }
+            if renumbered {
+                // every UID known is void: start again from what the
+                // mailbox says now
+                let st = m.mailbox_state().cloned().unwrap_or_default();
+                let uid_next = match st.uid_next {
+                    Some(n) => Some(n),
+                    None => Some(self.last_uid(m, exists)?.map_or(1, |u| u.saturating_add(1))),
+                };
+                self.known.insert(
+                    folder.clone(),
+                    Known {
+                        uid_validity: st.uid_validity,
+                        uid_next,
+                        messages: Some(exists),
+                        unseen: None,
+                    },
+                );
+                continue;
             }
             if expunged > 0 {
                 let k = self.known.entry(folder.clone()).or_default();
@@ -611,11 +705,15 @@ impl Watcher {
             // the search below starts where the last session stopped
             k.uid_next = before.uid_next;
         }
-        if now.uid_next != before.uid_next {
-            self.new_messages(m, folder, exists)?;
-        }
-        if now.messages < before.messages {
-            let count = u64::from(before.messages.unwrap_or(0) - now.messages.unwrap_or(0));
+        let new = if now.uid_next != before.uid_next {
+            self.new_messages(m, folder, exists)?
+        } else {
+            0
+        };
+        // what is missing, once the new ones are counted, was expunged
+        let count = (u64::from(before.messages.unwrap_or(0)) + new)
+            .saturating_sub(u64::from(now.messages.unwrap_or(0)));
+        if count > 0 {
             self.send(WatchEvent::Expunged {
                 folder: folder.to_string(),
                 count,
@@ -628,7 +726,7 @@ impl Watcher {
 
     /// UID SEARCH for the messages from the last known UIDNEXT on, and a
     /// `new` event for them.
-    fn new_messages(&mut self, m: &mut Imap4, folder: &str, exists: u32) -> Result<(), End> {
+    fn new_messages(&mut self, m: &mut Imap4, folder: &str, exists: u32) -> Result<u64, End> {
         let from = self
             .known
             .get(folder)
@@ -648,7 +746,7 @@ impl Watcher {
         let k = self.known.entry(folder.to_string()).or_default();
         k.messages = Some(exists);
         let Some(last) = new.numeric_ranges().map(|(_, b)| b).max() else {
-            return Ok(());
+            return Ok(0);
         };
         k.uid_next = Some(last.saturating_add(1));
         self.send(WatchEvent::New {
@@ -657,7 +755,7 @@ impl Watcher {
             count: new.len(),
             exists,
         })?;
-        Ok(())
+        Ok(new.len())
     }
 
     /// A STATUS from NOTIFY: a `status` event when the folder changed.
@@ -734,7 +832,10 @@ impl Watcher {
 struct Job {
     running: bool,
     pending: Vec<WatchEvent>,
-    /// Changes beyond [`MAX_PENDING`], counted only.
+    /// The JSON size of `pending`.
+    pending_bytes: usize,
+    /// Changes beyond [`MAX_PENDING`] or [`MAX_PENDING_BYTES`], counted
+    /// only.
     dropped: u64,
     /// Whether anything waits (the backup only needs to know that).
     due: bool,
@@ -743,9 +844,14 @@ struct Job {
 impl Job {
     fn add(&mut self, e: &WatchEvent, keep: bool) {
         self.due = true;
-        if keep && self.pending.len() < MAX_PENDING {
+        if !keep {
+            return;
+        }
+        let size = serde_json::to_string(e).map_or(0, |j| j.len());
+        if self.pending.len() < MAX_PENDING && self.pending_bytes + size <= MAX_PENDING_BYTES {
             self.pending.push(e.clone());
-        } else if keep {
+            self.pending_bytes += size;
+        } else {
             self.dropped += 1;
         }
     }
@@ -838,6 +944,7 @@ impl<'a> Main<'a> {
             if self.hook.due && !self.hook.running {
                 let changes = std::mem::take(&mut self.hook.pending);
                 let dropped = std::mem::take(&mut self.hook.dropped);
+                self.hook.pending_bytes = 0;
                 self.hook.due = false;
                 self.hook.running = true;
                 let (cmd, done) = (cmd.clone(), done.clone());
@@ -887,6 +994,11 @@ fn run_hook(cmd: &str, changes: &[WatchEvent], dropped: u64) -> WatchEvent {
         })
         .collect::<Vec<_>>()
         .join(",");
+    let uids = if uids.len() > MAX_UIDS_ENV {
+        String::new()
+    } else {
+        uids
+    };
     let mut input = Vec::new();
     for e in changes {
         let _ = json_line(&mut input, e);
@@ -903,11 +1015,16 @@ fn run_hook(cmd: &str, changes: &[WatchEvent], dropped: u64) -> WatchEvent {
         .stdout(Stdio::from(io::stderr()))
         .spawn();
     let ended = spawned.and_then(|mut child| {
-        if let Some(mut stdin) = child.stdin.take() {
-            // a hook that does not read its input is fine
-            let _ = stdin.write_all(&input);
-        }
-        child.wait()
+        // written beside the wait: a hook that does not read its input
+        // (or leaves a child holding the pipe) never blocks the watch
+        let writer = child.stdin.take().map(|mut stdin| {
+            std::thread::spawn(move || {
+                let _ = stdin.write_all(&input);
+            })
+        });
+        let status = child.wait();
+        drop(writer);
+        status
     });
     let ms = t.elapsed().as_millis() as u64;
     match ended {

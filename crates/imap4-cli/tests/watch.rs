@@ -34,9 +34,11 @@ fn dovecot() -> &'static Dovecot {
     static D: OnceLock<Dovecot> = OnceLock::new();
     D.get_or_init(|| {
         let mut b = Dovecot::builder();
-        for (i, u) in ["deliver", "multi", "nonotify", "silent", "bk", "fatal"]
-            .iter()
-            .enumerate()
+        for (i, u) in [
+            "deliver", "multi", "nonotify", "silent", "bk", "fatal", "renum",
+        ]
+        .iter()
+        .enumerate()
         {
             b = b.messages(u, 5, 200 + i as u64);
         }
@@ -337,6 +339,41 @@ fn a_silent_server_is_detected_and_what_arrived_meanwhile_is_reported() {
     let n = reported.len();
     reported.dedup();
     assert_eq!(reported.len(), n, "each new message once: {:#?}", w.seen);
+}
+
+#[test]
+fn a_uidvalidity_change_is_reported_and_new_mail_still_found() {
+    let d = dovecot();
+    let mut w = Watch::start(
+        d.port(),
+        "renum",
+        d.password(),
+        &["--backoff", "0.05", "--keepalive", "0.5"],
+    );
+    w.next("connected");
+    let out = d
+        .doveadm(&[
+            "mailbox",
+            "update",
+            "-u",
+            "renum",
+            "--uid-validity",
+            "4242",
+            "INBOX",
+        ])
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let v = w.next("uid_validity");
+    assert_eq!(v["uid_validity"], 4242, "{v}");
+    assert_eq!(v["folder"], "INBOX");
+    let mut m = login(d.port(), "renum");
+    let uid = deliver(&mut m, "INBOX", 8);
+    let new = w.next("new");
+    assert_eq!(new["uids"], uid.to_string(), "{:#?}", w.seen);
+    assert_eq!(
+        new["count"], 1,
+        "only the new message, in the new numbering"
+    );
 }
 
 #[test]
