@@ -19,8 +19,9 @@ use imap4_testkit::{Courier, Dovecot, ImapServer};
 const BIN: &str = env!("CARGO_BIN_EXE_imap4");
 
 /// Source users and their INBOX sizes; each has an empty `*_dst` partner.
-const SOURCES: [(&str, usize); 8] = [
+const SOURCES: [(&str, usize); 9] = [
     ("cutc", 150),
+    ("subs", 3),
     ("filt", 30),
     ("fid", 120),
     ("killed", 200),
@@ -38,6 +39,8 @@ fn dovecot() -> &'static Dovecot {
             b = b.messages(u, *n, 70 + i as u64).user(&format!("{u}_dst"));
         }
         b = b
+            .messages_in("subs", "Lists/rust", 4, 92)
+            .messages_in("subs", "Other", 2, 93)
             .messages_in("fid", "Lists/rust", 30, 90)
             .messages_in("cour", "Lists/rust", 5, 91);
         b.start().expect("dovecot")
@@ -449,6 +452,30 @@ fn a_filtered_copy_leaves_the_rest_for_an_unfiltered_one() {
     assert_eq!(inbox["unchanged"], false, "{inbox}");
     assert_eq!(inbox["copied"], 30 - big, "{inbox}");
     assert_exact_copy("filt");
+}
+
+#[test]
+fn folders_it_creates_are_subscribed_as_on_the_source() {
+    let (_t, state) = tmp();
+    let d = dovecot();
+    let mut m = login("127.0.0.1", d.port(), "subs");
+    m.typed().subscribe("Lists/rust").unwrap();
+    m.typed().unsubscribe("Other").unwrap_or(());
+    let _ = m.logout();
+    let (src, dst) = pair("subs");
+    let ev = run(&src, &dst, &state, &[], 0);
+    assert_eq!(folder(&ev, "Lists/rust")["subscribed"], true, "{ev:?}");
+    assert_eq!(folder(&ev, "Other")["subscribed"], false, "{ev:?}");
+    let mut m = login("127.0.0.1", d.port(), "subs_dst");
+    let subs: Vec<String> = m
+        .typed()
+        .lsub("", "*")
+        .unwrap()
+        .into_iter()
+        .map(|i| i.name)
+        .collect();
+    assert!(subs.iter().any(|n| n == "Lists/rust"), "{subs:?}");
+    assert!(!subs.iter().any(|n| n == "Other"), "{subs:?}");
 }
 
 #[test]

@@ -97,6 +97,9 @@ pub struct CopyFolderReport {
     pub flags_changed: u64,
     /// Something needing attention (a UIDVALIDITY change).
     pub warning: Option<String>,
+    /// The folder was created on the destination and subscribed there,
+    /// as it is on the source.
+    pub subscribed: bool,
     /// Messages the destination refused (the exit code is then 9).
     pub errors: Vec<String>,
 }
@@ -178,6 +181,9 @@ fn emit(out: &Out, event: &CopyEvent) -> Result<(), Failure> {
                     );
                     if f.created {
                         s.push_str(", folder created");
+                    }
+                    if f.subscribed {
+                        s.push_str(" and subscribed");
                     }
                     if f.recovered > 0 {
                         s.push_str(&format!(", {} found from an interrupted run", f.recovered));
@@ -350,6 +356,8 @@ struct Run<'a> {
     state: Option<State>,
     /// The source's personal namespace prefix, asked for when first needed.
     src_prefix: Option<String>,
+    /// The source's subscribed folders (LSUB), once asked.
+    src_subscribed: Option<HashSet<String>>,
 }
 
 /// `copy`: see the [module documentation](self).
@@ -386,6 +394,7 @@ pub fn copy(
         args,
         state,
         src_prefix: None,
+        src_subscribed: None,
     };
     let folders = list_folders(run.src, args.folders, args.exclude)?;
     let mut summary = CopySummary {
@@ -684,6 +693,15 @@ impl Run<'_> {
             None => self.state().add_folder(name, &dst_name).map_err(db_error)?,
         };
         let dsel = self.select_dst(&dst_name, &mut report)?;
+        if report.created && self.src_is_subscribed(name)? {
+            // a folder it creates is subscribed as its source is
+            self.dst()?
+                .m
+                .typed()
+                .subscribe(&dst_name)
+                .map_err(|e| fail(e, Phase::Mailbox))?;
+            report.subscribed = true;
+        }
         let copied = self.settle(&row, src_uv, sel.exists, &dsel, &mut report)?;
         let done: HashSet<u32> = copied.iter().map(|c| c.src_uid).collect();
         let missing: Vec<u32> = uids.iter().copied().filter(|u| !done.contains(u)).collect();
@@ -714,6 +732,22 @@ impl Run<'_> {
                 .map_err(db_error)?;
         }
         Ok(report)
+    }
+
+    /// Whether the source folder `name` is subscribed (one LSUB per run).
+    fn src_is_subscribed(&mut self, name: &str) -> Result<bool, Failure> {
+        if self.src_subscribed.is_none() {
+            let subs = self
+                .src
+                .typed()
+                .lsub("", "*")
+                .map_err(|e| fail(e, Phase::Work))?;
+            self.src_subscribed = Some(subs.into_iter().map(|i| i.name).collect());
+        }
+        Ok(self
+            .src_subscribed
+            .as_ref()
+            .is_some_and(|s| s.contains(name)))
     }
 
     /// Sets on the destination the flags of the messages (copied before)
