@@ -36,7 +36,9 @@ Exit codes:
   8  protocol or limit: the server broke the protocol or a limit
   9  partial failure: some of the work was done, some not
  10  ok, with a warning: all done, and something needs attention (backup: a
-     folder's UIDVALIDITY changed and was reconciled)";
+     folder's UIDVALIDITY changed and was reconciled)
+ 11  ok, with changes (only with --changed-exit): backup or copy downloaded,
+     copied or changed something (0 then means nothing changed)";
 
 /// Options every command takes.
 #[derive(Debug, Clone, Args)]
@@ -102,6 +104,10 @@ pub struct Global {
     /// Lines for streams (`list`, `raw`); errors as JSON on stderr.
     #[arg(long, global = true)]
     pub json: bool,
+    /// backup, copy: exit 11 instead of 0 when the run changed something
+    /// (downloaded, copied, flags mirrored), so 0 means nothing changed.
+    #[arg(long, global = true)]
+    pub changed_exit: bool,
     /// Show the protocol on stderr (passwords and tokens redacted).
     #[arg(short = 'v', long, global = true)]
     pub verbose: bool,

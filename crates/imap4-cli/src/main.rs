@@ -54,6 +54,8 @@ fn main() -> ExitCode {
     let json = cli.global.json;
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // a success that changed something (`--changed-exit`): no message
+        Err(f) if f.class == Class::Changed => ExitCode::from(f.class.code()),
         Err(f) => {
             if json {
                 let body = ErrorOut {
@@ -259,13 +261,19 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 filter: backup_filter.as_ref(),
                 rebuild: *rebuild_state,
             };
-            retry::with_retries(
+            let mut summary = backup::BackupSummary::default();
+            let r = retry::with_retries(
                 &mut m,
                 &account,
                 *retries,
                 |r| backup::announce(&out, r),
-                |m| backup::backup(m, &out, &args),
-            )
+                |m| {
+                    summary = backup::BackupSummary::default();
+                    backup::backup_into(m, &out, &args, &mut summary)
+                },
+            );
+            let changed = summary.downloaded + summary.flags_changed + summary.vanished > 0;
+            changed_exit(r, g.changed_exit && changed && !*dry_run)
         }
         Command::Schema
         | Command::Completions { .. }
@@ -334,13 +342,16 @@ fn run_copy(cli: &Cli, file: &config::ConfigFile, out: &Out) -> Result<(), Failu
     trace::install(g.verbose, false);
     let mut m = connect::open(&src)?;
     let names = (copy::side_name(&src), copy::side_name(&dst));
+    let mut summary = copy::CopySummary::default();
     let r = retry::with_retries(
         &mut m,
         &src,
         *retries,
         |r| copy::announce(out, r),
-        |m| copy::copy(m, &dst, out, &args, (&names.0, &names.1)),
+        |m| copy::copy(m, &dst, out, &args, (&names.0, &names.1), &mut summary),
     );
+    let changed = summary.copied + summary.flags_changed > 0;
+    let r = changed_exit(r, g.changed_exit && changed && !*dry_run);
     if m.state() != imap4::State::Logout {
         let _ = m.logout();
     }
@@ -402,4 +413,12 @@ fn run_watch(command: &Command, account: &config::Account, out: &Out) -> Result<
         count: *count,
     };
     watch::watch(account, out, &args)
+}
+
+/// A success that changed something is exit 11 with `--changed-exit`.
+fn changed_exit(r: Result<(), Failure>, changed: bool) -> Result<(), Failure> {
+    match r {
+        Ok(()) if changed => Err(Failure::new(Class::Changed, "changed")),
+        r => r,
+    }
 }

@@ -32,6 +32,9 @@ pub enum Class {
     /// Everything was done, and something needs attention (a backup
     /// reconciled a UIDVALIDITY change).
     Warning,
+    /// Everything was done, and something changed (with `--changed-exit`
+    /// only): not an error.
+    Changed,
 }
 
 impl Class {
@@ -48,6 +51,7 @@ impl Class {
             Class::Protocol => 8,
             Class::Partial => 9,
             Class::Warning => 10,
+            Class::Changed => 11,
         }
     }
 }

@@ -18,8 +18,9 @@ use imap4_testkit::Dovecot;
 
 const BIN: &str = env!("CARGO_BIN_EXE_imap4");
 
-const USERS: [(&str, usize); 11] = [
+const USERS: [(&str, usize); 12] = [
     ("cut", 200),
+    ("chg", 5),
     ("rebuild", 30),
     ("sized", 40),
     ("maildir", 60),
@@ -656,6 +657,40 @@ fn a_lost_state_is_rebuilt_from_the_server_and_the_files() {
         &["--format", "mbox", "--rebuild-state"],
         2,
     );
+}
+
+#[test]
+fn changed_exit_says_whether_anything_changed() {
+    let (_t, dir) = tmp();
+    let run = |code: i32| {
+        let out = backup_cmd("chg", &dir, &["--changed-exit"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.stderr.is_empty(), "a success prints no error");
+    };
+    run(11);
+    run(0);
+    let mut m = library("chg");
+    m.typed().select("INBOX").unwrap();
+    m.typed()
+        .uid_store(&UidSet::from(1..=1), StoreOp::Add, &["\\Flagged"], true)
+        .unwrap();
+    let _ = m.logout();
+    run(11);
+    // without the flag, a run that changed something is still 0
+    let mut m = library("chg");
+    m.typed().select("INBOX").unwrap();
+    m.typed()
+        .uid_store(&UidSet::from(2..=2), StoreOp::Add, &["\\Flagged"], true)
+        .unwrap();
+    let _ = m.logout();
+    backup("chg", &dir, &[], 0);
 }
 
 #[test]

@@ -476,6 +476,20 @@ fn folders_it_creates_are_subscribed_as_on_the_source() {
         .collect();
     assert!(subs.iter().any(|n| n == "Lists/rust"), "{subs:?}");
     assert!(!subs.iter().any(|n| n == "Other"), "{subs:?}");
+    // `--changed-exit`: 0 when nothing changed, 11 when something was copied
+    run(&src, &dst, &state, &["--changed-exit"], 0);
+    let mut m = login("127.0.0.1", d.port(), "subs");
+    m.typed()
+        .append(
+            "Other",
+            &[],
+            None,
+            b"Subject: one more\r\n\r\nx\r\n".to_vec(),
+        )
+        .unwrap();
+    let _ = m.logout();
+    let ev = run(&src, &dst, &state, &["--changed-exit"], 11);
+    assert_eq!(done(&ev)["copied"], 1);
 }
 
 #[test]

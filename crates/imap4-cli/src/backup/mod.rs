@@ -377,13 +377,8 @@ struct Run<'a> {
     state: Option<State>,
 }
 
-/// `backup`: see the [module documentation](self).
-pub fn backup(m: &mut Imap4, out: &Out, args: &BackupArgs<'_>) -> Result<(), Failure> {
-    backup_into(m, out, args, &mut BackupSummary::default())
-}
-
-/// [`backup`], leaving what it did in `summary` (also when it fails
-/// part-way).
+/// `backup`: see the [module documentation](self). What it did is left
+/// in `summary` (also when it fails part-way).
 pub fn backup_into(
     m: &mut Imap4,
     out: &Out,

@@ -105,7 +105,7 @@ pub struct CopyFolderReport {
 }
 
 /// The end of a run (the `done` event in `--json`).
-#[derive(Debug, Default, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct CopySummary {
     /// Folders looked at.
     pub folders: u64,
@@ -367,6 +367,7 @@ pub fn copy(
     out: &Out,
     args: &CopyArgs<'_>,
     names: (&str, &str),
+    summary: &mut CopySummary,
 ) -> Result<(), Failure> {
     let mut _lock = None;
     let state = if args.dry_run {
@@ -397,7 +398,7 @@ pub fn copy(
         src_subscribed: None,
     };
     let folders = list_folders(run.src, args.folders, args.exclude)?;
-    let mut summary = CopySummary {
+    *summary = CopySummary {
         dry_run: args.dry_run,
         ..Default::default()
     };
@@ -438,7 +439,7 @@ pub fn copy(
     }
     let errors = summary.errors.len();
     let warnings = summary.warnings.clone();
-    emit(out, &CopyEvent::Done(summary))?;
+    emit(out, &CopyEvent::Done(summary.clone()))?;
     if errors > 0 {
         return Err(Failure::new(
             Class::Partial,
