@@ -738,11 +738,30 @@ impl Watcher {
             .uid_search(&SearchKey::Uid(UidSet::range(from, Bound::Star)))
             .map_err(work)?;
         // `N:*` always matches the last message, even below N
-        let new = UidSet::from_ranges(
+        let mut new = UidSet::from_ranges(
             found
                 .numeric_ranges()
                 .filter_map(|(a, b)| (b >= from).then_some((a.max(from), b))),
         );
+        let before = self.known.get(folder).and_then(|k| k.messages);
+        if let Some(before) = before.filter(|b| new.is_empty() && exists > *b) {
+            // more messages, none at or above UIDNEXT: a server whose new
+            // UIDs do not follow its UIDNEXT (GNU Mailutils). The messages
+            // past the last count are the new ones.
+            let fetched = m
+                .typed()
+                .fetch(
+                    &SeqSet::range(before + 1, Bound::Num(exists)),
+                    &[FetchAttr::Uid],
+                )
+                .map_err(work)?;
+            new = UidSet::from_numbers(
+                fetched
+                    .iter()
+                    .filter_map(Result::ok)
+                    .filter_map(|f| f.uid()),
+            );
+        }
         let k = self.known.entry(folder.to_string()).or_default();
         k.messages = Some(exists);
         let Some(last) = new.numeric_ranges().map(|(_, b)| b).max() else {

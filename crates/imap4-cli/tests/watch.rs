@@ -6,7 +6,8 @@
 //! Maildir current, a server that goes silent (a relay that black-holes
 //! the connection) is detected and reconnected to, with what arrived
 //! meanwhile reported, fatal errors end the command with their exit code,
-//! and Cyrus and Courier work too.
+//! and Cyrus and Courier work too; a scripted server whose UID SEARCH
+//! misses new UIDs (as GNU Mailutils does) is handled by sequence numbers.
 //! Every event is checked against `imap4 schema`.
 //!
 //! Waits are for events, never for time: each has a generous deadline
@@ -441,8 +442,6 @@ fn fatal_errors_end_the_watch_with_their_exit_code() {
 
 #[test]
 fn cyrus_and_courier_report_new_mail_in_idle() {
-    // GNU Mailutils 3.15 is left out: its sessions opened by imap4 are
-    // never told of new mail, in IDLE or on NOOP (an open issue)
     for kind in [Kind::Cyrus, Kind::Courier] {
         let s: Box<dyn ImapServer> = match kind.builder().messages("alice", 3, 220).start() {
             Ok(s) => s,
@@ -461,4 +460,38 @@ fn cyrus_and_courier_report_new_mail_in_idle() {
         assert_eq!(new["exists"], 4, "{kind:?}: {new}");
         let _ = m.logout();
     }
+}
+
+#[test]
+fn new_mail_is_found_when_uid_search_misses_it() {
+    use imap4_testkit::fake::{FakeServer, Step};
+    // GNU Mailutils: `UID SEARCH UID 4:*` answers nothing although
+    // message 4 (UID 4) is new; polled with NOOP (its IDLE says nothing)
+    let fake = FakeServer::start(vec![
+        Step::send("* OK [CAPABILITY IMAP4rev1 IDLE] fake\r\n"),
+        Step::ExpectPrefix(b"{tag} LOGIN".to_vec()),
+        Step::send("{tag} OK [CAPABILITY IMAP4rev1 IDLE] in\r\n"),
+        Step::ExpectPrefix(b"{tag} STATUS".to_vec()),
+        Step::send("* STATUS INBOX (UIDNEXT 4)\r\n{tag} OK done\r\n"),
+        Step::ExpectPrefix(b"{tag} EXAMINE".to_vec()),
+        Step::send(
+            "* 3 EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n* OK [UIDNEXT 4] n\r\n{tag} OK [READ-ONLY] done\r\n",
+        ),
+        Step::ExpectPrefix(b"{tag} UID SEARCH".to_vec()),
+        Step::send("* SEARCH\r\n{tag} OK done\r\n"),
+        Step::ExpectPrefix(b"{tag} NOOP".to_vec()),
+        Step::send("* 4 EXISTS\r\n{tag} OK done\r\n"),
+        Step::ExpectPrefix(b"{tag} UID SEARCH UID 4:*".to_vec()),
+        Step::send("* SEARCH\r\n{tag} OK done\r\n"),
+        Step::ExpectPrefix(b"{tag} FETCH 4 (UID)".to_vec()),
+        Step::send("* 4 FETCH (UID 4)\r\n{tag} OK done\r\n"),
+        Step::Hang,
+    ])
+    .unwrap();
+    let mut w = Watch::start(fake.port(), "x", "y", &["--poll-only", "--poll", "0.1"]);
+    w.next("connected");
+    let new = w.next("new");
+    assert_eq!(new["uids"], "4", "{new}");
+    assert_eq!(new["count"], 1);
+    assert_eq!(new["exists"], 4);
 }
