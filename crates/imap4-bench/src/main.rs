@@ -534,26 +534,18 @@ fn orchestrate(o: &Options) -> Result<(), Error> {
             (Client::AsyncImap, &async_imap),
         ] {
             row(&mut table, "", c.name(), s);
-            let _ = writeln!(
-                table,
-                "| | **imap4 typed / {}** | **{:.2}** | **{:.2}** | {:.2} / {:.2} | **{:.2}** | |",
-                c.arg(),
-                ours.wall / s.wall,
-                ours.cpu() / s.cpu(),
-                ours.user / s.user,
-                ours.sys / s.sys,
-                ours.rss_kb as f64 / s.rss_kb as f64
-            );
-            let _ = writeln!(
-                table,
-                "| | **imap4 streamed / {}** | **{:.2}** | **{:.2}** | {:.2} / {:.2} | **{:.2}** | |",
-                c.arg(),
-                ours_each.wall / s.wall,
-                ours_each.cpu() / s.cpu(),
-                ours_each.user / s.user,
-                ours_each.sys / s.sys,
-                ours_each.rss_kb as f64 / s.rss_kb as f64
-            );
+            for (label, ours) in [("typed", &ours), ("streamed", &ours_each)] {
+                let _ = writeln!(
+                    table,
+                    "| | **imap4 {label} / {}** | **{:.2}** | **{:.2}** | {:.2} / {:.2} | **{:.2}** | |",
+                    c.arg(),
+                    ours.wall / s.wall,
+                    ours.cpu() / s.cpu(),
+                    ours.user / s.user,
+                    ours.sys / s.sys,
+                    ours.rss_kb as f64 / s.rss_kb as f64
+                );
+            }
         }
         row(&mut table, "", Client::Floor.name(), &floor);
         let peer_ratio = ours.cpu() / async_imap.cpu();

@@ -266,7 +266,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 &mut m,
                 &account,
                 *retries,
-                |r| backup::announce(&out, r),
+                |r| retry::announce(&out, r, backup::BackupEvent::Reconnect),
                 |m| {
                     summary = backup::BackupSummary::default();
                     backup::backup_into(m, &out, &args, &mut summary)
@@ -347,7 +347,7 @@ fn run_copy(cli: &Cli, file: &config::ConfigFile, out: &Out) -> Result<(), Failu
         &mut m,
         &src,
         *retries,
-        |r| copy::announce(out, r),
+        |r| retry::announce(out, r, copy::CopyEvent::Reconnect),
         |m| copy::copy(m, &dst, out, &args, (&names.0, &names.1), &mut summary),
     );
     let changed = summary.copied + summary.flags_changed > 0;

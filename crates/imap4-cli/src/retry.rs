@@ -11,9 +11,10 @@ use std::time::Duration;
 use imap4::Imap4;
 use serde::Serialize;
 
+use crate::commands::Out;
 use crate::config::Account;
 use crate::connect;
-use crate::output::{Class, Failure};
+use crate::output::{json_line, Class, Failure};
 
 /// The longest wait the server may ask for (Office 365 asks for minutes).
 const MAX_SUGGESTED: Duration = Duration::from_secs(15 * 60);
@@ -42,6 +43,22 @@ impl Reconnect {
             self.of
         )
     }
+}
+
+/// Prints a `reconnect` event: as the command's own event (`wrap`) in
+/// JSON Lines, else a line on stderr.
+pub fn announce<E: Serialize>(
+    out: &Out,
+    r: &Reconnect,
+    wrap: impl FnOnce(Reconnect) -> E,
+) -> Result<(), Failure> {
+    use std::io::Write;
+    let w = if out.json {
+        json_line(&mut std::io::stdout().lock(), &wrap(r.clone()))
+    } else {
+        writeln!(std::io::stderr(), "{}", r.text())
+    };
+    w.map_err(|e| Failure::new(Class::Local, format!("writing the output: {e}")))
 }
 
 /// The wait before attempt `attempt` (from 1) after `message`.

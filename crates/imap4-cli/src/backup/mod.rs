@@ -147,16 +147,6 @@ pub enum BackupEvent {
     Done(BackupSummary),
 }
 
-/// Prints a `reconnect` event (for [`crate::retry::with_retries`]).
-pub fn announce(out: &Out, r: &crate::retry::Reconnect) -> Result<(), Failure> {
-    let w = if out.json {
-        json_line(&mut io::stdout().lock(), &BackupEvent::Reconnect(r.clone()))
-    } else {
-        writeln!(io::stderr(), "{}", r.text())
-    };
-    w.map_err(|e| Failure::new(Class::Local, format!("writing the output: {e}")))
-}
-
 fn emit(out: &Out, args: &BackupArgs<'_>, event: &BackupEvent) -> Result<(), Failure> {
     if args.quiet {
         return Ok(());
@@ -479,6 +469,19 @@ impl Run<'_> {
         self.m.typed().uid_search(key).map_err(|e| self.work(e))
     }
 
+    /// `uids` less what the filter leaves out (never downloaded, and
+    /// looked at again by each run: the state knows only what was
+    /// stored). [`Self::selected_uids`] is filtered already.
+    fn filtered(&mut self, uids: &UidSet) -> Result<UidSet, Failure> {
+        let Some(key) = self.args.filter.filter(|_| !uids.is_empty()) else {
+            return Ok(uids.clone());
+        };
+        let allowed = self.m.typed().uid_search(key).map_err(|e| self.work(e))?;
+        Ok(UidSet::from_numbers(
+            uids.iter().filter(|u| allowed.contains(*u)),
+        ))
+    }
+
     fn state(&mut self) -> &mut State {
         self.state.as_mut().expect("a state outside --dry-run")
     }
@@ -603,7 +606,8 @@ impl Run<'_> {
                     report.flags_changed = updates.len() as u64;
                     self.state().update_flags(&updates).map_err(db_error)?;
                 }
-                self.download(name, row.id, &mut store, uid_validity, &c.new, &mut report)?;
+                let new = self.filtered(&c.new)?;
+                self.download(name, row.id, &mut store, uid_validity, &new, &mut report)?;
                 let (modseq, uid_next) =
                     pass_status(self.args.filter, c.highest_modseq, c.uid_next);
                 self.state()
@@ -618,6 +622,7 @@ impl Run<'_> {
                 let uv = new_uid_validity.ok_or_else(|| no_uid_validity(name))?;
                 let (matched, fetch) = self.reconcile(row.id, &store, mailbox.exists, uv)?;
                 report.reconciled = matched as u64;
+                let fetch = self.filtered(&fetch)?;
                 self.download(name, row.id, &mut store, uv, &fetch, &mut report)?;
                 let (modseq, uid_next) =
                     pass_status(self.args.filter, mailbox.highest_modseq, mailbox.uid_next);
@@ -844,18 +849,9 @@ impl Run<'_> {
         uids: &UidSet,
         report: &mut FolderReport,
     ) -> Result<(), Failure> {
-        let mut all: Vec<u32> = uids.iter().collect();
+        let all: Vec<u32> = uids.iter().collect();
         if all.is_empty() {
             return Ok(());
-        }
-        if let Some(key) = self.args.filter {
-            // what the filter leaves out is never downloaded (and looked at
-            // again by each run: the state knows only what was stored)
-            let allowed = self.m.typed().uid_search(key).map_err(|e| self.work(e))?;
-            all.retain(|u| allowed.contains(*u));
-            if all.is_empty() {
-                return Ok(());
-            }
         }
         self.state().set_dirty(folder).map_err(db_error)?;
         let total = all.len() as u64;

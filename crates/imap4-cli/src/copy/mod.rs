@@ -147,16 +147,6 @@ pub enum CopyEvent {
     Done(CopySummary),
 }
 
-/// Prints a `reconnect` event (for [`crate::retry::with_retries`]).
-pub fn announce(out: &Out, r: &crate::retry::Reconnect) -> Result<(), Failure> {
-    let w = if out.json {
-        json_line(&mut io::stdout().lock(), &CopyEvent::Reconnect(r.clone()))
-    } else {
-        writeln!(io::stderr(), "{}", r.text())
-    };
-    w.map_err(|e| Failure::new(Class::Local, format!("writing the output: {e}")))
-}
-
 fn emit(out: &Out, event: &CopyEvent) -> Result<(), Failure> {
     let mut o = io::stdout().lock();
     let r = if out.json {
