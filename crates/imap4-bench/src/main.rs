@@ -27,7 +27,7 @@
 //! root.
 //!
 //! Other sub-commands (used by the above, or by hand):
-//! - `client imap4|imap4-imaplib|floor envelope|bodies HOST PORT`: one
+//! - `client imap4|imap4-imaplib|imap4-each|imap4-tokio|rust-imap|async-imap|floor envelope|bodies HOST PORT`: one
 //!   client run;
 //! - `compress [--runs N]`: COMPRESS=DEFLATE in both drivers (see
 //!   `compress.rs`), and its child `compress-client DRIVER MODE PORT PASSWORD`;
@@ -144,7 +144,7 @@ fn runs_arg(args: &[String]) -> Result<usize, Error> {
 
 fn usage() -> &'static str {
     "usage: imap4-bench [--messages N] [--runs N] [--out FILE] [--no-append]\n\
-     \x20      imap4-bench client imap4|imap4-imaplib|floor envelope|bodies HOST PORT\n\
+     \x20      imap4-bench client imap4|imap4-imaplib|imap4-each|imap4-tokio|rust-imap|async-imap|floor envelope|bodies HOST PORT\n\
      \x20      imap4-bench serve [--messages N]   (for profiling a client by hand)\n\
      \x20      imap4-bench capture-fixtures DIR\n\
      \x20      imap4-bench hostile   (client peak RSS per hostile-server class)\n\
@@ -247,9 +247,13 @@ enum Client {
     /// imap4's typed API, streamed (`uid_fetch_each`: each response parsed
     /// and dropped as it arrives, as async-imap's stream does).
     Imap4Each = 6,
+    /// imap4's typed API on its tokio driver (`imap4::tokio`), collected
+    /// as [`Client::Imap4`]: the same runtime as async-imap's row.
+    Imap4Tokio = 7,
 }
 
-const CLIENTS: [Client; 7] = [
+const CLIENTS: [Client; 8] = [
+    Client::Imap4Tokio,
     Client::Imap4Each,
     Client::Imap4,
     Client::Imap4Imaplib,
@@ -269,6 +273,7 @@ impl Client {
             Client::RustImap => "rust-imap 3.0.0-alpha.15 (`imap`), typed",
             Client::AsyncImap => "async-imap 0.12 (tokio), typed",
             Client::Imap4Each => "imap4, typed API, streamed (`uid_fetch_each`)",
+            Client::Imap4Tokio => "imap4 on tokio, typed API (`m.typed().uid_fetch(…).await`)",
         }
     }
 
@@ -282,6 +287,7 @@ impl Client {
             Client::RustImap => "rust-imap",
             Client::AsyncImap => "async-imap",
             Client::Imap4Each => "imap4-each",
+            Client::Imap4Tokio => "imap4-tokio",
         }
     }
 }
@@ -354,7 +360,8 @@ fn run_child(client: Client, workload: Workload, port: u16) -> Result<Sample, Er
         | Client::Floor
         | Client::RustImap
         | Client::AsyncImap
-        | Client::Imap4Each => {
+        | Client::Imap4Each
+        | Client::Imap4Tokio => {
             let mut c = Command::new(std::env::current_exe()?);
             c.args(["client", client.arg()]);
             c
@@ -470,8 +477,10 @@ fn orchestrate(o: &Options) -> Result<(), Error> {
         let rust_imap = summarize(&samples[wi][Client::RustImap as usize]);
         let async_imap = summarize(&samples[wi][Client::AsyncImap as usize]);
         let ours_each = summarize(&samples[wi][Client::Imap4Each as usize]);
+        let ours_tokio = summarize(&samples[wi][Client::Imap4Tokio as usize]);
         for (c, s) in [
             (Client::Imap4Each, &ours_each),
+            (Client::Imap4Tokio, &ours_tokio),
             (Client::Imap4, &ours),
             (Client::Imap4Imaplib, &ours_imaplib),
             (Client::RustImap, &rust_imap),
@@ -529,12 +538,17 @@ fn orchestrate(o: &Options) -> Result<(), Error> {
             );
         }
         row(&mut table, "", Client::Imap4Each.name(), &ours_each);
+        row(&mut table, "", Client::Imap4Tokio.name(), &ours_tokio);
         for (c, s) in [
             (Client::RustImap, &rust_imap),
             (Client::AsyncImap, &async_imap),
         ] {
             row(&mut table, "", c.name(), s);
-            for (label, ours) in [("typed", &ours), ("streamed", &ours_each)] {
+            for (label, ours) in [
+                ("typed", &ours),
+                ("streamed", &ours_each),
+                ("tokio typed", &ours_tokio),
+            ] {
                 let _ = writeln!(
                     table,
                     "| | **imap4 {label} / {}** | **{:.2}** | **{:.2}** | {:.2} / {:.2} | **{:.2}** | |",
@@ -682,6 +696,7 @@ fn client(args: &[String]) -> Result<(), Error> {
         "floor" => Ok(floor::run(mode, host, port, CHUNK, ENVELOPE_ITEMS)?),
         "rust-imap" => peers::rust_imap(mode, host, port),
         "imap4-each" => imap4_each(mode, host, port),
+        "imap4-tokio" => imap4_tokio(mode, host, port),
         "async-imap" => peers::async_imap(mode, host, port),
         _ => {
             Err(format!("unknown client {which:?} (the imaplib client is a Python script)").into())
@@ -736,6 +751,61 @@ fn imap4_client(mode: &str, host: &str, port: u16, typed: bool) -> Result<(u64, 
     };
     m.logout()?;
     Ok(counts)
+}
+
+/// imap4's typed API on the tokio driver (a current-thread runtime, as
+/// async-imap's row), collected as [`typed_envelopes`] and
+/// [`typed_bodies`] do.
+fn imap4_tokio(mode: &str, host: &str, port: u16) -> Result<(u64, u64), Error> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let mut m = imap4::tokio::Imap4::connect(host, port).await?;
+        m.login("bench", "secret").await?;
+        let n = m.typed().examine("INBOX").await?.exists as usize;
+        let (mut items, mut bytes) = (0u64, 0u64);
+        match mode {
+            "envelope" => {
+                let fetches = m
+                    .typed()
+                    .uid_fetch(
+                        &UidSet::all(),
+                        &[
+                            FetchAttr::Flags,
+                            FetchAttr::InternalDate,
+                            FetchAttr::Rfc822Size,
+                            FetchAttr::Envelope,
+                        ],
+                    )
+                    .await?;
+                let parsed = fetches.iter().collect::<Result<Vec<Fetch<'_>>, _>>()?;
+                for f in &parsed {
+                    bytes += complete_envelope_fetch(f)?;
+                }
+                items = parsed.len() as u64;
+            }
+            "bodies" => {
+                let attrs = [FetchAttr::full_peek()];
+                let mut a = 1;
+                while a <= n {
+                    let b = (a + CHUNK - 1).min(n);
+                    let set = UidSet::range(a as u32, Bound::Num(b as u32));
+                    let fetches = m.typed().uid_fetch(&set, &attrs).await?;
+                    for f in fetches.iter() {
+                        let f = f?;
+                        let body = f.section("").ok_or_else(|| format!("no BODY[] in {f:?}"))?;
+                        items += 1;
+                        bytes += body.len() as u64;
+                    }
+                    a = b + 1;
+                }
+            }
+            _ => return Err(format!("unknown mode {mode:?}").into()),
+        }
+        m.logout().await?;
+        Ok((items, bytes))
+    })
 }
 
 /// imap4's typed API, streamed: `uid_fetch_each` (each response parsed

@@ -217,7 +217,35 @@ pub struct Framer {
     /// The buffer's length when [`Framer::read_buf`] handed it out: what
     /// was appended after it is not yet counted in `fed`.
     mark: Option<usize>,
+    /// The rest of `buf`'s storage after the last [`Framer::read_into`]:
+    /// its bytes were zeroed and not read into, so the next read uses
+    /// them without zeroing them again; its capacity is the room past
+    /// them. (A handle of its own so that `buf` stays only the bytes
+    /// received.)
+    zeros: BytesMut,
+    /// The size of the storage `buf` lives in (its capacity when it was
+    /// allocated or last grew).
+    buf_storage: usize,
+    /// Whether frames were cut from `buf`'s storage in place (see
+    /// [`Framer::emit`]): it cannot grow in place while they live.
+    shared: bool,
+    /// Receive buffers given up while frames cut from them were still
+    /// alive, with their storage sizes, kept to be reused once those
+    /// frames are dropped: at most [`SPARES`], oldest first, none larger
+    /// than [`KEEP_BETWEEN_COMMANDS`].
+    spares: Vec<(BytesMut, usize)>,
 }
+
+/// How many receive buffers a framer keeps for reuse (see
+/// [`Framer::emit`]): buffers of a bulk download come back to the framer
+/// instead of the allocator, which would hand them to the kernel and
+/// fault them in again for the next command.
+pub const SPARES: usize = 16;
+
+/// Frames of at least this size (16 KiB) are cut from the receive buffer
+/// in place, without a copy; smaller ones are copied out (see
+/// [`Framer::emit`]).
+pub const IN_PLACE: usize = 16 << 10;
 
 /// The largest size of the chunks small frames are packed into: 64 KiB.
 /// Frames of a sixteenth of it or more get an allocation of their own.
@@ -263,6 +291,10 @@ impl Framer {
             arena_next: ARENA_MIN,
             read_size: MIN_READ,
             mark: None,
+            zeros: BytesMut::new(),
+            buf_storage: 0,
+            shared: false,
+            spares: Vec::new(),
         }
     }
 
@@ -328,6 +360,8 @@ impl Framer {
     /// Appends received bytes.
     pub fn feed(&mut self, data: &[u8]) {
         self.commit();
+        self.zeros = BytesMut::new();
+        self.make_room(data.len());
         self.buf.extend_from_slice(data);
         self.fed += data.len() as u64;
     }
@@ -353,7 +387,8 @@ impl Framer {
     /// ```
     pub fn read_buf(&mut self) -> &mut BytesMut {
         self.commit();
-        self.buf.reserve(self.read_size);
+        self.zeros = BytesMut::new();
+        self.make_room(self.read_size);
         self.mark = Some(self.buf.len());
         &mut self.buf
     }
@@ -384,20 +419,85 @@ impl Framer {
     /// Reads once with `read` straight into the receive buffer (the room
     /// [`Framer::read_buf`] reserves, zeroed, as `&mut [u8]`: what a
     /// blocking `std::io::Read` wants) and commits what it read; a count
-    /// above the room given is taken as the room.
+    /// above the room given is taken as the room. Room zeroed and not
+    /// filled is kept for the next read, so bytes are zeroed about once
+    /// per buffer, not once per read.
     pub fn read_into<E>(
         &mut self,
         read: impl FnOnce(&mut [u8]) -> Result<usize, E>,
     ) -> Result<usize, E> {
-        let want = self.read_size;
-        let buf = self.read_buf();
-        let len = buf.len();
-        buf.resize(len + want, 0);
-        let r = read(&mut buf[len..]);
-        let n = r.as_ref().map_or(0, |n| (*n).min(want));
-        buf.truncate(len + n);
         self.commit();
+        let want = self.read_size;
+        let len = self.buf.len();
+        let zeros = std::mem::take(&mut self.zeros);
+        if zeros.capacity() > 0 && self.buf.as_ptr().wrapping_add(len) == zeros.as_ptr() {
+            // the zeros were split off this buffer: joining them back
+            // copies nothing
+            self.buf.unsplit(zeros);
+        } else {
+            // now, so that the buffer may be the storage's only owner
+            drop(zeros);
+        }
+        if self.buf.len() < len + want {
+            if self.buf.capacity() < len + want {
+                // the room moves: zeros are not worth moving along
+                self.buf.truncate(len);
+                self.make_room(want);
+            }
+            // zeroes only what is not zeroed yet
+            self.buf.resize(len + want, 0);
+        }
+        let r = read(&mut self.buf[len..len + want]);
+        let n = r.as_ref().map_or(0, |n| (*n).min(want));
+        self.zeros = self.buf.split_off(len + n);
+        self.fed += n as u64;
+        self.note_read(n);
         r.map(|_| n)
+    }
+
+    /// Makes room for `want` more bytes in the receive buffer. A buffer
+    /// frames were cut from (see [`Framer::emit`]) cannot grow in place
+    /// while they live: the bytes of the response in progress then move
+    /// to a spare buffer whose frames are all gone, or to a new one, and
+    /// the old buffer becomes a spare.
+    fn make_room(&mut self, want: usize) {
+        let len = self.buf.len();
+        if self.buf.try_reclaim(want) {
+            // room left, or the buffer's own storage has it (every frame
+            // cut from it is gone): nothing allocated
+            return;
+        }
+        if !self.shared {
+            // a response larger than its buffer: grow it (doubling)
+            self.buf.reserve(want);
+            self.buf_storage = self.buf_storage.max(self.buf.capacity());
+            return;
+        }
+        let need = len + want;
+        let (mut next, storage) = match self
+            .spares
+            .iter_mut()
+            .position(|(s, size)| s.try_reclaim(need.max(*size)))
+        {
+            Some(i) => self.spares.remove(i),
+            // at least twice the bytes held (so a growing response is
+            // copied O(1) times per byte) and four reads' worth
+            None => {
+                let size = need.max(2 * len).max(4 * self.read_size);
+                (BytesMut::with_capacity(size), size)
+            }
+        };
+        next.extend_from_slice(&self.buf);
+        let mut old = std::mem::replace(&mut self.buf, next);
+        let old_storage = std::mem::replace(&mut self.buf_storage, storage);
+        self.shared = false;
+        if old_storage <= KEEP_BETWEEN_COMMANDS {
+            old.clear();
+            if self.spares.len() == SPARES {
+                self.spares.remove(0);
+            }
+            self.spares.push((old, old_storage));
+        }
     }
 
     /// How many bytes the next read asks room for.
@@ -424,6 +524,10 @@ impl Framer {
             return false;
         }
         self.buf = BytesMut::new();
+        self.zeros = BytesMut::new();
+        self.buf_storage = 0;
+        self.shared = false;
+        self.spares = Vec::new();
         self.arena = BytesMut::new();
         self.arena_next = ARENA_MIN;
         self.read_size = MIN_READ;
@@ -437,17 +541,27 @@ impl Framer {
     /// released the buffer.
     pub fn trim(&mut self, keep: usize) -> bool {
         self.commit();
-        if !self.buf.is_empty() || self.in_frame() || self.buf.capacity() <= keep {
+        let size = self
+            .buf_storage
+            .max(self.buf.capacity() + self.zeros.capacity());
+        if !self.buf.is_empty() || self.in_frame() || size <= keep {
             return false;
         }
         self.buf = BytesMut::new();
+        self.zeros = BytesMut::new();
+        self.buf_storage = 0;
+        self.shared = false;
         true
     }
 
     /// Bytes the framer holds allocated for input not yet returned: the
-    /// receive buffer's capacity and the arena's unused room.
+    /// receive buffer's capacity, the arena's unused room and the spare
+    /// buffers' room (some of it may still hold frames).
     pub fn allocated(&self) -> usize {
-        self.buf.capacity() + self.arena.capacity()
+        self.buf.capacity()
+            + self.zeros.capacity()
+            + self.arena.capacity()
+            + self.spares.iter().map(|(s, _)| s.capacity()).sum::<usize>()
     }
 
     /// The bytes buffered that are not yet part of a returned frame.
@@ -477,6 +591,9 @@ impl Framer {
     /// byte is an attack).
     pub fn take_buffered(&mut self) -> BytesMut {
         self.commit();
+        self.zeros = BytesMut::new();
+        self.buf_storage = 0;
+        self.shared = false;
         let out = std::mem::take(&mut self.buf);
         self.reset_frame();
         out
@@ -531,6 +648,7 @@ impl Framer {
                     let n = remaining.min(avail as u64) as usize;
                     let piece = if n == avail {
                         // all that is buffered is body: hand it out whole
+                        self.shared = true;
                         self.buf.split_off(self.pos).freeze()
                     } else {
                         let piece = Bytes::copy_from_slice(&self.buf[self.pos..self.pos + n]);
@@ -731,31 +849,41 @@ impl Framer {
         Some(Item::BodyStart { seq, section, size })
     }
 
-    /// Takes the complete frame out of the buffer. It is copied, so that
-    /// what a caller keeps holds exactly its own bytes and the receive
-    /// buffer stays the framer's, reused for every response: a frame
-    /// split off in place would pin the whole buffer it was read into
-    /// (up to twice its size after growing, or a large buffer pinned by a
-    /// tiny response kept alongside). Small frames are packed into
-    /// chunks that start at [`ARENA_MIN`] and double up to [`ARENA`], so
-    /// a million tiny responses cost no allocation each and a session
-    /// that got a few holds little; larger ones get an allocation of
-    /// their own size.
+    /// Takes the complete frame out of the buffer.
+    ///
+    /// A frame of [`IN_PLACE`] bytes or more (a message body, say) is cut
+    /// from the receive buffer in place, without a copy: it shares the
+    /// buffer's storage, at most four reads' worth or twice the frame, so
+    /// what it pins is bounded by a small multiple of its own size. The
+    /// buffer then goes on after it; when it is full, the framer moves on
+    /// to a spare one whose frames are all dropped (see [`SPARES`]).
+    ///
+    /// Smaller frames are copied, so that a tiny response kept for long
+    /// does not pin a large buffer. They are packed into chunks that
+    /// start at [`ARENA_MIN`] and double up to [`ARENA`], so a million
+    /// tiny responses cost no allocation each and a session that got a
+    /// few holds little; medium ones get an allocation of their own size.
     fn emit(&mut self) -> Frame {
         use bytes::Buf;
         let raw_len = self.pos;
         let offset = self.fed - self.buf.len() as u64 - self.streamed;
-        let bytes = if raw_len >= ARENA / 16 {
-            Bytes::copy_from_slice(&self.buf[..raw_len])
+        let bytes = if raw_len >= IN_PLACE {
+            self.shared = true;
+            self.buf.split_to(raw_len).freeze()
+        } else if raw_len >= ARENA / 16 {
+            let b = Bytes::copy_from_slice(&self.buf[..raw_len]);
+            self.buf.advance(raw_len);
+            b
         } else {
             if self.arena.capacity() - self.arena.len() < raw_len {
                 self.arena = BytesMut::with_capacity(self.arena_next.max(raw_len));
                 self.arena_next = (self.arena_next * 2).min(ARENA);
             }
             self.arena.extend_from_slice(&self.buf[..raw_len]);
-            self.arena.split().freeze()
+            let b = self.arena.split().freeze();
+            self.buf.advance(raw_len);
+            b
         };
-        self.buf.advance(raw_len);
         let parts = self
             .parts
             .iter()
@@ -1392,5 +1520,132 @@ mod tests {
         assert_eq!(f.next_frame(), Ok(None));
         f.read_buf();
         assert!(f.allocated() <= 2 * MIN_READ + 64);
+    }
+
+    /// `n` FETCH responses of `size` body bytes each, the body of the
+    /// `i`-th made of the byte `b'a' + (seed + i) % 26`.
+    fn bodies(n: usize, size: usize, seed: usize) -> Vec<u8> {
+        let mut wire = Vec::new();
+        for i in 0..n {
+            wire.extend_from_slice(format!("* {} FETCH (BODY[] {{{size}}}\r\n", i + 1).as_bytes());
+            wire.resize(wire.len() + size, b'a' + ((seed + i) % 26) as u8);
+            wire.extend_from_slice(b")\r\n");
+        }
+        wire
+    }
+
+    fn body_byte(f: &Frame) -> (usize, u8) {
+        let body = match &f.parts()[1] {
+            Part::Literal(b) => b,
+            _ => panic!("no literal"),
+        };
+        assert!(body.iter().all(|&b| b == body[0]), "a body was overwritten");
+        (body.len(), body[0])
+    }
+
+    #[test]
+    fn large_frames_are_cut_in_place_from_the_bytes_read() {
+        let mut f = Framer::new(Limits::default());
+        let wire = bodies(20, 30_000, 0);
+        let mut reads: Vec<std::ops::Range<usize>> = Vec::new();
+        let mut data = &wire[..];
+        let mut frames = Vec::new();
+        while !data.is_empty() {
+            f.read_into(|b| -> Result<usize, ()> {
+                let n = b.len().min(data.len());
+                b[..n].copy_from_slice(&data[..n]);
+                let at = b.as_ptr() as usize;
+                reads.push(at..at + n);
+                Ok(n)
+            })
+            .unwrap();
+            data = &data[reads.last().unwrap().len()..];
+            while let Some(frame) = f.next_frame().unwrap() {
+                frames.push(frame);
+            }
+        }
+        assert_eq!(frames.len(), 20);
+        // reads that went into consecutive memory make one region
+        let mut regions: Vec<std::ops::Range<usize>> = Vec::new();
+        for r in reads {
+            match regions.last_mut() {
+                Some(last) if last.end == r.start => last.end = r.end,
+                _ => regions.push(r),
+            }
+        }
+        // once the reads are large, a body's bytes are the very bytes read:
+        // its address lies inside the memory the reads went to
+        let in_place = frames
+            .iter()
+            .filter(|fr| {
+                let at = fr.raw().as_ptr() as usize;
+                regions
+                    .iter()
+                    .any(|r| r.contains(&at) && r.contains(&(at + fr.raw_len() - 1)))
+            })
+            .count();
+        assert!(in_place >= 15, "only {in_place} of 20 in place");
+        for (i, fr) in frames.iter().enumerate() {
+            assert_eq!(body_byte(fr), (30_000, b'a' + i as u8));
+        }
+    }
+
+    #[test]
+    fn buffers_come_back_once_their_frames_are_dropped_and_kept_frames_stay_intact() {
+        let mut f = Framer::new(Limits::default());
+        let mut kept = Vec::new();
+        let mut peak = 0;
+        for round in 0..40 {
+            // a command's worth of bodies, held until the command is done
+            read_all(&mut f, &bodies(30, 25_000, round));
+            let mut held = Vec::new();
+            while let Some(frame) = f.next_frame().unwrap() {
+                held.push(frame);
+            }
+            assert_eq!(held.len(), 30);
+            for (i, fr) in held.iter().enumerate() {
+                assert_eq!(body_byte(fr), (25_000, b'a' + ((round + i) % 26) as u8));
+            }
+            // one frame of every fourth round is kept for good
+            if round % 4 == 0 {
+                kept.push((round, held.swap_remove(0)));
+            }
+            drop(held);
+            peak = peak.max(f.allocated());
+        }
+        // what the framer holds stays bounded by its spares, though 40 rounds
+        // of 750 KB went through it
+        assert!(
+            peak <= (SPARES + 2) * 4 * MAX_READ,
+            "the framer holds {peak} bytes"
+        );
+        // the frames kept were never written over by later reads
+        for (round, fr) in &kept {
+            assert_eq!(body_byte(fr), (25_000, b'a' + (round % 26) as u8));
+        }
+        assert!(f.release());
+        assert_eq!(f.allocated(), 0);
+    }
+
+    #[test]
+    fn room_kept_zeroed_between_reads_is_still_zero() {
+        let mut f = Framer::new(Limits::default());
+        // a read that fills only part of the room, with bytes that are not 0
+        f.read_into(|b| -> Result<usize, ()> {
+            b[..5].copy_from_slice(b"* OK ");
+            Ok(5)
+        })
+        .unwrap();
+        // a read that claims 3 bytes and writes none: they are the zeros the
+        // room was given with, not stale bytes
+        f.read_into(|b| -> Result<usize, ()> {
+            assert!(
+                b.iter().all(|&x| x == 0),
+                "the room handed out is not zeroed"
+            );
+            Ok(3)
+        })
+        .unwrap();
+        assert_eq!(f.unprocessed(), b"* OK \0\0\0");
     }
 }

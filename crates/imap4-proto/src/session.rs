@@ -510,6 +510,9 @@ impl Session {
         &mut self,
         read: impl FnOnce(&mut [u8]) -> Result<usize, E>,
     ) -> Result<usize, E> {
+        if self.deflate.is_none() {
+            return self.framer.read_into(read);
+        }
         let want = self.framer.read_size();
         let buf = self.read_buf();
         let len = buf.len();
