@@ -5,6 +5,12 @@
 //! once), and as one batched UID FETCH, against the test kit's Dovecot.
 //! Each way but the naive one is timed `ROUNDS` times; the table shows the
 //! median.
+//!
+//! Then `APPENDS` APPENDs of a small message over the same kind of link:
+//! one at a time, pipelined (`append_pipelined`) and as one MULTIAPPEND
+//! (`append_many`) on Dovecot (LITERAL+), and one at a time and pipelined
+//! on Courier (synchronizing literals, no MULTIAPPEND; skipped where
+//! Courier cannot start, as without root).
 
 use std::future::Future;
 use std::io::{Read, Write};
@@ -14,10 +20,11 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use imap4::typed::{FetchAttr, UidSet};
+use imap4::typed::{AppendMessage, FetchAttr, StatusAttr, UidSet};
 use imap4::Imap4;
 
 use crate::Error;
+use imap4_testkit::ImapServer;
 
 const MESSAGES: u32 = 300;
 const DELAY: Duration = Duration::from_millis(5);
@@ -25,6 +32,8 @@ const DELAY: Duration = Duration::from_millis(5);
 const ROUNDS: usize = 5;
 /// Tasks sharing the one `Client`.
 const TASKS: u32 = 8;
+/// Messages APPENDed in each way of the APPEND part.
+const APPENDS: usize = 100;
 
 /// Copies `from` to `to`, each chunk delivered `DELAY` after it was read
 /// (a fixed latency, not a bandwidth limit: chunks in flight overlap).
@@ -248,6 +257,86 @@ pub fn run() -> Result<(), Error> {
         ("naive, one at a time", naive),
     ] {
         println!("| {name} | {:.3} s | {:.2}x |", t, t / batched);
+    }
+    appends(server.port(), "alice", server.password(), "INBOX", true)?;
+    drop(server);
+    match imap4_testkit::Courier::start() {
+        Ok(c) => appends(
+            c.port(),
+            &c.login_name("alice"),
+            c.password(),
+            "INBOX",
+            false,
+        )?,
+        Err(e) => println!("\n(Courier not run: {e})"),
+    }
+    Ok(())
+}
+
+/// `APPENDS` APPENDs over a proxy with `DELAY` each way: one at a time,
+/// pipelined and (where offered) one MULTIAPPEND; each way's count of
+/// messages added is checked with STATUS.
+fn appends(port: u16, user: &str, password: &str, folder: &str, multi: bool) -> Result<(), Error> {
+    let port = proxy(port)?;
+    let mut m = Imap4::connect("127.0.0.1", port)?;
+    m.login(user, password)?;
+    let name = m.typed().has_capability("LITERAL+");
+    let bodies: Vec<Vec<u8>> = (0..APPENDS)
+        .map(|i| {
+            format!(
+                "From: a@example.org\r\nSubject: append {i}\r\n\r\n{}\r\n",
+                "x".repeat(2000)
+            )
+            .into_bytes()
+        })
+        .collect();
+    let batch: Vec<AppendMessage<'_>> = bodies
+        .iter()
+        .map(|b| AppendMessage::new(b.clone()))
+        .collect();
+    let count = |m: &mut Imap4| -> Result<u32, Error> {
+        Ok(m.typed()
+            .status(folder, &[StatusAttr::Messages])?
+            .messages
+            .unwrap_or(0))
+    };
+    let mut rows = Vec::new();
+    let before = count(&mut m)?;
+    let t = Instant::now();
+    for b in &batch {
+        m.typed().append(folder, &[], None, b.message.clone())?;
+    }
+    rows.push(("one at a time", t.elapsed().as_secs_f64()));
+    let t = Instant::now();
+    for r in m.typed().append_pipelined(folder, &batch)? {
+        r?;
+    }
+    rows.push(("pipelined (`append_pipelined`)", t.elapsed().as_secs_f64()));
+    let mut ways = 2;
+    if multi {
+        let t = Instant::now();
+        m.typed().append_many(folder, &batch)?;
+        rows.push(("one MULTIAPPEND (`append_many`)", t.elapsed().as_secs_f64()));
+        ways += 1;
+    }
+    let after = count(&mut m)?;
+    assert_eq!(
+        (after - before) as usize,
+        ways * APPENDS,
+        "every way added every message"
+    );
+    m.logout()?;
+    println!(
+        "\n{APPENDS} APPENDs of 2 KB into {folder} on {port_name}, {DELAY:?} each way \
+         (LITERAL+: {lit}):\n",
+        port_name = if multi { "Dovecot" } else { "Courier" },
+        lit = if name { "yes" } else { "no" },
+    );
+    println!("| way | time | vs one at a time |");
+    println!("|---|---|---|");
+    let naive = rows[0].1;
+    for (way, t) in rows {
+        println!("| {way} | {t:.3} s | {:.2}x |", t / naive);
     }
     Ok(())
 }

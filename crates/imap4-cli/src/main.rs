@@ -300,6 +300,7 @@ fn run_copy(cli: &Cli, file: &config::ConfigFile, out: &Out) -> Result<(), Failu
         dry_run,
         batch,
         batch_bytes,
+        append,
         retries,
     } = &cli.command
     else {
@@ -337,6 +338,7 @@ fn run_copy(cli: &Cli, file: &config::ConfigFile, out: &Out) -> Result<(), Failu
         dry_run: *dry_run,
         batch: *batch,
         batch_bytes: *batch_bytes,
+        append: *append,
         filter: filter.as_ref(),
     };
     trace::install(g.verbose, false);

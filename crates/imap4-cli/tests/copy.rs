@@ -19,7 +19,7 @@ use imap4_testkit::{Courier, Dovecot, ImapServer};
 const BIN: &str = env!("CARGO_BIN_EXE_imap4");
 
 /// Source users and their INBOX sizes; each has an empty `*_dst` partner.
-const SOURCES: [(&str, usize); 9] = [
+const SOURCES: [(&str, usize); 10] = [
     ("cutc", 150),
     ("subs", 3),
     ("filt", 30),
@@ -29,6 +29,7 @@ const SOURCES: [(&str, usize); 9] = [
     ("uidv", 40),
     ("dry", 20),
     ("cour", 15),
+    ("pipe", 25),
 ];
 
 fn dovecot() -> &'static Dovecot {
@@ -519,4 +520,53 @@ fn folders_follow_the_destinations_namespace_on_courier() {
     }
     let again = run(&src, &dst, &state, &[], 0);
     assert_eq!(done(&again)["copied"], 0, "{again:?}");
+}
+
+#[test]
+fn pipelined_and_single_appends_copy_the_same_bytes() {
+    // Dovecot offers MULTIAPPEND: --append chooses the other ways
+    for (mode, piped) in [("pipelined", true), ("single", false)] {
+        let (_t, state) = tmp();
+        let (src, _) = pair("pipe");
+        let dst_user = "pipe_dst";
+        let dst = url(dst_user, dovecot().port());
+        let mut all = vec![
+            "--json", "-v", "--folder", "INBOX", "--batch", "10", "--append", mode,
+        ];
+        all.push("--map");
+        let target = format!("INBOX=Copy-{mode}");
+        all.push(&target);
+        let out = copy_cmd(&src, &dst, &state, &all).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let ev = events(&out.stdout);
+        assert_eq!(done(&ev)["copied"], 25, "{ev:?}");
+        // in the trace: pipelined, the second APPEND of a batch goes out
+        // before the first one's answer; one at a time, it does not
+        let trace = String::from_utf8_lossy(&out.stderr);
+        let lines: Vec<&str> = trace.lines().collect();
+        let appends: Vec<usize> = (0..lines.len())
+            .filter(|&i| lines[i].contains(&format!("APPEND \"Copy-{mode}\"")))
+            .collect();
+        let first_answer = (0..lines.len())
+            .find(|&i| lines[i].contains("[APPENDUID"))
+            .expect("an APPENDUID answer in the trace");
+        assert_eq!(appends.len(), 25, "one APPEND per message: {trace}");
+        assert_eq!(appends[1] < first_answer, piped, "{mode}: {trace}");
+        let s = sorted(&dovecot_contents("pipe", "INBOX"));
+        let d = sorted(&dovecot_contents(dst_user, &format!("Copy-{mode}")));
+        assert!(s == d, "{mode}: the copies differ");
+        let again = run(
+            &src,
+            &dst,
+            &state,
+            &["--folder", "INBOX", "--map", &target],
+            0,
+        );
+        assert_eq!(done(&again)["copied"], 0, "{again:?}");
+    }
 }

@@ -3,11 +3,12 @@
 //! STATUS=SIZE (RFC 8438) in the typed API of both drivers: on the test
 //! kit's Dovecot (MULTIAPPEND, SAVEDATE, PREVIEW, BINARY, STATUS=SIZE) and
 //! Cyrus (OBJECTID, APPENDLIMIT); a scripted server without them gets
-//! nothing sent.
+//! nothing sent. Pipelined APPENDs (one command per message) on Dovecot
+//! (LITERAL+) and Courier (synchronizing literals only, no MULTIAPPEND).
 
 use imap4::typed::{AppendMessage, FetchAttr, StatusAttr, UidSet};
 use imap4::Imap4;
-use imap4_testkit::{Cyrus, Dovecot, ImapServer};
+use imap4_testkit::{Courier, Cyrus, Dovecot, ImapServer};
 
 const ONE: &[u8] = b"From: a@example.org\r\nSubject: one\r\n\r\nThe first message.\r\n";
 const TWO: &[u8] = b"From: b@example.org\r\nSubject: two\r\n\r\nThe second one.\r\n";
@@ -270,4 +271,93 @@ async fn without_the_extensions_nothing_is_sent_tokio() {
     without_extensions!(m, [.await]);
     drop(m);
     fake.finish().unwrap();
+}
+
+/// 30 messages APPENDed pipelined into `$folder`, with `$refuse` one of
+/// them refused (an empty message, which Dovecot refuses and Courier
+/// takes): the others are added, in order, each with its own UID, byte for
+/// byte; the refusal is that message's alone.
+macro_rules! pipelined_scenario {
+    ($m:ident, $folder:expr, $refuse:expr, [$($await:tt)*]) => {{
+        let folder: &str = $folder;
+        let refused = if $refuse { 7 } else { usize::MAX };
+        $m.typed().create(folder)$($await)*.unwrap();
+        let bodies: Vec<Vec<u8>> = (0..30)
+            .map(|i| format!("From: p@example.org\r\nSubject: pipelined {i}\r\n\r\nbody {i}\r\n").into_bytes())
+            .collect();
+        let seen = ["\\Seen"];
+        let mut batch: Vec<AppendMessage<'_>> = bodies
+            .iter()
+            .map(|b| AppendMessage { flags: &seen, ..AppendMessage::new(b.clone()) })
+            .collect();
+        if $refuse {
+            batch[refused] = AppendMessage::new(&b""[..]);
+        }
+        let results = $m.typed().append_pipelined(folder, &batch)$($await)*.unwrap();
+        assert_eq!(results.len(), 30);
+        let mut uids = Vec::new();
+        for (i, r) in results.iter().enumerate() {
+            match (i == refused, r) {
+                (true, Err(e)) => assert!(!e.is_abort(), "{e}"),
+                (true, Ok(u)) => panic!("an empty message was taken: {u:?}"),
+                (_, Ok(u)) => uids.push(u.as_ref().expect("APPENDUID").destination.iter().next().unwrap()),
+                (_, Err(e)) => panic!("message {i} refused: {e}"),
+            }
+        }
+        assert!(uids.windows(2).all(|w| w[0] < w[1]), "UIDs in order: {uids:?}");
+        // the connection is in step afterwards
+        $m.typed().noop()$($await)*.unwrap();
+        $m.typed().examine(folder)$($await)*.unwrap();
+        let fetched = $m
+            .typed()
+            .uid_fetch(&UidSet::all(), &[FetchAttr::Uid, FetchAttr::Flags, FetchAttr::full_peek()])$($await)*
+            .unwrap();
+        let mut got = Vec::new();
+        for f in fetched.iter() {
+            let f = f.unwrap();
+            let flags: Vec<String> = f.flags().unwrap().iter().map(|x| x.0.to_str_lossy().into_owned()).collect();
+            assert!(flags.contains(&"\\Seen".to_string()), "{flags:?}");
+            got.push((f.uid().unwrap(), f.section("").unwrap().to_vec()));
+        }
+        got.sort();
+        let want: Vec<(u32, Vec<u8>)> = uids
+            .iter()
+            .copied()
+            .zip(bodies.iter().enumerate().filter(|(i, _)| *i != refused).map(|(_, b)| b.clone()))
+            .collect();
+        assert_eq!(got, want);
+    }};
+}
+
+#[test]
+fn pipelined_appends_dovecot_blocking() {
+    let d = Dovecot::builder().start().unwrap();
+    let mut m = Imap4::connect(d.host(), d.port()).unwrap();
+    m.login("alice", d.password()).unwrap();
+    assert!(m.typed().has_capability("LITERAL+"));
+    pipelined_scenario!(m, "Piped", true, []);
+    m.logout().unwrap();
+}
+
+#[cfg(feature = "tokio")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_appends_dovecot_tokio() {
+    let d = Dovecot::builder().start().unwrap();
+    let mut m = imap4::tokio::Imap4::connect(d.host(), d.port())
+        .await
+        .unwrap();
+    m.login("alice", d.password()).await.unwrap();
+    pipelined_scenario!(m, "Piped", true, [.await]);
+    m.logout().await.unwrap();
+}
+
+#[test]
+fn pipelined_appends_with_synchronizing_literals_courier() {
+    let s = Courier::start().unwrap();
+    let mut m = Imap4::connect(s.host(), s.port()).unwrap();
+    m.login(&s.login_name("alice"), s.password()).unwrap();
+    assert!(!m.typed().has_capability("LITERAL+"));
+    assert!(!m.typed().has_capability("MULTIAPPEND"));
+    pipelined_scenario!(m, "INBOX.Piped", false, []);
+    m.logout().unwrap();
 }
