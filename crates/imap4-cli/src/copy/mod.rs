@@ -1028,23 +1028,9 @@ impl Run<'_> {
         from: &mut u32,
         report: &mut CopyFolderReport,
     ) -> Result<(), Failure> {
-        let records: Vec<Copied> = msgs.iter().map(|m| m.copied.clone()).collect();
-        self.state()
-            .begin_batch(folder, dsel.uid_validity, *from, &records)
-            .map_err(db_error)?;
-        let flags: Vec<Vec<&str>> = msgs
-            .iter()
-            .map(|m| m.flags.iter().map(String::as_str).collect())
-            .collect();
-        let batch: Vec<AppendMessage<'_>> = msgs
-            .iter()
-            .zip(&flags)
-            .map(|(m, f)| AppendMessage {
-                flags: f,
-                internal_date: m.date.as_deref(),
-                message: m.body.clone(),
-            })
-            .collect();
+        let records = self.begin(folder, dsel, msgs, *from)?;
+        let flags = flag_lists(msgs);
+        let batch = append_batch(msgs, &flags);
         let d = self.dst()?;
         let results =
             d.m.typed()
@@ -1074,6 +1060,22 @@ impl Run<'_> {
         self.state().commit_batch(folder, &taken).map_err(db_error)
     }
 
+    /// Records `msgs` as a pending batch (appended from UIDNEXT `from`)
+    /// before they are sent; their records.
+    fn begin(
+        &mut self,
+        folder: i64,
+        dsel: &SelectedDst,
+        msgs: &[Outgoing],
+        from: u32,
+    ) -> Result<Vec<Copied>, Failure> {
+        let records: Vec<Copied> = msgs.iter().map(|m| m.copied.clone()).collect();
+        self.state()
+            .begin_batch(folder, dsel.uid_validity, from, &records)
+            .map_err(db_error)?;
+        Ok(records)
+    }
+
     /// Appends `msgs` in one command (MULTIAPPEND for several), recorded
     /// as pending first and as copied after.
     fn append(
@@ -1083,23 +1085,11 @@ impl Run<'_> {
         msgs: &[Outgoing],
         from: &mut u32,
     ) -> Result<(), Refusal> {
-        let records: Vec<Copied> = msgs.iter().map(|m| m.copied.clone()).collect();
-        self.state()
-            .begin_batch(folder, dsel.uid_validity, *from, &records)
-            .map_err(|e| Refusal::Stop(db_error(e)))?;
-        let flags: Vec<Vec<&str>> = msgs
-            .iter()
-            .map(|m| m.flags.iter().map(String::as_str).collect())
-            .collect();
-        let batch: Vec<AppendMessage<'_>> = msgs
-            .iter()
-            .zip(&flags)
-            .map(|(m, f)| AppendMessage {
-                flags: f,
-                internal_date: m.date.as_deref(),
-                message: m.body.clone(),
-            })
-            .collect();
+        let records = self
+            .begin(folder, dsel, msgs, *from)
+            .map_err(Refusal::Stop)?;
+        let flags = flag_lists(msgs);
+        let batch = append_batch(msgs, &flags);
         let d = self.dst().map_err(Refusal::Stop)?;
         let r = if batch.len() == 1 {
             let b = &batch[0];
@@ -1204,6 +1194,25 @@ enum Refusal {
     /// Nothing more can go: the connection failed, the destination is
     /// over its quota, the state cannot be written.
     Stop(Failure),
+}
+
+/// The flags of each message, as the library's APPEND takes them.
+fn flag_lists(msgs: &[Outgoing]) -> Vec<Vec<&str>> {
+    msgs.iter()
+        .map(|m| m.flags.iter().map(String::as_str).collect())
+        .collect()
+}
+
+/// The messages as APPEND arguments (`flags` from [`flag_lists`]).
+fn append_batch<'a>(msgs: &'a [Outgoing], flags: &'a [Vec<&'a str>]) -> Vec<AppendMessage<'a>> {
+    msgs.iter()
+        .zip(flags)
+        .map(|(m, f)| AppendMessage {
+            flags: f,
+            internal_date: m.date.as_deref(),
+            message: m.body.clone(),
+        })
+        .collect()
 }
 
 fn refusal(e: imap4::Error) -> Refusal {
