@@ -236,15 +236,20 @@ pub struct Framer {
     spares: Vec<(BytesMut, usize)>,
 }
 
-/// How many receive buffers a framer keeps for reuse (see
-/// [`Framer::emit`]): buffers of a bulk download come back to the framer
-/// instead of the allocator, which would hand them to the kernel and
-/// fault them in again for the next command.
+/// How many receive buffers a framer keeps for reuse, at most, none of
+/// more than [`KEEP_BETWEEN_COMMANDS`]: a buffer that frames cut from it
+/// in place (see [`IN_PLACE`]) still share is not grown but set aside, and
+/// taken again once those frames are dropped. Buffers of a bulk download
+/// so come back to the framer instead of the allocator, which would hand
+/// them to the kernel and fault them in again for the next command.
+/// [`Framer::release`] (done while IDLE waits) gives them back.
 pub const SPARES: usize = 16;
 
-/// Frames of at least this size (16 KiB) are cut from the receive buffer
-/// in place, without a copy; smaller ones are copied out (see
-/// [`Framer::emit`]).
+/// Frames of at least this size (16 KiB; message bodies, say) are cut
+/// from the receive buffer in place, without a copy: such a frame shares
+/// its buffer (at most four reads' worth or twice its own size). Smaller
+/// ones are copied out, so that a tiny response kept for long does not
+/// pin a large buffer.
 pub const IN_PLACE: usize = 16 << 10;
 
 /// The largest size of the chunks small frames are packed into: 64 KiB.
