@@ -101,11 +101,8 @@ pub fn run(
     match mode {
         "envelope" => c.command(&format!("UID FETCH 1:* {envelope_items}"))?,
         "bodies" => {
-            let mut a = 1;
-            while a <= n {
-                let b = (a + chunk - 1).min(n);
+            for (a, b) in crate::chunks(n, chunk) {
                 c.command(&format!("UID FETCH {a}:{b} (BODY.PEEK[])"))?;
-                a = b + 1;
             }
         }
         _ => return Err(io::Error::other(format!("unknown mode {mode:?}"))),

@@ -61,7 +61,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use imap4::typed::{Bound, FetchAttr, UidSet};
+use imap4::typed::{Bound, FetchAttr, Fetches, UidSet};
 use imap4::{Data, Imap4};
 use imap4_proto::parse::{parse_response, Fetch, FetchItem, Response, Untagged};
 
@@ -520,22 +520,25 @@ fn orchestrate(o: &Options) -> Result<(), Error> {
                 s.faults
             );
         };
+        // a bold row of ratios: `s` against `of`
+        let ratio = |table: &mut String, label: &str, s: &Sample, of: &Sample| {
+            let _ = writeln!(
+                table,
+                "| | **{label}** | **{:.2}** | **{:.2}** | {:.2} / {:.2} | **{:.2}** | |",
+                s.wall / of.wall,
+                s.cpu() / of.cpu(),
+                s.user / of.user,
+                s.sys / of.sys,
+                s.rss_kb as f64 / of.rss_kb as f64
+            );
+        };
         row(&mut table, &desc, Client::Imaplib.name(), &theirs);
         for (c, s) in [
             (Client::Imap4, &ours),
             (Client::Imap4Imaplib, &ours_imaplib),
         ] {
             row(&mut table, "", c.name(), s);
-            let _ = writeln!(
-                table,
-                "| | **{} / CPython** | **{:.2}** | **{:.2}** | {:.2} / {:.2} | **{:.2}** | |",
-                c.name(),
-                s.wall / theirs.wall,
-                s.cpu() / theirs.cpu(),
-                s.user / theirs.user,
-                s.sys / theirs.sys,
-                s.rss_kb as f64 / theirs.rss_kb as f64
-            );
+            ratio(&mut table, &format!("{} / CPython", c.name()), s, &theirs);
         }
         row(&mut table, "", Client::Imap4Each.name(), &ours_each);
         row(&mut table, "", Client::Imap4Tokio.name(), &ours_tokio);
@@ -549,16 +552,7 @@ fn orchestrate(o: &Options) -> Result<(), Error> {
                 ("streamed", &ours_each),
                 ("tokio typed", &ours_tokio),
             ] {
-                let _ = writeln!(
-                    table,
-                    "| | **imap4 {label} / {}** | **{:.2}** | **{:.2}** | {:.2} / {:.2} | **{:.2}** | |",
-                    c.arg(),
-                    ours.wall / s.wall,
-                    ours.cpu() / s.cpu(),
-                    ours.user / s.user,
-                    ours.sys / s.sys,
-                    ours.rss_kb as f64 / s.rss_kb as f64
-                );
+                ratio(&mut table, &format!("imap4 {label} / {}", c.arg()), ours, s);
             }
         }
         row(&mut table, "", Client::Floor.name(), &floor);
@@ -764,47 +758,29 @@ fn imap4_tokio(mode: &str, host: &str, port: u16) -> Result<(u64, u64), Error> {
         let mut m = imap4::tokio::Imap4::connect(host, port).await?;
         m.login("bench", "secret").await?;
         let n = m.typed().examine("INBOX").await?.exists as usize;
-        let (mut items, mut bytes) = (0u64, 0u64);
-        match mode {
-            "envelope" => {
-                let fetches = m
-                    .typed()
-                    .uid_fetch(
-                        &UidSet::all(),
-                        &[
-                            FetchAttr::Flags,
-                            FetchAttr::InternalDate,
-                            FetchAttr::Rfc822Size,
-                            FetchAttr::Envelope,
-                        ],
-                    )
-                    .await?;
-                let parsed = fetches.iter().collect::<Result<Vec<Fetch<'_>>, _>>()?;
-                for f in &parsed {
-                    bytes += complete_envelope_fetch(f)?;
-                }
-                items = parsed.len() as u64;
-            }
+        let counts = match mode {
+            "envelope" => count_envelopes(
+                &m.typed()
+                    .uid_fetch(&UidSet::all(), &envelope_attrs())
+                    .await?,
+            )?,
             "bodies" => {
-                let attrs = [FetchAttr::full_peek()];
-                let mut a = 1;
-                while a <= n {
-                    let b = (a + CHUNK - 1).min(n);
-                    let set = UidSet::range(a as u32, Bound::Num(b as u32));
-                    let fetches = m.typed().uid_fetch(&set, &attrs).await?;
-                    for f in fetches.iter() {
-                        let f = f?;
-                        let body = f.section("").ok_or_else(|| format!("no BODY[] in {f:?}"))?;
-                        items += 1;
-                        bytes += body.len() as u64;
-                    }
-                    a = b + 1;
+                let (mut items, mut bytes) = (0, 0);
+                for (a, b) in chunks(n, CHUNK) {
+                    let fetches = m
+                        .typed()
+                        .uid_fetch(&range(a, b), &[FetchAttr::full_peek()])
+                        .await?;
+                    let (i, by) = count_bodies(&fetches)?;
+                    items += i;
+                    bytes += by;
                 }
+                (items, bytes)
             }
             _ => return Err(format!("unknown mode {mode:?}").into()),
-        }
+        };
         m.logout().await?;
-        Ok((items, bytes))
+        Ok(counts)
     })
 }
 
@@ -818,39 +794,30 @@ fn imap4_each(mode: &str, host: &str, port: u16) -> Result<(u64, u64), Error> {
     let mut bad: Option<String> = None;
     match mode {
         "envelope" => {
-            let attrs = [
-                FetchAttr::Flags,
-                FetchAttr::InternalDate,
-                FetchAttr::Rfc822Size,
-                FetchAttr::Envelope,
-            ];
-            m.typed().uid_fetch_each(
-                &UidSet::all(),
-                &attrs,
-                |f| match complete_envelope_fetch(&f) {
-                    Ok(size) => {
-                        items += 1;
-                        bytes += size;
-                    }
-                    Err(e) => bad = Some(e.to_string()),
-                },
-            )?;
+            m.typed()
+                .uid_fetch_each(
+                    &UidSet::all(),
+                    &envelope_attrs(),
+                    |f| match complete_envelope_fetch(&f) {
+                        Ok(size) => {
+                            items += 1;
+                            bytes += size;
+                        }
+                        Err(e) => bad = Some(e.to_string()),
+                    },
+                )?;
         }
         "bodies" => {
             let attrs = [FetchAttr::full_peek()];
-            let mut a = 1;
-            while a <= n {
-                let b = (a + CHUNK - 1).min(n);
-                let set = UidSet::range(a as u32, Bound::Num(b as u32));
+            for (a, b) in chunks(n, CHUNK) {
                 m.typed()
-                    .uid_fetch_each(&set, &attrs, |f| match f.section("") {
+                    .uid_fetch_each(&range(a, b), &attrs, |f| match f.section("") {
                         Some(body) => {
                             items += 1;
                             bytes += body.len() as u64;
                         }
                         None => bad = Some("a FETCH without BODY[]".into()),
                     })?;
-                a = b + 1;
             }
         }
         _ => return Err(format!("unknown mode {mode:?}").into()),
@@ -887,40 +854,20 @@ fn complete_envelope_fetch(f: &Fetch<'_>) -> Result<u64, Error> {
 /// (a) with the typed API: every message's flags, date, size and envelope,
 /// parsed and kept.
 fn typed_envelopes(m: &mut Imap4) -> Result<(u64, u64), Error> {
-    let fetches = m.typed().uid_fetch(
-        &UidSet::all(),
-        &[
-            FetchAttr::Flags,
-            FetchAttr::InternalDate,
-            FetchAttr::Rfc822Size,
-            FetchAttr::Envelope,
-        ],
-    )?;
-    let parsed = fetches.iter().collect::<Result<Vec<Fetch<'_>>, _>>()?;
-    let mut bytes = 0;
-    for f in &parsed {
-        bytes += complete_envelope_fetch(f)?;
-    }
-    Ok((parsed.len() as u64, bytes))
+    count_envelopes(&m.typed().uid_fetch(&UidSet::all(), &envelope_attrs())?)
 }
 
 /// (b) with the typed API: `UID FETCH a:b (BODY.PEEK[])` in chunks, each
 /// response parsed (the literal is borrowed, not copied).
 fn typed_bodies(m: &mut Imap4, n: usize) -> Result<(u64, u64), Error> {
     let (mut items, mut bytes) = (0u64, 0u64);
-    let attrs = [FetchAttr::full_peek()];
-    let mut a = 1;
-    while a <= n {
-        let b = (a + CHUNK - 1).min(n);
-        let set = UidSet::range(a as u32, Bound::Num(b as u32));
-        let fetches = m.typed().uid_fetch(&set, &attrs)?;
-        for f in fetches.iter() {
-            let f = f?;
-            let body = f.section("").ok_or_else(|| format!("no BODY[] in {f:?}"))?;
-            items += 1;
-            bytes += body.len() as u64;
-        }
-        a = b + 1;
+    for (a, b) in chunks(n, CHUNK) {
+        let (i, by) = count_bodies(
+            &m.typed()
+                .uid_fetch(&range(a, b), &[FetchAttr::full_peek()])?,
+        )?;
+        items += i;
+        bytes += by;
     }
     Ok((items, bytes))
 }
@@ -1004,9 +951,7 @@ fn reassemble(data: &[Data]) -> (Vec<u8>, Vec<Range<usize>>) {
 /// chunks.
 fn bodies(m: &mut Imap4, n: usize) -> Result<(u64, u64), Error> {
     let (mut items, mut bytes) = (0u64, 0u64);
-    let mut a = 1;
-    while a <= n {
-        let b = (a + CHUNK - 1).min(n);
+    for (a, b) in chunks(n, CHUNK) {
         let r = m.uid("FETCH", &[&format!("{a}:{b}"), "(BODY.PEEK[])"])?;
         if !r.is_ok() {
             return Err(format!("UID FETCH {a}:{b}: {}", r.typ).into());
@@ -1017,9 +962,54 @@ fn bodies(m: &mut Imap4, n: usize) -> Result<(u64, u64), Error> {
                 bytes += l.body.len() as u64;
             }
         }
-        a = b + 1;
     }
     Ok((items, bytes))
+}
+
+/// The `bodies` workload's UID ranges for `n` messages: `(a, b)` for
+/// `UID FETCH a:b`, `chunk` messages each.
+pub fn chunks(n: usize, chunk: usize) -> impl Iterator<Item = (usize, usize)> {
+    (1..=n)
+        .step_by(chunk.max(1))
+        .map(move |a| (a, (a + chunk.max(1) - 1).min(n)))
+}
+
+/// What (a) asks for: flags, date, size and envelope.
+fn envelope_attrs() -> [FetchAttr; 4] {
+    [
+        FetchAttr::Flags,
+        FetchAttr::InternalDate,
+        FetchAttr::Rfc822Size,
+        FetchAttr::Envelope,
+    ]
+}
+
+/// (a)'s answer, every response parsed and kept: (messages, sizes).
+fn count_envelopes(fetches: &Fetches) -> Result<(u64, u64), Error> {
+    let parsed = fetches.iter().collect::<Result<Vec<Fetch<'_>>, _>>()?;
+    let mut bytes = 0;
+    for f in &parsed {
+        bytes += complete_envelope_fetch(f)?;
+    }
+    Ok((parsed.len() as u64, bytes))
+}
+
+/// One (b) answer, every response parsed (the literal is borrowed, not
+/// copied): (messages, body bytes).
+fn count_bodies(fetches: &Fetches) -> Result<(u64, u64), Error> {
+    let (mut items, mut bytes) = (0u64, 0u64);
+    for f in fetches.iter() {
+        let f = f?;
+        let body = f.section("").ok_or_else(|| format!("no BODY[] in {f:?}"))?;
+        items += 1;
+        bytes += body.len() as u64;
+    }
+    Ok((items, bytes))
+}
+
+/// The UID set `a:b`.
+fn range(a: usize, b: usize) -> UidSet {
+    UidSet::range(a as u32, Bound::Num(b as u32))
 }
 
 /// This process's user and system CPU time so far, in seconds.

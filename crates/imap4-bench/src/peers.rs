@@ -35,16 +35,13 @@ pub fn rust_imap(mode: &str, host: &str, port: u16) -> Result<(u64, u64), Error>
             }
         }
         "bodies" => {
-            let mut a = 1;
-            while a <= n {
-                let b = (a + CHUNK - 1).min(n);
+            for (a, b) in crate::chunks(n, CHUNK) {
                 let fetches = s.uid_fetch(format!("{a}:{b}"), "BODY.PEEK[]")?;
                 for f in fetches.iter() {
                     let body = f.body().ok_or("rust-imap: a FETCH without BODY[]")?;
                     items += 1;
                     bytes += body.len() as u64;
                 }
-                a = b + 1;
             }
         }
         _ => return Err(format!("unknown mode {mode:?}").into()),
@@ -82,9 +79,7 @@ pub fn async_imap(mode: &str, host: &str, port: u16) -> Result<(u64, u64), Error
                 }
             }
             "bodies" => {
-                let mut a = 1;
-                while a <= n {
-                    let b = (a + CHUNK - 1).min(n);
+                for (a, b) in crate::chunks(n, CHUNK) {
                     let mut fetches =
                         Box::pin(s.uid_fetch(format!("{a}:{b}"), "BODY.PEEK[]").await?);
                     while let Some(f) = fetches.next().await {
@@ -93,7 +88,6 @@ pub fn async_imap(mode: &str, host: &str, port: u16) -> Result<(u64, u64), Error
                         items += 1;
                         bytes += body.len() as u64;
                     }
-                    a = b + 1;
                 }
             }
             _ => return Err(format!("unknown mode {mode:?}").into()),
