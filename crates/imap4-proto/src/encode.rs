@@ -105,7 +105,9 @@ pub struct LiteralMode {
 }
 
 impl LiteralMode {
-    fn non_sync(&self, len: usize) -> bool {
+    /// Whether a literal of `len` bytes goes without waiting for the
+    /// server's go-ahead: `LITERAL+`, or `LITERAL-` up to 4096 bytes.
+    pub fn non_sync(&self, len: usize) -> bool {
         self.literal_plus || (self.literal_minus && len <= 4096)
     }
 }

@@ -793,6 +793,13 @@ impl Session {
 
     // ----- commands ---------------------------------------------------------
 
+    /// Whether a literal of `len` bytes goes without waiting for the
+    /// server's go-ahead (`LITERAL+`, or `LITERAL-` up to 4096 bytes), so
+    /// that commands carrying it pipeline without a round trip each.
+    pub fn literal_non_sync(&self, len: usize) -> bool {
+        self.literal_mode().non_sync(len)
+    }
+
     pub(crate) fn literal_mode(&self) -> LiteralMode {
         LiteralMode {
             literal_plus: self.has_capability("LITERAL+"),

@@ -852,6 +852,14 @@ macro_rules! typed_commands {
                 .collect())
         }
 
+        /// Whether a literal of `len` bytes (a message to APPEND, say) goes
+        /// without waiting for the server's go-ahead: `LITERAL+`, or
+        /// `LITERAL-` up to 4096 bytes. Where it does not,
+        /// [`Typed::append_pipelined`] saves no round trip.
+        pub fn literal_non_sync(&self, len: usize) -> bool {
+            self.m.session.literal_non_sync(len)
+        }
+
         /// The server-wide APPENDLIMIT (RFC 7889) in bytes, when its
         /// capability carries one; `None` otherwise (ask per mailbox with
         /// STATUS [`StatusAttr::AppendLimit`]).

@@ -947,8 +947,6 @@ impl Run<'_> {
         // OK, which a server with Nagle on (Courier) holds for the
         // client's delayed ACK, so they measured slower than one at a time
         // (`imap4-bench pipeline`).
-        let plus = self.dst()?.m.typed().has_capability("LITERAL+");
-        let minus = self.dst()?.m.typed().has_capability("LITERAL-");
         for batch in batches {
             let msgs = self.fetch_batch(&batch, dsel)?;
             let n = msgs.len() as u64;
@@ -966,8 +964,11 @@ impl Run<'_> {
                 }
             } else if msgs.len() > 1
                 && (mode == AppendMode::Pipelined
-                    || mode == AppendMode::Auto
-                        && (plus || minus && msgs.iter().all(|m| m.body.len() <= 4096)))
+                    || mode == AppendMode::Auto && {
+                        let d = self.dst()?;
+                        msgs.iter()
+                            .all(|m| d.m.typed().literal_non_sync(m.body.len()))
+                    })
             {
                 self.append_pipelined(row.id, dsel, &msgs, from, report)?;
             } else {
