@@ -6,7 +6,7 @@
 //! stays as the reporters scrubbed it.
 
 use imap4_proto::parse::{
-    parse_response, Address, BodySpecific, BodyStructure, ByteStr, Code, Fetch, FetchItem,
+    parse_response, Address, BodySpecific, BodyStructure, ByteStr, Code, Fetch, FetchItem, Params,
     Response, Status, StatusKind, Untagged,
 };
 
@@ -330,7 +330,7 @@ fn exchange_disposition_as_bare_string() {
         assert!(matches!(specific, BodySpecific::Text { .. }));
         assert_eq!(
             ext.disposition,
-            Some((ByteStr::borrowed(b"inline"), vec![]))
+            Some((ByteStr::borrowed(b"inline"), Params::new()))
         );
     }
 }
@@ -353,7 +353,10 @@ fn exchange_multipart_disposition_as_bare_string() {
     assert_eq!(ext.params[0].1, "----=_Part_0_-1731707885.1504253815584");
     assert_eq!(
         ext.disposition,
-        Some((ByteStr::borrowed(b"S/MIME Encrypted Message"), vec![]))
+        Some((
+            ByteStr::borrowed(b"S/MIME Encrypted Message"),
+            Params::new()
+        ))
     );
     assert!(ext.language.is_empty());
 }

@@ -76,20 +76,39 @@ pub(crate) struct Cursor<'a> {
     max_depth: usize,
 }
 
-#[inline]
-pub(crate) fn is_atom_char(b: u8) -> bool {
-    // ATOM-CHAR: any CHAR except atom-specials: ( ) { SP CTL % * " \ ]
-    // (']' is resp-special; we stop atoms at it so `[CODE]` parses.)
-    !matches!(
-        b,
-        b'(' | b')' | b'{' | b' ' | b'%' | b'*' | b'"' | b'\\' | b']' | 0..=0x1f | 0x7f
-    )
-}
+/// [`CLASS`] bit: ATOM-CHAR (any CHAR except atom-specials: `( ) { SP CTL
+/// % * " \\ ]`; `]` is resp-special, stopped at so that `[CODE]` parses).
+pub(crate) const ATOM: u8 = 1;
+/// [`CLASS`] bit: ASTRING-CHAR (an atom char, or `]`).
+pub(crate) const ASTRING: u8 = 2;
+/// [`CLASS`] bit: a byte of a FETCH item name (`BODY.PEEK`, `X-GM-MSGID`,
+/// `RFC822.SIZE`): letters, digits, `.`, `-`, `_`.
+pub(crate) const ITEM_NAME: u8 = 4;
 
-#[inline]
-fn is_astring_char(b: u8) -> bool {
-    is_atom_char(b) || b == b']'
-}
+/// The character classes of every byte, looked up once per byte by the
+/// scanning loops (a table load instead of a chain of comparisons).
+pub(crate) static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let special = matches!(
+            c,
+            b'(' | b')' | b'{' | b' ' | b'%' | b'*' | b'"' | b'\\' | b']' | 0..=0x1f | 0x7f
+        );
+        if !special {
+            t[b] |= ATOM | ASTRING;
+        }
+        if c == b']' {
+            t[b] |= ASTRING;
+        }
+        if c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_') {
+            t[b] |= ITEM_NAME;
+        }
+        b += 1;
+    }
+    t
+};
 
 impl<'a> Cursor<'a> {
     pub(crate) fn new(buf: &'a [u8], max_depth: usize) -> Self {
@@ -230,17 +249,28 @@ impl<'a> Cursor<'a> {
         Ok(n)
     }
 
+    /// The bytes from here on that are all of `class` (a [`CLASS`] bit),
+    /// possibly none.
+    #[inline]
+    pub(crate) fn take_class(&mut self, class: u8) -> &'a [u8] {
+        let buf = self.buf;
+        let start = self.pos.min(buf.len());
+        let n = buf[start..]
+            .iter()
+            .position(|&b| CLASS[usize::from(b)] & class == 0)
+            .unwrap_or(buf.len() - start);
+        self.pos = start + n;
+        &buf[start..start + n]
+    }
+
     /// An atom (possibly empty-checked).
     #[inline]
     pub(crate) fn atom(&mut self) -> Result<&'a [u8], ParseError> {
-        let start = self.pos;
-        while self.peek().is_some_and(is_atom_char) {
-            self.pos += 1;
-        }
-        if self.pos == start {
+        let a = self.take_class(ATOM);
+        if a.is_empty() {
             return Err(self.err("atom"));
         }
-        Ok(&self.buf[start..self.pos])
+        Ok(a)
     }
 
     /// Bytes up to (not including) the first of `stops` or the line end.
@@ -263,22 +293,48 @@ impl<'a> Cursor<'a> {
     }
 
     /// A quoted string or a literal.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn string(&mut self) -> Result<ByteStr<'a>, ParseError> {
         match self.peek() {
-            Some(b'"') => self.quoted(),
-            Some(b'{') | Some(b'~') => self.literal().map(ByteStr::borrowed),
+            Some(b'"') => match self.quoted_fast() {
+                Some(s) => Ok(s),
+                None => self.quoted_slow(),
+            },
+            Some(b'{') | Some(b'~') => self.literal_str(),
             _ => Err(self.err("string")),
         }
     }
 
     /// A string, or NIL.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn nstring(&mut self) -> Result<Option<ByteStr<'a>>, ParseError> {
         match self.peek() {
-            Some(b'"') | Some(b'{') | Some(b'~') => self.string().map(Some),
-            Some(b'N') | Some(b'n') if self.eat_ci(b"NIL") => Ok(None),
+            Some(b'"') => match self.quoted_fast() {
+                Some(s) => Ok(Some(s)),
+                None => self.quoted_slow().map(Some),
+            },
+            Some(b'N') | Some(b'n') if self.eat_nil() => Ok(None),
+            Some(b'{') | Some(b'~') => self.literal_str().map(Some),
             _ => Err(self.err("string or NIL")),
+        }
+    }
+
+    /// A literal as a string, out of line: the quoted strings' path is
+    /// the common one and stays small.
+    #[inline(never)]
+    fn literal_str(&mut self) -> Result<ByteStr<'a>, ParseError> {
+        self.literal().map(ByteStr::borrowed)
+    }
+
+    /// Consumes `NIL` (any case) if it is next.
+    #[inline]
+    pub(crate) fn eat_nil(&mut self) -> bool {
+        match self.buf.get(self.pos..self.pos + 3) {
+            Some(&[n, i, l]) if n & 0xdf == b'N' && i & 0xdf == b'I' && l & 0xdf == b'L' => {
+                self.pos += 3;
+                true
+            }
+            _ => false,
         }
     }
 
@@ -288,14 +344,11 @@ impl<'a> Cursor<'a> {
         match self.peek() {
             Some(b'"') | Some(b'{') | Some(b'~') => self.string(),
             _ => {
-                let start = self.pos;
-                while self.peek().is_some_and(is_astring_char) {
-                    self.pos += 1;
-                }
-                if self.pos == start {
+                let a = self.take_class(ASTRING);
+                if a.is_empty() {
                     return Err(self.err("astring"));
                 }
-                Ok(ByteStr::borrowed(&self.buf[start..self.pos]))
+                Ok(ByteStr::borrowed(a))
             }
         }
     }
@@ -304,6 +357,35 @@ impl<'a> Cursor<'a> {
     /// 8-bit bytes are kept as they are.
     #[inline]
     pub(crate) fn quoted(&mut self) -> Result<ByteStr<'a>, ParseError> {
+        match self.quoted_fast() {
+            Some(s) => Ok(s),
+            None => self.quoted_slow(),
+        }
+    }
+
+    /// The usual quoted string, kept small so that it inlines: at an
+    /// opening quote, with no escape before the closing one. `None` (and
+    /// nothing consumed) for anything else.
+    #[inline(always)]
+    fn quoted_fast(&mut self) -> Option<ByteStr<'a>> {
+        let buf = self.buf;
+        if buf.get(self.pos) != Some(&b'"') {
+            return None;
+        }
+        let start = self.pos + 1;
+        let rest = &buf[start..];
+        let k = find_quoted_special(rest)?;
+        if rest[k] != b'"' {
+            return None;
+        }
+        self.pos = start + k + 1;
+        Some(ByteStr::borrowed(&rest[..k]))
+    }
+
+    /// [`Cursor::quoted`] with escapes, or an error.
+    #[cold]
+    #[inline(never)]
+    fn quoted_slow(&mut self) -> Result<ByteStr<'a>, ParseError> {
         self.expect(b'"', "'\"'")?;
         let start = self.pos;
         let mut escaped = false;
@@ -472,7 +554,32 @@ impl<'a> Cursor<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::find_quoted_special;
+    use super::{find_quoted_special, Cursor};
+
+    #[test]
+    fn strings_fast_and_slow_paths_agree_on_what_they_take() {
+        let take = |input: &[u8]| {
+            let mut c = Cursor::new(input, 8);
+            let r = c.nstring().map(|s| s.map(|s| s.as_bytes().to_vec()));
+            (r.map_err(|e| e.offset), c.pos)
+        };
+        // Plain: borrowed, the cursor just past the closing quote.
+        assert_eq!(take(b"\"a b\" x"), (Ok(Some(b"a b".to_vec())), 5));
+        assert_eq!(take(b"\"\""), (Ok(Some(vec![])), 2));
+        // Escapes resolved (the slow path), same end.
+        assert_eq!(take(br#""a\"b\\c" x"#), (Ok(Some(br#"a"b\c"#.to_vec())), 9));
+        // NIL in any case; not a longer atom's first letters.
+        assert_eq!(take(b"nIl)"), (Ok(None), 3));
+        assert_eq!(take(b"NIx"), (Err(0), 0));
+        assert_eq!(take(b"NI"), (Err(0), 0));
+        // Unterminated: an error at the line end, never past it.
+        assert_eq!(take(b"\"abc\r\n\"def\""), (Err(4), 4));
+        assert_eq!(take(b"\"abc"), (Err(4), 4));
+        assert_eq!(take(b"\"ab\\"), (Err(4), 4));
+        // A literal.
+        assert_eq!(take(b"{3}\r\nabc)"), (Ok(Some(b"abc".to_vec())), 8));
+        assert_eq!(take(b"{9}\r\nabc"), (Err(5), 5));
+    }
 
     #[test]
     fn swar_search_finds_the_first_special_byte() {

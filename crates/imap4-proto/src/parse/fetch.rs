@@ -73,14 +73,7 @@ fn origin(c: &mut Cursor<'_>) -> Result<Option<u32>, ParseError> {
 }
 
 fn item<'a>(c: &mut Cursor<'a>) -> Result<FetchItem<'a>, ParseError> {
-    let start = c.pos;
-    while c
-        .peek()
-        .is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
-    {
-        c.pos += 1;
-    }
-    let name = &c.buf[start..c.pos];
+    let name = c.take_class(super::cursor::ITEM_NAME);
     if name.is_empty() {
         return Err(c.err("fetch item name"));
     }
@@ -273,12 +266,12 @@ fn more(c: &mut Cursor<'_>) -> Result<bool, ParseError> {
     Ok(true)
 }
 
-fn addresses<'a>(c: &mut Cursor<'a>) -> Result<Vec<Address<'a>>, ParseError> {
+fn addresses<'a>(c: &mut Cursor<'a>) -> Result<Addresses<'a>, ParseError> {
     if c.eat_ci(b"NIL") {
-        return Ok(Vec::new());
+        return Ok(Addresses::new());
     }
     c.open()?;
-    let mut v = Vec::with_capacity(1);
+    let mut v = Addresses::new();
     while c.list_continues() {
         // Quirk "NIL inside an address list": skipped.
         if c.eat_ci(b"NIL") {
@@ -304,12 +297,12 @@ fn addresses<'a>(c: &mut Cursor<'a>) -> Result<Vec<Address<'a>>, ParseError> {
     Ok(v)
 }
 
-fn params<'a>(c: &mut Cursor<'a>) -> Result<Vec<(ByteStr<'a>, ByteStr<'a>)>, ParseError> {
+fn params<'a>(c: &mut Cursor<'a>) -> Result<Params<'a>, ParseError> {
     if c.eat_ci(b"NIL") {
-        return Ok(Vec::new());
+        return Ok(Params::new());
     }
     c.open()?;
-    let mut v = Vec::new();
+    let mut v = Params::new();
     while c.list_continues() {
         // Quirk "NIL where a string belongs" (Mail.ru sends
         // `("boundary" NIL)`, DavMail NIL names): kept as empty.
@@ -386,7 +379,9 @@ fn empty_multipart<'a>(c: &mut Cursor<'a>) -> Result<BodyStructure<'a>, ParseErr
     }
     let subtype = c.string()?;
     let extension = if c.list_continues() {
-        Some(Box::new(multipart_ext(c)?))
+        let mut ext = Box::<BodyExtension<'a>>::default();
+        multipart_ext(c, &mut ext)?;
+        Some(ext)
     } else {
         None
     };
@@ -403,13 +398,13 @@ fn body_strict<'a>(c: &mut Cursor<'a>) -> Result<BodyStructure<'a>, ParseError> 
     // Two functions, so that the frame recursing through nested
     // multiparts stays small (the depth limit bounds the recursion; a
     // small frame keeps even debug builds well inside a thread's stack).
-    let b = if c.peek() == Some(b'(') {
-        multipart(c)?
+    // Each closes the list itself and builds its value where it is
+    // returned (no copies of the structure on the way out).
+    if c.peek() == Some(b'(') {
+        multipart(c)
     } else {
-        single_part(c)?
-    };
-    c.close()?;
-    Ok(b)
+        single_part(c)
+    }
 }
 
 #[inline(never)]
@@ -421,10 +416,11 @@ fn multipart<'a>(c: &mut Cursor<'a>) -> Result<BodyStructure<'a>, ParseError> {
     }
     let subtype = string_or_nil(c)?;
     let extension = if c.list_continues() {
-        Some(Box::new(extension(c, multipart_ext)?))
+        Some(extension(c, multipart_ext)?)
     } else {
         None
     };
+    c.close()?;
     Ok(BodyStructure::Multi {
         parts,
         subtype,
@@ -447,26 +443,17 @@ fn single_part<'a>(c: &mut Cursor<'a>) -> Result<BodyStructure<'a>, ParseError> 
     let encoding = c.nstring()?;
     c.sp()?;
     let size = body_number(c)?;
-    let fields = BodyFields {
-        media_type,
-        subtype,
-        params,
-        id,
-        description,
-        encoding,
-        size,
-    };
     let is = |t: &ByteStr<'_>, s: &str| t.as_bytes().eq_ignore_ascii_case(s.as_bytes());
-    let specific = if is(&fields.media_type, "TEXT") {
+    let specific = if is(&media_type, "TEXT") {
         // Quirk "missing body-fld-lines": absent, or NIL, is 0.
-        let lines = if !c.list_continues() || c.eat_ci(b"NIL") {
+        let lines = if !c.list_continues() || c.eat_nil() {
             0
         } else {
             body_number(c)?
         };
         BodySpecific::Text { lines }
-    } else if is(&fields.media_type, "MESSAGE")
-        && (is(&fields.subtype, "RFC822") || is(&fields.subtype, "GLOBAL"))
+    } else if is(&media_type, "MESSAGE")
+        && (is(&subtype, "RFC822") || is(&subtype, "GLOBAL"))
         && c.list_continues()
     {
         let envelope = Box::new(envelope(c)?);
@@ -477,7 +464,7 @@ fn single_part<'a>(c: &mut Cursor<'a>) -> Result<BodyStructure<'a>, ParseError> 
         }
         let body = Box::new(body(c)?);
         // Quirk "missing body-fld-lines" here too.
-        let lines = if !c.list_continues() || c.eat_ci(b"NIL") {
+        let lines = if !c.list_continues() || c.eat_nil() {
             0
         } else {
             body_number(c)?
@@ -491,29 +478,39 @@ fn single_part<'a>(c: &mut Cursor<'a>) -> Result<BodyStructure<'a>, ParseError> 
         BodySpecific::Basic
     };
     let extension = if c.list_continues() {
-        Some(Box::new(extension(c, single_ext)?))
+        Some(extension(c, single_ext)?)
     } else {
         None
     };
+    c.close()?;
     Ok(BodyStructure::Single {
-        fields,
+        fields: BodyFields {
+            media_type,
+            subtype,
+            params,
+            id,
+            description,
+            encoding,
+            size,
+        },
         specific,
         extension,
     })
 }
 
-/// Extension data. Quirk "malformed extension data" (a parameter list
-/// where the MD5 belongs, a number too many — GMX, DavMail, Coremail):
-/// the typed fields are lost, the data is kept raw in
-/// [`BodyExtension::rest`] and the body itself survives.
+/// Extension data, filled in place on the heap. Quirk "malformed
+/// extension data" (a parameter list where the MD5 belongs, a number too
+/// many — GMX, DavMail, Coremail): the typed fields are lost, the data is
+/// kept raw in [`BodyExtension::rest`] and the body itself survives.
 fn extension<'a>(
     c: &mut Cursor<'a>,
-    typed: fn(&mut Cursor<'a>) -> Result<BodyExtension<'a>, ParseError>,
-) -> Result<BodyExtension<'a>, ParseError> {
+    typed: fn(&mut Cursor<'a>, &mut BodyExtension<'a>) -> Result<(), ParseError>,
+) -> Result<Box<BodyExtension<'a>>, ParseError> {
     let start = c.save();
-    let e = match typed(c) {
-        Ok(ext) if c.peek() == Some(b')') => return Ok(ext),
-        Ok(_) => c.err("')'"),
+    let mut ext = Box::<BodyExtension<'a>>::default();
+    let e = match typed(c, &mut ext) {
+        Ok(()) if c.peek() == Some(b')') => return Ok(ext),
+        Ok(()) => c.err("')'"),
         Err(e) => e,
     };
     if e.is_depth_limit() {
@@ -524,14 +521,15 @@ fn extension<'a>(
     while c.list_continues() {
         c.skip_value()?;
     }
-    Ok(BodyExtension {
+    *ext = BodyExtension {
         rest: Some(ByteStr::borrowed(&c.buf[raw_start..c.pos])),
         ..BodyExtension::default()
-    })
+    };
+    Ok(ext)
 }
 
 /// A disposition: its type and parameters.
-type Disposition<'a> = (ByteStr<'a>, Vec<(ByteStr<'a>, ByteStr<'a>)>);
+type Disposition<'a> = (ByteStr<'a>, Params<'a>);
 
 fn disposition<'a>(c: &mut Cursor<'a>) -> Result<Option<Disposition<'a>>, ParseError> {
     if c.eat_ci(b"NIL") {
@@ -540,7 +538,7 @@ fn disposition<'a>(c: &mut Cursor<'a>) -> Result<Option<Disposition<'a>>, ParseE
     // Quirk "disposition as a bare string" (Exchange sends `"inline"` and
     // `"S/MIME Encrypted Message"` where `("inline" NIL)` belongs).
     if c.peek() != Some(b'(') {
-        return Ok(Some((c.string()?, Vec::new())));
+        return Ok(Some((c.string()?, Params::new())));
     }
     c.open()?;
     let kind = c.string()?;
@@ -548,7 +546,7 @@ fn disposition<'a>(c: &mut Cursor<'a>) -> Result<Option<Disposition<'a>>, ParseE
     let p = if c.list_continues() {
         params(c)?
     } else {
-        Vec::new()
+        Params::new()
     };
     c.close()?;
     Ok(Some((kind, p)))
@@ -593,20 +591,12 @@ fn ext_tail<'a>(c: &mut Cursor<'a>, ext: &mut BodyExtension<'a>) -> Result<(), P
     Ok(())
 }
 
-fn single_ext<'a>(c: &mut Cursor<'a>) -> Result<BodyExtension<'a>, ParseError> {
-    let mut ext = BodyExtension {
-        md5: c.nstring()?,
-        ..BodyExtension::default()
-    };
-    ext_tail(c, &mut ext)?;
-    Ok(ext)
+fn single_ext<'a>(c: &mut Cursor<'a>, ext: &mut BodyExtension<'a>) -> Result<(), ParseError> {
+    ext.md5 = c.nstring()?;
+    ext_tail(c, ext)
 }
 
-fn multipart_ext<'a>(c: &mut Cursor<'a>) -> Result<BodyExtension<'a>, ParseError> {
-    let mut ext = BodyExtension {
-        params: params(c)?,
-        ..BodyExtension::default()
-    };
-    ext_tail(c, &mut ext)?;
-    Ok(ext)
+fn multipart_ext<'a>(c: &mut Cursor<'a>, ext: &mut BodyExtension<'a>) -> Result<(), ParseError> {
+    ext.params = params(c)?;
+    ext_tail(c, ext)
 }

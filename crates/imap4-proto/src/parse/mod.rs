@@ -33,12 +33,14 @@
 mod cursor;
 mod date;
 mod fetch;
+pub mod inline_vec;
 mod mailbox;
 mod rfc2047;
 pub mod types;
 pub mod utf7;
 
 pub use date::{parse_internal_date, parse_rfc5322_date};
+pub use inline_vec::InlineVec;
 pub use mailbox::decode_mailbox_name;
 pub use rfc2047::decode_encoded_words;
 pub use types::*;
@@ -331,12 +333,7 @@ pub(crate) fn flag<'a>(c: &mut Cursor<'a>) -> Result<Flag<'a>, ParseError> {
     let start = c.pos;
     c.eat(b'\\');
     if !c.eat(b'*') {
-        while c
-            .peek()
-            .is_some_and(|b| cursor::is_atom_char(b) || b == b']')
-        {
-            c.pos += 1;
-        }
+        c.take_class(cursor::ASTRING);
     }
     if c.pos == start {
         return Err(c.err("flag"));
@@ -346,7 +343,7 @@ pub(crate) fn flag<'a>(c: &mut Cursor<'a>) -> Result<Flag<'a>, ParseError> {
 
 pub(crate) fn flag_list<'a>(c: &mut Cursor<'a>) -> Result<Vec<Flag<'a>>, ParseError> {
     c.open()?;
-    let mut flags = Vec::new();
+    let mut flags = Vec::with_capacity(4);
     while c.list_continues() {
         flags.push(flag(c)?);
     }

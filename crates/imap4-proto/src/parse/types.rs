@@ -7,6 +7,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use super::InlineVec;
+
 #[cfg(feature = "serde")]
 use serde::Serialize;
 
@@ -68,6 +70,15 @@ impl Serialize for ByteStr<'_> {
         s.serialize_str(&self.to_str_lossy())
     }
 }
+
+/// The addresses of an envelope field (`From`, `To`, …): one is kept
+/// inline, more are allocated.
+pub type Addresses<'a> = InlineVec<Address<'a>>;
+
+/// Body parameters (`charset`, `boundary`, `name`, …) as (attribute,
+/// value) pairs, in the server's order: one is kept inline, more are
+/// allocated.
+pub type Params<'a> = InlineVec<(ByteStr<'a>, ByteStr<'a>)>;
 
 /// A hierarchy delimiter as a string (`"/"`), like the byte strings.
 #[cfg(feature = "serde")]
@@ -693,17 +704,17 @@ pub struct Envelope<'a> {
     /// Subject header (still RFC 2047-encoded, as sent).
     pub subject: Option<ByteStr<'a>>,
     /// From.
-    pub from: Vec<Address<'a>>,
+    pub from: Addresses<'a>,
     /// Sender.
-    pub sender: Vec<Address<'a>>,
+    pub sender: Addresses<'a>,
     /// Reply-To.
-    pub reply_to: Vec<Address<'a>>,
+    pub reply_to: Addresses<'a>,
     /// To.
-    pub to: Vec<Address<'a>>,
+    pub to: Addresses<'a>,
     /// Cc.
-    pub cc: Vec<Address<'a>>,
+    pub cc: Addresses<'a>,
     /// Bcc.
-    pub bcc: Vec<Address<'a>>,
+    pub bcc: Addresses<'a>,
     /// In-Reply-To.
     pub in_reply_to: Option<ByteStr<'a>>,
     /// Message-ID.
@@ -779,7 +790,7 @@ pub struct BodyFields<'a> {
     /// Media subtype (`PLAIN`).
     pub subtype: ByteStr<'a>,
     /// Parameters (`CHARSET`, `NAME`, …).
-    pub params: Vec<(ByteStr<'a>, ByteStr<'a>)>,
+    pub params: Params<'a>,
     /// Content-ID.
     pub id: Option<ByteStr<'a>>,
     /// Content-Description.
@@ -819,9 +830,9 @@ pub struct BodyExtension<'a> {
     /// Content-MD5 (single part) — for a multipart, unused.
     pub md5: Option<ByteStr<'a>>,
     /// Multipart parameters (for a single part, unused).
-    pub params: Vec<(ByteStr<'a>, ByteStr<'a>)>,
+    pub params: Params<'a>,
     /// Content-Disposition: type and parameters.
-    pub disposition: Option<(ByteStr<'a>, Vec<(ByteStr<'a>, ByteStr<'a>)>)>,
+    pub disposition: Option<(ByteStr<'a>, Params<'a>)>,
     /// Content-Language.
     pub language: Vec<ByteStr<'a>>,
     /// Content-Location.
