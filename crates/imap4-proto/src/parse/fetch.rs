@@ -97,7 +97,7 @@ fn item<'a>(c: &mut Cursor<'a>) -> Result<FetchItem<'a>, ParseError> {
         }
         b"ENVELOPE" => {
             c.sp()?;
-            FetchItem::Envelope(Box::new(envelope(c)?))
+            FetchItem::Envelope(envelope(c)?)
         }
         b"BODYSTRUCTURE" => {
             c.sp()?;
@@ -216,12 +216,11 @@ fn gm_label<'a>(c: &mut Cursor<'a>) -> Result<ByteStr<'a>, ParseError> {
 /// `envelope`. Quirk "envelope with missing trailing fields" (QQ Mail and
 /// others end the list early, e.g. without Message-ID): the fields not sent
 /// are `None`/empty.
-pub(crate) fn envelope<'a>(c: &mut Cursor<'a>) -> Result<Envelope<'a>, ParseError> {
+pub(crate) fn envelope<'a>(c: &mut Cursor<'a>) -> Result<Box<Envelope<'a>>, ParseError> {
     c.open()?;
-    let mut env = Envelope {
-        date: c.nstring()?,
-        ..Envelope::default()
-    };
+    // Filled in place: an envelope is too big to build and then move.
+    let mut env = Box::<Envelope<'a>>::default();
+    env.date = c.nstring()?;
     'fields: {
         if !more(c)? {
             break 'fields;
@@ -238,7 +237,7 @@ pub(crate) fn envelope<'a>(c: &mut Cursor<'a>) -> Result<Envelope<'a>, ParseErro
             if !more(c)? {
                 break 'fields;
             }
-            *field = addresses(c)?;
+            addresses(c, field)?;
         }
         if !more(c)? {
             break 'fields;
@@ -266,15 +265,15 @@ fn more(c: &mut Cursor<'_>) -> Result<bool, ParseError> {
     Ok(true)
 }
 
-fn addresses<'a>(c: &mut Cursor<'a>) -> Result<Addresses<'a>, ParseError> {
-    if c.eat_ci(b"NIL") {
-        return Ok(Addresses::new());
+/// An address list into `out` (empty on NIL).
+fn addresses<'a>(c: &mut Cursor<'a>, out: &mut Addresses<'a>) -> Result<(), ParseError> {
+    if c.eat_nil() {
+        return Ok(());
     }
     c.open()?;
-    let mut v = Addresses::new();
     while c.list_continues() {
         // Quirk "NIL inside an address list": skipped.
-        if c.eat_ci(b"NIL") {
+        if c.eat_nil() {
             continue;
         }
         c.open()?;
@@ -286,29 +285,29 @@ fn addresses<'a>(c: &mut Cursor<'a>) -> Result<Addresses<'a>, ParseError> {
         c.sp()?;
         let host = c.nstring()?;
         c.close()?;
-        v.push(Address {
+        out.push(Address {
             name,
             adl,
             mailbox,
             host,
         });
     }
-    c.close()?;
-    Ok(v)
+    c.close()
 }
 
+/// A body parameter list (empty on NIL).
 fn params<'a>(c: &mut Cursor<'a>) -> Result<Params<'a>, ParseError> {
-    if c.eat_ci(b"NIL") {
-        return Ok(Params::new());
+    let mut v = Params::new();
+    if c.eat_nil() {
+        return Ok(v);
     }
     c.open()?;
-    let mut v = Params::new();
     while c.list_continues() {
         // Quirk "NIL where a string belongs" (Mail.ru sends
         // `("boundary" NIL)`, DavMail NIL names): kept as empty.
-        let k = c.nstring()?.unwrap_or_default();
+        let k = string_or_nil(c)?;
         c.sp()?;
-        let val = c.nstring()?.unwrap_or_default();
+        let val = string_or_nil(c)?;
         v.push((k, val));
     }
     c.close()?;
@@ -316,6 +315,7 @@ fn params<'a>(c: &mut Cursor<'a>) -> Result<Params<'a>, ParseError> {
 }
 
 /// A string where NIL is a known quirk: NIL is the empty string.
+#[inline]
 fn string_or_nil<'a>(c: &mut Cursor<'a>) -> Result<ByteStr<'a>, ParseError> {
     Ok(c.nstring()?.unwrap_or_default())
 }
@@ -456,7 +456,7 @@ fn single_part<'a>(c: &mut Cursor<'a>) -> Result<BodyStructure<'a>, ParseError> 
         && (is(&subtype, "RFC822") || is(&subtype, "GLOBAL"))
         && c.list_continues()
     {
-        let envelope = Box::new(envelope(c)?);
+        let envelope = envelope(c)?;
         // GNU Mailutils imap4d (3.15) puts no space between the envelope
         // and the body: `... "<id@host>")("text" "plain" ...`.
         if c.peek() != Some(b'(') {

@@ -42,21 +42,25 @@ impl<T> InlineVec<T> {
     }
 
     /// Adds `item` at the end.
+    #[inline]
     pub fn push(&mut self, item: T) {
         match &mut self.0 {
             Repr::Heap(v) if v.capacity() == 0 => self.0 = Repr::One(item),
             Repr::Heap(v) => v.push(item),
-            Repr::One(_) => {
-                let Repr::One(first) = std::mem::replace(&mut self.0, Repr::Heap(Vec::new()))
-                else {
-                    return;
-                };
-                let mut v = Vec::with_capacity(4);
-                v.push(first);
-                v.push(item);
-                self.0 = Repr::Heap(v);
-            }
+            Repr::One(_) => self.spill(item),
         }
+    }
+
+    /// A second item: both move to the heap.
+    #[cold]
+    #[inline(never)]
+    fn spill(&mut self, item: T) {
+        let mut v = Vec::with_capacity(4);
+        if let Repr::One(first) = std::mem::replace(&mut self.0, Repr::Heap(Vec::new())) {
+            v.push(first);
+        }
+        v.push(item);
+        self.0 = Repr::Heap(v);
     }
 
     /// The items as a `Vec`.
@@ -82,6 +86,7 @@ impl<T> Default for InlineVec<T> {
 
 impl<T> Deref for InlineVec<T> {
     type Target = [T];
+    #[inline]
     fn deref(&self) -> &[T] {
         match &self.0 {
             Repr::One(t) => std::slice::from_ref(t),
@@ -91,6 +96,7 @@ impl<T> Deref for InlineVec<T> {
 }
 
 impl<T> DerefMut for InlineVec<T> {
+    #[inline]
     fn deref_mut(&mut self) -> &mut [T] {
         match &mut self.0 {
             Repr::One(t) => std::slice::from_mut(t),
