@@ -192,6 +192,13 @@ pub struct Framer {
     /// Whether the frame's first line may announce literals (status
     /// responses, tagged responses and continuation requests cannot).
     literals_allowed: bool,
+    /// `(` bytes in the current frame's lines so far: while there are no
+    /// more than [`Limits::max_depth`] of them, the frame cannot nest
+    /// deeper, and lines are only searched for their LF.
+    open_parens: usize,
+    /// Whether the current frame is scanned byte by byte (quotes skipped,
+    /// depth counted) because it has more `(` than the depth limit.
+    precise: bool,
     depth: usize,
     in_quote: bool,
     escaped: bool,
@@ -285,6 +292,8 @@ impl Framer {
             line_start: 0,
             parts: Vec::new(),
             literals_allowed: true,
+            open_parens: 0,
+            precise: false,
             depth: 0,
             in_quote: false,
             escaped: false,
@@ -610,6 +619,8 @@ impl Framer {
         self.line_start = 0;
         self.parts.clear();
         self.literals_allowed = true;
+        self.open_parens = 0;
+        self.precise = false;
         self.depth = 0;
         self.in_quote = false;
         self.escaped = false;
@@ -743,16 +754,56 @@ impl Framer {
         }
     }
 
-    /// Scans the current line from `pos`, tracking list depth; returns the
-    /// index of the LF if the line is complete.
+    /// Scans the current line from `pos`; returns the index of the LF if
+    /// the line is complete. The LF is found with `memchr`; only a frame
+    /// holding more `(` than the depth limit is scanned byte by byte
+    /// ([`Framer::scan_precise`]) to count its depth outside quoted strings.
     fn scan_line(&mut self) -> Result<Option<usize>, FrameError> {
+        let found = if self.precise {
+            self.scan_precise(self.pos, self.buf.len())?
+        } else {
+            let rest = &self.buf[self.pos..];
+            let lf = memchr::memchr(b'\n', rest);
+            let scanned = &rest[..lf.unwrap_or(rest.len())];
+            self.open_parens += scanned.iter().filter(|&&b| b == b'(').count();
+            if self.open_parens > self.limits.max_depth {
+                self.go_precise()?;
+                self.scan_precise(self.pos, self.buf.len())?
+            } else {
+                lf.map(|k| self.pos + k)
+            }
+        };
+        self.finish_scan(found)
+    }
+
+    /// Switches the current frame to byte-by-byte scanning: its earlier
+    /// lines and the current line up to `pos` are scanned again for their
+    /// depth (literals skipped, quote state reset after each line).
+    fn go_precise(&mut self) -> Result<(), FrameError> {
+        self.precise = true;
+        self.depth = 0;
+        for k in 0..self.parts.len() {
+            let (literal, start, end) = self.parts[k];
+            if !literal {
+                self.scan_precise(start, end)?;
+            }
+            self.in_quote = false;
+            self.escaped = false;
+        }
+        self.scan_precise(self.line_start, self.pos)?;
+        Ok(())
+    }
+
+    /// Scans `buf[from..to]` byte by byte, tracking list depth outside
+    /// quoted strings; returns the index of the first LF.
+    fn scan_precise(&mut self, from: usize, to: usize) -> Result<Option<usize>, FrameError> {
         let max_depth = self.limits.max_depth;
         let mut depth = self.depth;
         let mut in_quote = self.in_quote;
         let mut escaped = self.escaped;
-        let buf = &self.buf[..];
-        let end = buf.len();
-        let mut i = self.pos;
+        let buf = &self.buf[..to];
+        let end = to;
+        let mut i = from;
         let mut found = None;
         while i < end {
             if in_quote {
@@ -812,6 +863,12 @@ impl Framer {
         self.depth = depth;
         self.in_quote = in_quote;
         self.escaped = escaped;
+        Ok(found)
+    }
+
+    /// The line limits for a scan that ended at `found` (an LF) or at the
+    /// end of the buffer.
+    fn finish_scan(&mut self, found: Option<usize>) -> Result<Option<usize>, FrameError> {
         let scanned_to = found.unwrap_or(self.buf.len());
         // The limit counts the line without its CRLF.
         let cr = scanned_to > self.line_start && self.buf[scanned_to - 1] == b'\r';
@@ -1201,6 +1258,75 @@ mod tests {
         });
         f.feed(b"* 1 FETCH (ENVELOPE (\"(((\\\"(((\" {4}\r\n((((\r\n))\r\n");
         assert!(f.next_frame().unwrap().is_some());
+    }
+
+    /// A frame is scanned byte by byte only once it holds more `(` than
+    /// the limit; the switch replays its earlier lines, so depth carried
+    /// over a literal and parentheses in quotes and literals come out the
+    /// same as with a byte-by-byte scan from the start, however the bytes
+    /// arrive.
+    #[test]
+    fn depth_is_exact_after_switching_to_the_precise_scan() {
+        let cases: [(&[u8], bool); 6] = [
+            // Over the limit in `(` only in the second line: the first
+            // line's depth (1) carries over, the quoted `(((` don't count.
+            (b"* 1 FETCH (A {2}\r\n(( (B \"(((\" ) )\r\n", true),
+            // Depth 2 from the first line, 3 in the second.
+            (b"* 1 FETCH (A (B {2}\r\n(( (C \"((\" )))\r\n", false),
+            // Quoted parentheses in the first line trigger the switch.
+            (b"* 1 FETCH (X \"((\" {1}\r\n( (Y \")(\" 1))\r\n", true),
+            (b"* 1 FETCH (X \"((\" {1}\r\n( (Y \")(\" (1)))\r\n", false),
+            // An escaped quote does not end the quoted string.
+            (b"* 1 FETCH (X \"\\\"(((\" 1)\r\n", true),
+            (b"* 1 FETCH (X \"\\\"\" (((1))))\r\n", false),
+        ];
+        for (input, ok) in cases {
+            for chunk in [1, 2, 3, 7, input.len()] {
+                let mut f = Framer::new(Limits {
+                    max_depth: 2,
+                    ..Limits::default()
+                });
+                let mut got = None;
+                for piece in input.chunks(chunk) {
+                    f.feed(piece);
+                    match f.next_frame() {
+                        Ok(None) => {}
+                        r => {
+                            got = Some(r);
+                            break;
+                        }
+                    }
+                }
+                let got = got.expect("a frame or an error");
+                let text = String::from_utf8_lossy(input);
+                if ok {
+                    assert!(matches!(got, Ok(Some(_))), "{text} by {chunk}: {got:?}");
+                } else {
+                    assert_eq!(got, Err(FrameError::TooDeep { limit: 2 }), "{text} by {chunk}");
+                }
+            }
+        }
+    }
+
+    /// With no more `(` than the limit, a frame is never scanned byte by
+    /// byte, and the next frame starts in the fast scan again.
+    #[test]
+    fn the_precise_scan_ends_with_its_frame() {
+        let mut f = Framer::new(Limits {
+            max_depth: 2,
+            ..Limits::default()
+        });
+        f.feed(b"* 1 FETCH (X \"(((\"");
+        assert!(f.next_frame().unwrap().is_none());
+        assert!(f.precise, "four `(` against a limit of 2");
+        f.feed(b")\r\n");
+        assert!(f.next_frame().unwrap().is_some());
+        f.feed(b"* 2 FETCH (X (1))\r\n");
+        assert!(f.next_frame().unwrap().is_some());
+        assert!(!f.precise && f.open_parens == 0, "reset with the frame");
+        f.feed(b"* 3 FETCH (Y (1))");
+        assert!(f.next_frame().unwrap().is_none());
+        assert!(!f.precise && f.open_parens == 2);
     }
 
     #[test]

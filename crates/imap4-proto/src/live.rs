@@ -251,10 +251,7 @@ impl Session {
             | "BYE" | "ENABLED" => true,
             "STATUS" | "LIST" | "METADATA" => self.live.events_on && self.live.listing == 0,
             "FETCH" => {
-                self.unilateral_fetch()
-                    || first_line
-                        .windows(6)
-                        .any(|w| w.eq_ignore_ascii_case(b"MODSEQ"))
+                self.unilateral_fetch() || mentions_modseq(first_line)
             }
             _ => false,
         };
@@ -425,5 +422,43 @@ impl Session {
             _ => {}
         }
         Ok(())
+    }
+}
+/// Whether `line` contains `MODSEQ` in any case. It looks for the rare
+/// `Q` first (`memchr2`, many bytes per step) and only then at the five
+/// bytes before it: an ENVELOPE line is hundreds of bytes long, and this
+/// runs on every FETCH response.
+fn mentions_modseq(line: &[u8]) -> bool {
+    memchr::memchr2_iter(b'Q', b'q', line)
+        .any(|q| q >= 5 && line[q - 5..q].eq_ignore_ascii_case(b"MODSE"))
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::mentions_modseq;
+
+    #[test]
+    fn modseq_is_found_in_any_case_and_only_whole() {
+        for yes in [
+            &b"* 1 FETCH (UID 4 MODSEQ (12))"[..],
+            b"* 1 FETCH (uid 4 modseq (12))",
+            b"MoDsEq",
+            b"* 2 FETCH (FLAGS () ModSeq (1) X-QUIRK q)",
+            b"Q q MODSEQ",
+        ] {
+            assert!(mentions_modseq(yes), "{:?}", String::from_utf8_lossy(yes));
+        }
+        for no in [
+            &b"* 1 FETCH (UID 4 FLAGS (\\Seen))"[..],
+            b"Q",
+            b"q MODSE",
+            b"ODSEQ",
+            b"MODSE Q",
+            b"* 3 FETCH (ENVELOPE (\"quoted-printable\" \"Quarterly\"))",
+            b"",
+        ] {
+            assert!(!mentions_modseq(no), "{:?}", String::from_utf8_lossy(no));
+        }
     }
 }
