@@ -765,7 +765,7 @@ impl Framer {
             let rest = &self.buf[self.pos..];
             let lf = memchr::memchr(b'\n', rest);
             let scanned = &rest[..lf.unwrap_or(rest.len())];
-            self.open_parens += scanned.iter().filter(|&&b| b == b'(').count();
+            self.open_parens += memchr::memchr_iter(b'(', scanned).count();
             if self.open_parens > self.limits.max_depth {
                 self.go_precise()?;
                 self.scan_precise(self.pos, self.buf.len())?
@@ -1302,7 +1302,11 @@ mod tests {
                 if ok {
                     assert!(matches!(got, Ok(Some(_))), "{text} by {chunk}: {got:?}");
                 } else {
-                    assert_eq!(got, Err(FrameError::TooDeep { limit: 2 }), "{text} by {chunk}");
+                    assert_eq!(
+                        got,
+                        Err(FrameError::TooDeep { limit: 2 }),
+                        "{text} by {chunk}"
+                    );
                 }
             }
         }

@@ -1357,7 +1357,7 @@ impl Session {
             return Ok(());
         }
 
-        let Some((typ, first)) = match_untagged(&line) else {
+        let Some(shape) = match_untagged(&line) else {
             if line.first() == Some(&b'+') {
                 let data = line.strip_prefix(b"+ ").map(|_| line.slice(2..));
                 self.continuation = data.clone();
@@ -1365,18 +1365,19 @@ impl Session {
             }
             return Err(SessionError::UnexpectedResponse(line));
         };
-        self.observe(&typ, &line, &raw)?;
+        let typ = shape.typ(&line);
+        self.observe(typ, &line, &raw)?;
         if (self.live.idling || self.discarding) && typ != "BYE" {
             // During IDLE, data goes to the mailbox state and the events;
             // what abandoned commands yield is dropped.
             return Ok(());
         }
-        if let Some(i) = self.capture_target(&typ, &raw) {
+        if let Some(i) = self.capture_target(typ, &raw) {
             let len = raw.len() as u64;
             let f = &mut self.in_flight[i];
             // A run of EXISTS (or RECENT) responses means only its last:
             // keep that one, so a flood of them costs nothing.
-            let counter = matches!(typ.as_str(), "EXISTS" | "RECENT");
+            let counter = matches!(typ, "EXISTS" | "RECENT");
             let run = counter
                 && self
                     .capture_tail
@@ -1396,24 +1397,24 @@ impl Session {
                     self.capture_count += 1;
                 }
             }
-            self.capture_tail = counter.then(|| (f.id, typ.clone()));
+            self.capture_tail = counter.then(|| (f.id, typ.to_owned()));
             self.check_collected()?;
-            if !matches!(typ.as_str(), "OK" | "NO" | "BAD" | "BYE" | "PREAUTH") {
+            if !matches!(typ, "OK" | "NO" | "BAD" | "BYE" | "PREAUTH") {
                 // Typed commands take their data from the capture; keeping
                 // it in imaplib's store too would hold it forever.
                 return Ok(());
             }
         }
-        let mut dat = first;
+        let mut dat = shape.data(&line);
         while let Some(Part::Literal(body)) = parts.next() {
-            self.append_untagged(&typ, Data::literal(dat, body));
+            self.append_untagged(typ, Data::literal(dat, body));
             dat = match parts.next() {
                 Some(Part::Line(l)) => l,
                 _ => Bytes::new(),
             };
         }
-        self.append_untagged(&typ, Data::Line(dat.clone()));
-        self.response_code(&typ, &dat);
+        self.append_untagged(typ, Data::Line(dat.clone()));
+        self.response_code(typ, &dat);
         self.check_collected()
     }
 
@@ -1492,6 +1493,17 @@ impl Session {
     /// waiting for its tagged reply.
     fn capture_target(&self, typ: &str, raw: &[u8]) -> Option<usize> {
         let waiting = |f: &InFlight| f.typed && f.result.is_none();
+        // With one command waiting, everything goes to it: no need to
+        // look for a UID in every FETCH of a long listing.
+        let mut all = self
+            .in_flight
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| waiting(f));
+        let oldest = all.next()?.0;
+        if all.next().is_none() {
+            return Some(oldest);
+        }
         if matches!(typ, "SEARCH" | "ESEARCH") {
             if let Some(i) = self.in_flight.iter().position(|f| waiting(f) && f.searches) {
                 return Some(i);
@@ -1513,7 +1525,7 @@ impl Session {
                 }
             }
         }
-        self.in_flight.iter().position(waiting)
+        Some(oldest)
     }
 
     /// Routes FETCH responses carrying these UIDs to `pending` (a typed
@@ -1787,9 +1799,58 @@ impl Session {
     }
 }
 
-/// Matches `* TYPE[ data]` or `* NUM TYPE[ data]`, returning the type and
-/// imaplib's data (`NUM data` for the second form).
-fn match_untagged(line: &Bytes) -> Option<(String, Bytes)> {
+/// Where the type of an untagged response line is, and its number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct UntaggedShape {
+    /// Length of `NUM` in `* NUM TYPE`, 0 for `* TYPE`.
+    digits: usize,
+    /// Length of `TYPE`.
+    typ: usize,
+}
+
+impl UntaggedShape {
+    /// Where `TYPE` starts.
+    fn typ_start(self) -> usize {
+        if self.digits == 0 {
+            2
+        } else {
+            2 + self.digits + 1
+        }
+    }
+
+    /// The type: upper-case letters and `-`, so always UTF-8.
+    fn typ(self, line: &[u8]) -> &str {
+        let start = self.typ_start();
+        std::str::from_utf8(&line[start..start + self.typ]).unwrap_or_default()
+    }
+
+    /// imaplib's data: what follows the type, with `NUM ` in front for
+    /// the second form. Built only when imaplib's store keeps it (a copy
+    /// of the line for the second form).
+    fn data(self, line: &Bytes) -> Bytes {
+        let end = self.typ_start() + self.typ;
+        let rest = if line.get(end) == Some(&b' ') {
+            line.slice(end + 1..)
+        } else {
+            Bytes::new()
+        };
+        if self.digits == 0 {
+            return rest;
+        }
+        let num = line.slice(2..2 + self.digits);
+        if rest.is_empty() {
+            return num;
+        }
+        let mut joined = Vec::with_capacity(self.digits + 1 + rest.len());
+        joined.extend_from_slice(&num);
+        joined.push(b' ');
+        joined.extend_from_slice(&rest);
+        Bytes::from(joined)
+    }
+}
+
+/// Matches `* TYPE[ data]` or `* NUM TYPE[ data]`.
+fn match_untagged(line: &[u8]) -> Option<UntaggedShape> {
     let rest = line.strip_prefix(b"* ")?;
     let type_len = |s: &[u8]| {
         s.iter()
@@ -1798,36 +1859,14 @@ fn match_untagged(line: &Bytes) -> Option<(String, Bytes)> {
     };
     let n = type_len(rest);
     if n > 0 {
-        let typ = String::from_utf8_lossy(&rest[..n]).into_owned();
-        let dat = if rest.get(n) == Some(&b' ') {
-            line.slice(2 + n + 1..)
-        } else {
-            Bytes::new()
-        };
-        return Some((typ, dat));
+        return Some(UntaggedShape { digits: 0, typ: n });
     }
     let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
     if digits == 0 || rest.get(digits) != Some(&b' ') {
         return None;
     }
-    let after = &rest[digits + 1..];
-    let n = type_len(after);
-    if n == 0 {
-        return None;
-    }
-    let typ = String::from_utf8_lossy(&after[..n]).into_owned();
-    let num = line.slice(2..2 + digits);
-    let dat = if after.get(n) == Some(&b' ') {
-        let start = 2 + digits + 1 + n + 1;
-        let mut joined = Vec::with_capacity(line.len() - start + digits + 1);
-        joined.extend_from_slice(&num);
-        joined.push(b' ');
-        joined.extend_from_slice(&line[start..]);
-        Bytes::from(joined)
-    } else {
-        num
-    };
-    Some((typ, dat))
+    let n = type_len(&rest[digits + 1..]);
+    (n > 0).then_some(UntaggedShape { digits, typ: n })
 }
 
 /// imaplib's `Response_code`: `[TYPE]` or `[TYPE data]` at the start, the

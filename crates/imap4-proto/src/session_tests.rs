@@ -5,7 +5,10 @@ mod matching {
 
     #[test]
     fn untagged_shapes() {
-        let m = |s: &'static [u8]| match_untagged(&Bytes::from_static(s));
+        let m = |s: &'static [u8]| {
+            let line = Bytes::from_static(s);
+            match_untagged(&line).map(|shape| (shape.typ(&line).to_owned(), shape.data(&line)))
+        };
         assert_eq!(
             m(b"* OK hi"),
             Some(("OK".into(), Bytes::from_static(b"hi")))
@@ -19,6 +22,18 @@ mod matching {
             Some(("FETCH".into(), Bytes::from_static(b"1 (UID 4)")))
         );
         assert_eq!(m(b"* SEARCH"), Some(("SEARCH".into(), Bytes::new())));
+        assert_eq!(
+            m(b"* 7 RECENT"),
+            Some(("RECENT".into(), Bytes::from_static(b"7")))
+        );
+        assert_eq!(
+            m(b"* 7 X-Y z"),
+            Some(("X-Y".into(), Bytes::from_static(b"7 z")))
+        );
+        assert_eq!(
+            m(b"* 7 FETCH "),
+            Some(("FETCH".into(), Bytes::from_static(b"7")))
+        );
         assert_eq!(m(b"* ok lower"), None);
         assert_eq!(m(b"* 12"), None);
         assert_eq!(m(b"+ go"), None);
