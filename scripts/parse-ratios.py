@@ -30,7 +30,7 @@ INPUTS = [
     ("list", "(e) LIST (Dovecot)", 46),
 ]
 TARGET_INPUT = "fetch_envelope_bodystructure"
-TARGET = 2.0
+TARGET = 3.0
 
 
 def fmt_time(ns):

@@ -556,13 +556,18 @@ fn orchestrate(o: &Options) -> Result<(), Error> {
             }
         }
         row(&mut table, "", Client::Floor.name(), &floor);
-        let peer_ratio = ours.cpu() / async_imap.cpu();
+        // async-imap hands out each FETCH as it arrives and keeps none:
+        // imap4's streamed row does the same, the collected row keeps
+        // every response (and, for (a), every parsed result).
+        let peer_ratio = ours_each.cpu() / async_imap.cpu();
+        let floor_ratio = ours_each.cpu() / floor.cpu();
+        let faults_ratio = ours_each.faults as f64 / floor.faults.max(1) as f64;
         verdicts.push(format!(
-            "- {}: client CPU imap4 (typed)/async-imap = {:.2} (streamed: {:.2}){}; /rust-imap = \
-             {:.2}; /floor = {:.2}{}.",
+            "- {}: client CPU imap4 streamed/async-imap = {:.2} (collected and kept: {:.2}){}; \
+             imap4 typed/rust-imap = {:.2}; /floor = {:.2} (collected: {:.2}){}.",
             w.arg(),
             peer_ratio,
-            ours_each.cpu() / async_imap.cpu(),
+            ours.cpu() / async_imap.cpu(),
             if w == Workload::Envelope {
                 format!(
                     " (issue 12 (a): ≤ 0.35, **{}**)",
@@ -572,17 +577,18 @@ fn orchestrate(o: &Options) -> Result<(), Error> {
                 String::new()
             },
             ours.cpu() / rust_imap.cpu(),
+            floor_ratio,
             ours.cpu() / floor.cpu(),
             if w == Workload::Bodies {
                 format!(
-                    " (issue 12 (b): ≤ 1.2, **{}**; page faults {} vs the floor's {})",
-                    if ours.cpu() / floor.cpu() <= 1.2 {
-                        "met"
-                    } else {
-                        "missed"
-                    },
+                    " (issue 12 (b): CPU ≤ 1.2x the floor, **{}**; page faults streamed {} \
+                     (collected {}) vs the floor's {}: {:.1}x, ≤ 2x **{}**)",
+                    if floor_ratio <= 1.2 { "met" } else { "missed" },
+                    ours_each.faults,
                     ours.faults,
-                    floor.faults
+                    floor.faults,
+                    faults_ratio,
+                    if faults_ratio <= 2.0 { "met" } else { "missed" },
                 )
             } else {
                 String::new()

@@ -250,9 +250,7 @@ impl Session {
             "EXISTS" | "RECENT" | "EXPUNGE" | "VANISHED" | "FLAGS" | "OK" | "NO" | "BAD"
             | "BYE" | "ENABLED" => true,
             "STATUS" | "LIST" | "METADATA" => self.live.events_on && self.live.listing == 0,
-            "FETCH" => {
-                self.unilateral_fetch() || mentions_modseq(first_line)
-            }
+            "FETCH" => self.unilateral_fetch() || mentions_modseq(first_line),
             _ => false,
         };
         if !relevant {
@@ -432,7 +430,6 @@ fn mentions_modseq(line: &[u8]) -> bool {
     memchr::memchr2_iter(b'Q', b'q', line)
         .any(|q| q >= 5 && line[q - 5..q].eq_ignore_ascii_case(b"MODSE"))
 }
-
 
 #[cfg(test)]
 mod tests {
