@@ -70,10 +70,10 @@ pub use imap4_proto::notify::{NotifyEvent, NotifyGroup, NotifyMailboxes, NotifyS
 /// [`Fetch::internal_date_parsed`], for other header text and dates.
 pub use imap4_proto::parse::{decode_encoded_words, parse_internal_date, parse_rfc5322_date};
 pub use imap4_proto::parse::{
-    Address, AnnotationEntry, BodyExtension, BodyFields, BodySpecific, BodyStructure, ByteStr,
-    Capability, Code, Continuation, ESearch, Envelope, Fetch, FetchItem, Flag, ListItem, Mailbox,
-    Namespace, ParseError, QuotaResource, Response as ParsedResponse, Status as ParsedStatus,
-    StatusItem, StatusKind, Thread, Untagged,
+    Address, Addresses, AnnotationEntry, BodyExtension, BodyFields, BodySpecific, BodyStructure,
+    ByteStr, Capability, Code, Continuation, ESearch, Envelope, Fetch, FetchItem, Flag, InlineVec,
+    ListItem, Mailbox, Namespace, Params, ParseError, QuotaResource, Response as ParsedResponse,
+    Status as ParsedStatus, StatusItem, StatusKind, Thread, Untagged,
 };
 /// QUOTA (RFC 9208): [`Typed::get_quota`], [`Typed::get_quota_root`],
 /// [`Typed::set_quota`]. (`QuotaResource` here is the parser's borrowed

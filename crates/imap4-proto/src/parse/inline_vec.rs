@@ -285,4 +285,17 @@ mod tests {
         let moved = buf;
         assert_eq!(moved, "abc");
     }
+
+    /// With `serde`, it serializes as the sequence a `Vec` would.
+    #[cfg(feature = "serde")]
+    #[test]
+    fn serializes_as_a_sequence() {
+        let mut v: InlineVec<u32> = InlineVec::new();
+        assert_eq!(serde_json::to_string(&v).unwrap(), "[]");
+        v.push(1);
+        assert_eq!(serde_json::to_string(&v).unwrap(), "[1]");
+        v.push(2);
+        v.push(3);
+        assert_eq!(serde_json::to_string(&v).unwrap(), "[1,2,3]");
+    }
 }
