@@ -22,6 +22,13 @@
 //!    fetch of those, no bodies); only the unmatched are downloaded. The
 //!    run then ends with a warning (exit code 10), never a failure.
 //!
+//! 5. On Gmail (X-GM-EXT-1), where a label is a folder and a message
+//!    with three labels is in three folders (and in `[Gmail]/All Mail`),
+//!    each batch first asks for the messages' `X-GM-MSGID`s: a message
+//!    the backup already holds under another label is copied from the
+//!    backup (its bytes checked against the recorded SHA-256), not
+//!    downloaded again (`deduplicated` in the folder's report).
+//!
 //! An interrupted run (killed, disconnected) leaves the folder marked in
 //! the state; the next run first removes the files of the batch that was
 //! not committed (and cuts an mbox back to its committed length), so it
@@ -91,6 +98,9 @@ pub struct FolderReport {
     /// After a UIDVALIDITY change: messages matched to the backup (not
     /// downloaded again).
     pub reconciled: u64,
+    /// Gmail: messages copied from the backup's copy under another label
+    /// (same `X-GM-MSGID`), not downloaded.
+    pub deduplicated: u64,
     /// Nothing changed since the last run: the folder was not opened.
     pub unchanged: bool,
     /// How changes were found: `new`, `qresync`, `condstore`, `plain`,
@@ -115,6 +125,8 @@ pub struct BackupSummary {
     pub flags_changed: u64,
     /// Messages gone from the server.
     pub vanished: u64,
+    /// Gmail: messages copied from another label's copy, not downloaded.
+    pub deduplicated: u64,
     /// Warnings (the exit code is then 10).
     pub warnings: Vec<String>,
     /// Folders that failed (the exit code is then 9).
@@ -167,13 +179,18 @@ fn emit(out: &Out, args: &BackupArgs<'_>, event: &BackupEvent) -> Result<(), Fai
                         "downloaded"
                     };
                     format!(
-                        "{} {verb} ({}), {} flag changes, {} gone from the server{}",
+                        "{} {verb} ({}), {} flag changes, {} gone from the server{}{}",
                         f.downloaded,
                         human_bytes(f.bytes),
                         f.flags_changed,
                         f.vanished,
                         if f.reconciled > 0 {
                             format!(", {} matched after a UIDVALIDITY change", f.reconciled)
+                        } else {
+                            String::new()
+                        },
+                        if f.deduplicated > 0 {
+                            format!(", {} copied from another label", f.deduplicated)
                         } else {
                             String::new()
                         }
@@ -419,6 +436,7 @@ pub fn backup_into(
                 summary.bytes += report.bytes;
                 summary.flags_changed += report.flags_changed;
                 summary.vanished += report.vanished;
+                summary.deduplicated += report.deduplicated;
                 if let Some(w) = &report.warning {
                     summary.warnings.push(w.clone());
                 }
@@ -716,6 +734,7 @@ impl Run<'_> {
                         flags: flags.to_vec(),
                         internal_date: date.clone(),
                         stored: Stored { path, ..stored },
+                        gm_msgid: None,
                     });
                 }
                 _ => gone.push((
@@ -725,6 +744,7 @@ impl Run<'_> {
                         flags: Vec::new(),
                         internal_date: None,
                         stored,
+                        gm_msgid: None,
                     },
                 )),
             }
@@ -858,9 +878,20 @@ impl Run<'_> {
         let bar = crate::progress::messages(self.out, total);
         let attrs = body_attrs();
         let mut done_total = 0u64;
+        let gmail = self.m.typed().has_capability("X-GM-EXT-1");
         for chunk in all.chunks(self.args.batch.max(1)) {
-            let set = UidSet::from_numbers(chunk.iter().copied());
+            let mut set = UidSet::from_numbers(chunk.iter().copied());
             let mut done: Vec<NewMessage> = Vec::with_capacity(chunk.len());
+            let mut gm_ids = HashMap::new();
+            if gmail {
+                let (ids, copied) = self.gmail_copies(&set, store, uid_validity)?;
+                gm_ids = ids;
+                report.deduplicated += copied.len() as u64;
+                let have: std::collections::HashSet<u32> = copied.iter().map(|m| m.uid).collect();
+                set = UidSet::from_numbers(chunk.iter().copied().filter(|u| !have.contains(u)));
+                done.extend(copied);
+            }
+            let copied = done.len();
             let mut disk_error: Option<String> = None;
             let r = {
                 let mut current = None;
@@ -880,6 +911,9 @@ impl Run<'_> {
                         r
                     })
             };
+            for m in &mut done[copied..] {
+                m.gm_msgid = m.gm_msgid.or_else(|| gm_ids.get(&m.uid).copied());
+            }
             // what completed is kept, whatever happened after it
             if !done.is_empty() {
                 if self.args.fsync {
@@ -891,8 +925,8 @@ impl Run<'_> {
                     .map_err(db_error)?;
             }
             done_total += done.len() as u64;
-            report.downloaded += done.len() as u64;
-            report.bytes += done.iter().map(|d| d.stored.size).sum::<u64>();
+            report.downloaded += (done.len() - copied) as u64;
+            report.bytes += done[copied..].iter().map(|d| d.stored.size).sum::<u64>();
             if let Some(e) = disk_error {
                 return Err(Failure::new(
                     Class::Local,
@@ -913,6 +947,76 @@ impl Run<'_> {
         }
         bar.finish_and_clear();
         Ok(())
+    }
+
+    /// Gmail: the `X-GM-MSGID` of each message of `set` (one UID FETCH,
+    /// no bodies), and the messages the backup already holds under
+    /// another label, stored into `store` from that copy. A copy whose
+    /// bytes no longer match the recorded SHA-256 (or that cannot be
+    /// read) is not used: that message is downloaded.
+    fn gmail_copies(
+        &mut self,
+        set: &UidSet,
+        store: &mut FolderStore,
+        uid_validity: u32,
+    ) -> Result<(HashMap<u32, u64>, Vec<NewMessage>), Failure> {
+        let attrs = [
+            FetchAttr::Uid,
+            FetchAttr::Flags,
+            FetchAttr::InternalDate,
+            FetchAttr::GmMsgId,
+        ];
+        // UID -> (X-GM-MSGID, flags, INTERNALDATE as sent, as parsed)
+        let mut meta = Vec::new();
+        self.m
+            .typed()
+            .uid_fetch_each(set, &attrs, |f| {
+                if let (Some(uid), Some(gm)) = (f.uid(), f.gm_msgid()) {
+                    let date = f
+                        .internal_date()
+                        .map(|d| String::from_utf8_lossy(d).into_owned());
+                    let from_line = f
+                        .internal_date_parsed()
+                        .map(|d| d.format("%a %b %e %H:%M:%S %Y").to_string());
+                    meta.push((uid, gm, flag_strings(&f), date, from_line));
+                }
+            })
+            .map_err(|e| self.work(e))?;
+        let ids: HashMap<u32, u64> = meta.iter().map(|m| (m.0, m.1)).collect();
+        let wanted: Vec<u64> = meta.iter().map(|m| m.1).collect();
+        let copies = self.state().gmail_copies(&wanted).map_err(db_error)?;
+        let root = self.args.to;
+        let mut out = Vec::new();
+        for (uid, gm, flags, date, from_line) in meta {
+            let Some(copy) = copies.get(&gm) else {
+                continue;
+            };
+            let Ok(bytes) =
+                store::read_stored(root, self.args.format, &copy.path, copy.offset, copy.size)
+            else {
+                continue;
+            };
+            if bytes.len() as u64 != copy.size
+                || <[u8; 32]>::from(<sha2::Sha256 as sha2::Digest>::digest(&bytes)) != copy.sha256
+            {
+                continue;
+            }
+            let from_line = from_line.unwrap_or_else(|| "Thu Jan  1 00:00:00 1970".into());
+            let stored = (|| {
+                let mut inc = store.begin()?;
+                inc.write(&bytes)?;
+                store.finish(inc, uid_validity, uid, &flags, &from_line)
+            })()
+            .map_err(|e| local(root.display(), e))?;
+            out.push(NewMessage {
+                uid,
+                flags,
+                internal_date: date,
+                stored,
+                gm_msgid: Some(gm),
+            });
+        }
+        Ok((ids, out))
     }
 
     /// `--dry-run`: what a run would download (EXAMINE and a UID SEARCH;
@@ -1005,6 +1109,7 @@ fn take_part(
                     .internal_date()
                     .map(|d| String::from_utf8_lossy(d).into_owned()),
                 stored,
+                gm_msgid: f.gm_msgid(),
             });
         }
         _ => {}

@@ -7,7 +7,10 @@
 //!   length of its mbox, and whether a run was interrupted in it.
 //! - `message`: per stored message, its UIDVALIDITY and UID (NULL once
 //!   it is no longer on the server: the local copy stays), size, SHA-256,
-//!   Message-ID, INTERNALDATE, flags and local path (and mbox offset).
+//!   Message-ID, INTERNALDATE, flags and local path (and mbox offset),
+//!   and on Gmail its message id (`X-GM-MSGID`, the same in every label's
+//!   folder: a message already stored under another label is copied from
+//!   the backup, not downloaded again).
 //!
 //! A batch of messages is committed in one transaction after its files
 //! are durable, so the state never names a file that may not exist.
@@ -55,6 +58,21 @@ pub struct NewMessage {
     pub internal_date: Option<String>,
     /// Where and what was stored.
     pub stored: Stored,
+    /// Its Gmail message id (`X-GM-MSGID`), on Gmail.
+    pub gm_msgid: Option<u64>,
+}
+
+/// A stored copy of a Gmail message (see [`State::gmail_copies`]).
+#[derive(Debug, Clone)]
+pub struct GmailCopy {
+    /// Its path (for an mbox, the mbox file).
+    pub path: String,
+    /// Where it starts in an mbox.
+    pub offset: Option<u64>,
+    /// Its size.
+    pub size: u64,
+    /// Its SHA-256.
+    pub sha256: [u8; 32],
 }
 
 /// A message recorded earlier, for reconciling after a UIDVALIDITY change.
@@ -120,10 +138,26 @@ impl State {
                  flags TEXT NOT NULL,
                  path TEXT NOT NULL,
                  offset INTEGER,
+                 gm_msgid INTEGER,
                  UNIQUE (folder, uid));
              COMMIT;",
         )
         .map_err(e)?;
+        // a state written before Gmail message ids were recorded
+        let has_gm: bool = db
+            .query_row(
+                "SELECT COUNT(*) FROM pragma_table_info('message') WHERE name = 'gm_msgid'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(e)?
+            > 0;
+        if !has_gm {
+            db.execute_batch("ALTER TABLE message ADD COLUMN gm_msgid INTEGER")
+                .map_err(e)?;
+        }
+        db.execute_batch("CREATE INDEX IF NOT EXISTS message_gm ON message (gm_msgid)")
+            .map_err(e)?;
         let stored: Option<String> = db
             .query_row("SELECT value FROM meta WHERE key = 'format'", [], |r| {
                 r.get(0)
@@ -233,8 +267,9 @@ impl State {
         {
             let mut ins = tx.prepare_cached(
                 "INSERT OR REPLACE INTO message
-                 (folder, uidvalidity, uid, size, sha256, message_id, internaldate, flags, path, offset)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                 (folder, uidvalidity, uid, size, sha256, message_id, internaldate, flags, path, offset,
+                  gm_msgid)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?;
             for m in messages {
                 ins.execute(params![
@@ -248,6 +283,7 @@ impl State {
                     flags_text(&m.flags),
                     m.stored.path,
                     m.stored.offset.map(|o| o as i64),
+                    m.gm_msgid.map(|g| g as i64),
                 ])?;
             }
             tx.execute(
@@ -256,6 +292,32 @@ impl State {
             )?;
         }
         tx.commit()
+    }
+
+    /// A stored copy of each of these Gmail message ids the backup holds
+    /// (in any folder).
+    pub fn gmail_copies(&self, ids: &[u64]) -> rusqlite::Result<HashMap<u64, GmailCopy>> {
+        let mut st = self.db.prepare_cached(
+            "SELECT path, offset, size, sha256 FROM message WHERE gm_msgid = ?1 LIMIT 1",
+        )?;
+        let mut out = HashMap::new();
+        for &id in ids {
+            let copy = st
+                .query_row([id as i64], |r| {
+                    let sha: Vec<u8> = r.get(3)?;
+                    Ok(GmailCopy {
+                        path: r.get(0)?,
+                        offset: r.get::<_, Option<i64>>(1)?.map(|o| o as u64),
+                        size: r.get::<_, i64>(2)? as u64,
+                        sha256: sha.try_into().unwrap_or([0; 32]),
+                    })
+                })
+                .optional()?;
+            if let Some(c) = copy {
+                out.insert(id, c);
+            }
+        }
+        Ok(out)
     }
 
     /// The folder is complete as of this state of the server's mailbox.
@@ -365,5 +427,63 @@ impl State {
             )?;
         }
         tx.commit()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A state written before Gmail message ids were recorded gains the
+    /// column, keeps its rows, and records and finds ids after that.
+    #[test]
+    fn an_older_state_gains_the_gmail_id_column() {
+        let tmp = tempfile::tempdir().unwrap();
+        {
+            let db = Connection::open(tmp.path().join(FILE)).unwrap();
+            db.execute_batch(
+                "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                 INSERT INTO meta VALUES ('format', 'maildir'), ('schema', '1');
+                 CREATE TABLE folder (
+                     id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, path TEXT NOT NULL,
+                     uidvalidity INTEGER, highestmodseq INTEGER NOT NULL DEFAULT 0,
+                     uidnext INTEGER, messages INTEGER,
+                     mbox_length INTEGER NOT NULL DEFAULT 0, dirty INTEGER NOT NULL DEFAULT 0);
+                 CREATE TABLE message (
+                     id INTEGER PRIMARY KEY, folder INTEGER NOT NULL REFERENCES folder(id),
+                     uidvalidity INTEGER NOT NULL, uid INTEGER, size INTEGER NOT NULL,
+                     sha256 BLOB NOT NULL, message_id TEXT, internaldate TEXT,
+                     flags TEXT NOT NULL, path TEXT NOT NULL, offset INTEGER,
+                     UNIQUE (folder, uid));
+                 INSERT INTO folder (id, name, path) VALUES (1, 'INBOX', 'INBOX');
+                 INSERT INTO message (folder, uidvalidity, uid, size, sha256, flags, path)
+                     VALUES (1, 7, 1, 3, x'00', '', 'INBOX/cur/7_1');",
+            )
+            .unwrap();
+        }
+        let mut s = State::open(tmp.path(), Format::Maildir, false).unwrap();
+        assert_eq!(s.uids(1).unwrap(), vec![1], "rows kept");
+        let stored = Stored {
+            path: "INBOX/cur/7_2".into(),
+            offset: None,
+            size: 5,
+            sha256: [9; 32],
+            message_id: None,
+        };
+        let m = NewMessage {
+            uid: 2,
+            flags: vec![],
+            internal_date: None,
+            stored,
+            gm_msgid: Some(1234),
+        };
+        s.commit_batch(1, 7, &[m], 0).unwrap();
+        let found = s.gmail_copies(&[1234, 99]).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[&1234].path, "INBOX/cur/7_2");
+        assert_eq!(found[&1234].sha256, [9; 32]);
+        // and opening it again finds the column there
+        drop(s);
+        State::open(tmp.path(), Format::Maildir, false).unwrap();
     }
 }

@@ -187,7 +187,6 @@ impl Escaper {
 
 /// Undoes the mbox store's escaping of one message (the bytes between
 /// its `From ` line and the separator LF).
-#[cfg(test)]
 pub fn mboxrd_unescape(escaped: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(escaped.len());
     for line in escaped.split_inclusive(|&b| b == b'\n') {
@@ -227,6 +226,47 @@ pub fn mbox_messages(mbox: &[u8]) -> Vec<Vec<u8>> {
         out.push(mboxrd_unescape(&mbox[body_start..body_end]));
     }
     out
+}
+
+/// The bytes of a message stored in this backup (under `root`, in
+/// `format`), as the server sent them: a Maildir or `.eml` file whole, or
+/// the message at `offset` of an mbox, unescaped; `size` is the size the
+/// state recorded (an mbox message ends there). The caller checks the
+/// SHA-256.
+pub fn read_stored(
+    root: &Path,
+    format: Format,
+    path: &str,
+    offset: Option<u64>,
+    size: u64,
+) -> io::Result<Vec<u8>> {
+    let file = root.join(path);
+    let Format::Mbox = format else {
+        return fs::read(file);
+    };
+    use std::io::{BufRead, BufReader, Read};
+    let mut f = File::open(file)?;
+    f.seek(SeekFrom::Start(offset.unwrap_or(0)))?;
+    let mut r = BufReader::new(f);
+    let mut line = Vec::new();
+    // the `From ` line
+    r.read_until(b'\n', &mut line)?;
+    if !line.starts_with(b"From ") {
+        return Err(io::Error::other(format!(
+            "{path}: no message at {offset:?}"
+        )));
+    }
+    let mut out = Vec::with_capacity(usize::try_from(size).unwrap_or(0).min(64 << 20));
+    // escaped lines are one byte longer: read until `size` bytes are out
+    while (out.len() as u64) < size {
+        line.clear();
+        if (&mut r).take(size + 1).read_until(b'\n', &mut line)? == 0 {
+            break;
+        }
+        out.extend_from_slice(&mboxrd_unescape(&line));
+    }
+    out.truncate(usize::try_from(size).unwrap_or(usize::MAX));
+    Ok(out)
 }
 
 /// The most header bytes kept to find the Message-ID in.
