@@ -482,8 +482,9 @@ pub enum Command {
         /// Never use NOTIFY: one connection in IDLE per folder.
         #[arg(long)]
         no_notify: bool,
-        /// At most this many connections (one per folder without NOTIFY;
-        /// Gmail allows 15 per account, and backups need one more).
+        /// At most this many connections (one per folder without NOTIFY).
+        /// On Gmail also at most the 15 it allows an account, --backup's
+        /// connection included.
         #[arg(long, default_value_t = 10)]
         max_connections: usize,
         /// Probe a server that has sent nothing for this many seconds

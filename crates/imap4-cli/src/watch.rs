@@ -304,6 +304,49 @@ enum Msg {
     BackupDone(WatchEvent),
 }
 
+/// The most simultaneous IMAP connections a provider allows one account,
+/// by host name: Gmail 15 (its documented limit; more are refused with
+/// `NO [ALERT] Too many simultaneous connections`).
+pub fn provider_connection_limit(host: &str) -> Option<(&'static str, usize)> {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let under = |domain: &str| host == domain || host.ends_with(&format!(".{domain}"));
+    (under("gmail.com") || under("googlemail.com")).then_some(("Gmail", 15))
+}
+
+/// Whether `watch` may open `connections` (one per group of folders,
+/// plus one for `--backup`): within `--max-connections` and within what
+/// the provider allows the account.
+fn check_connections(
+    host: &str,
+    folders: usize,
+    connections: usize,
+    backup: bool,
+    max: usize,
+) -> Result<(), Failure> {
+    let total = connections + usize::from(backup);
+    let why = if connections > max {
+        Some(format!("more than --max-connections {max}"))
+    } else {
+        match provider_connection_limit(host) {
+            Some((provider, limit)) if total > limit => Some(format!(
+                "{}more than the {limit} {provider} allows an account",
+                if backup { "with the backup's, " } else { "" }
+            )),
+            _ => None,
+        }
+    };
+    match why {
+        None => Ok(()),
+        Some(why) => Err(Failure::new(
+            Class::Usage,
+            format!(
+                "watching {folders} folders takes {connections} connections without NOTIFY, \
+                 {why}: watch fewer folders"
+            ),
+        )),
+    }
+}
+
 /// Parses a number of seconds (`30`, `0.5`) as a duration.
 pub fn parse_secs(s: &str) -> Result<Duration, String> {
     let v: f64 = s
@@ -340,18 +383,13 @@ pub fn watch(account: &Account, out: &Out, args: &WatchArgs) -> Result<(), Failu
     } else {
         args.folders.iter().map(|f| vec![f.clone()]).collect()
     };
-    if groups.len() > args.max_connections {
-        return Err(Failure::new(
-            Class::Usage,
-            format!(
-                "watching {} folders takes {} connections without NOTIFY, more than \
-                 --max-connections {} (servers limit them: Gmail allows 15)",
-                args.folders.len(),
-                groups.len(),
-                args.max_connections
-            ),
-        ));
-    }
+    check_connections(
+        &account.host,
+        args.folders.len(),
+        groups.len(),
+        args.backup.is_some(),
+        args.max_connections,
+    )?;
     let (tx, rx) = mpsc::sync_channel(1024);
     let mut first = Some(first);
     let (min, max) = (args.backoff_min, args.backoff_max.max(args.backoff_min));
@@ -1101,5 +1139,46 @@ fn run_backup(account: &Account, folders: &[String], target: &BackupTarget) -> W
         flags_changed: summary.flags_changed,
         vanished: summary.vanished,
         error,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gmail_hosts_are_known_by_name_only() {
+        for h in [
+            "imap.gmail.com",
+            "IMAP.GMAIL.COM.",
+            "imap.googlemail.com",
+            "gmail.com",
+        ] {
+            assert_eq!(provider_connection_limit(h), Some(("Gmail", 15)), "{h}");
+        }
+        for h in [
+            "notgmail.com",
+            "imap.gmail.com.evil.org",
+            "127.0.0.1",
+            "mail.example.org",
+        ] {
+            assert_eq!(provider_connection_limit(h), None, "{h}");
+        }
+    }
+
+    #[test]
+    fn connections_stay_within_the_cap_and_the_provider_limit() {
+        let ok = |host, conns, backup, max| check_connections(host, conns, conns, backup, max);
+        assert!(ok("mail.example.org", 10, true, 10).is_ok());
+        let e = ok("mail.example.org", 11, false, 10).unwrap_err();
+        assert_eq!(e.class, Class::Usage);
+        assert!(e.message.contains("--max-connections 10"), "{}", e.message);
+        // Gmail: 15 in all, the backup's connection included
+        assert!(ok("imap.gmail.com", 15, false, 20).is_ok());
+        assert!(ok("imap.gmail.com", 14, true, 20).is_ok());
+        let e = ok("imap.gmail.com", 15, true, 20).unwrap_err();
+        assert!(e.message.contains("the 15 Gmail allows"), "{}", e.message);
+        assert!(ok("imap.gmail.com", 16, false, 20).is_err());
+        assert!(ok("mail.example.org", 16, false, 20).is_ok());
     }
 }
