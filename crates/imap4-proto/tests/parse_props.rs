@@ -901,3 +901,45 @@ fn adversarial_megabyte_lines_stay_fast() {
         );
     }
 }
+
+proptest! {
+    /// `InlineVec` is a `Vec` in everything but where it keeps its first
+    /// item: any sequence of pushes and extends, with mutation through the
+    /// slice, reads back the same way a `Vec` does.
+    #[test]
+    fn inline_vec_behaves_like_a_vec(
+        ops in prop::collection::vec((0u8..3, any::<u16>(), prop::collection::vec(any::<u16>(), 0..4)), 0..12),
+    ) {
+        use imap4_proto::parse::InlineVec;
+        let mut ours: InlineVec<u16> = InlineVec::new();
+        let mut model: Vec<u16> = Vec::new();
+        for (op, x, more) in ops {
+            match op {
+                0 => {
+                    ours.push(x);
+                    model.push(x);
+                }
+                1 => {
+                    ours.extend(more.iter().copied());
+                    model.extend(more.iter().copied());
+                }
+                _ => {
+                    if let (Some(a), Some(b)) = (ours.last_mut(), model.last_mut()) {
+                        *a = a.wrapping_add(x);
+                        *b = b.wrapping_add(x);
+                    }
+                }
+            }
+            prop_assert_eq!(&ours[..], &model[..]);
+            prop_assert_eq!(ours.len(), model.len());
+            // one item inline, more on the heap
+            prop_assert_eq!(ours.spilled(), model.len() > 1);
+        }
+        prop_assert!(ours == model);
+        prop_assert_eq!((&ours).into_iter().copied().collect::<Vec<_>>(), model.clone());
+        let collected: InlineVec<u16> = model.iter().copied().collect();
+        prop_assert!(collected == model);
+        prop_assert_eq!(ours.clone().into_iter().collect::<Vec<_>>(), model.clone());
+        prop_assert_eq!(ours.into_vec(), model);
+    }
+}
