@@ -331,6 +331,23 @@ pub(crate) fn min_timeout(a: Option<Duration>, b: Option<Duration>) -> Option<Du
     }
 }
 
+/// Socket read timeouts are set in steps of this (rounded up): a deadline
+/// that moves with every read (the response timeout) or shrinks with
+/// every read (the command timeout) would otherwise cost a system call
+/// per read. A read may then wait up to one step past the deadline; the
+/// next read finds it passed.
+pub(crate) const TIMEOUT_STEP: Duration = Duration::from_millis(100);
+
+/// `t` rounded up to a whole number of [`TIMEOUT_STEP`]s (never zero
+/// unless `t` is).
+pub(crate) fn coarse_timeout(t: Option<Duration>) -> Option<Duration> {
+    let step = TIMEOUT_STEP.as_nanos();
+    t.map(|d| {
+        let n = d.as_nanos().div_ceil(step).saturating_mul(step);
+        Duration::from_nanos(u64::try_from(n).unwrap_or(u64::MAX))
+    })
+}
+
 /// `host:port` as error messages name a server; `None` for a transport
 /// the caller supplied (port 0).
 pub(crate) fn peer_name(host: &str, port: u16) -> Option<String> {
@@ -813,7 +830,7 @@ impl Imap4 {
                 min_timeout(self.timeouts.read, Some(left))
             }
         };
-        if let Err(e) = self.apply_read_timeout(wanted) {
+        if let Err(e) = self.apply_read_timeout(coarse_timeout(wanted)) {
             return Err(Error::io(e));
         }
         let read = self.read_once();
