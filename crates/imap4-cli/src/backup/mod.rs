@@ -884,12 +884,12 @@ impl Run<'_> {
             let mut done: Vec<NewMessage> = Vec::with_capacity(chunk.len());
             let mut gm_ids = HashMap::new();
             if gmail {
-                let (ids, copied) = self.gmail_copies(&set, store, uid_validity)?;
+                let (ids, copies) = self.gmail_copies(&set, store, uid_validity)?;
                 gm_ids = ids;
-                report.deduplicated += copied.len() as u64;
-                let have: std::collections::HashSet<u32> = copied.iter().map(|m| m.uid).collect();
+                report.deduplicated += copies.len() as u64;
+                let have: std::collections::HashSet<u32> = copies.iter().map(|m| m.uid).collect();
                 set = UidSet::from_numbers(chunk.iter().copied().filter(|u| !have.contains(u)));
-                done.extend(copied);
+                done.extend(copies);
             }
             let copied = done.len();
             let mut disk_error: Option<String> = None;
@@ -966,7 +966,7 @@ impl Run<'_> {
             FetchAttr::InternalDate,
             FetchAttr::GmMsgId,
         ];
-        // UID -> (X-GM-MSGID, flags, INTERNALDATE as sent, as parsed)
+        // (UID, X-GM-MSGID, flags, INTERNALDATE as sent, mbox date)
         let mut meta = Vec::new();
         self.m
             .typed()
@@ -975,10 +975,7 @@ impl Run<'_> {
                     let date = f
                         .internal_date()
                         .map(|d| String::from_utf8_lossy(d).into_owned());
-                    let from_line = f
-                        .internal_date_parsed()
-                        .map(|d| d.format("%a %b %e %H:%M:%S %Y").to_string());
-                    meta.push((uid, gm, flag_strings(&f), date, from_line));
+                    meta.push((uid, gm, flag_strings(&f), date, mbox_date(&f)));
                 }
             })
             .map_err(|e| self.work(e))?;
@@ -1001,7 +998,6 @@ impl Run<'_> {
             {
                 continue;
             }
-            let from_line = from_line.unwrap_or_else(|| "Thu Jan  1 00:00:00 1970".into());
             let stored = (|| {
                 let mut inc = store.begin()?;
                 inc.write(&bytes)?;
@@ -1063,6 +1059,14 @@ impl Run<'_> {
     }
 }
 
+/// The date of a message's mbox `From ` line: its INTERNALDATE, or the
+/// epoch when the server sent none.
+fn mbox_date(f: &imap4::typed::Fetch<'_>) -> String {
+    f.internal_date_parsed()
+        .map(|d| d.format("%a %b %e %H:%M:%S %Y").to_string())
+        .unwrap_or_else(|| "Thu Jan  1 00:00:00 1970".into())
+}
+
 /// Handles one piece of a streamed body fetch.
 fn take_part(
     store: &mut FolderStore,
@@ -1097,11 +1101,7 @@ fn take_part(
                 },
             };
             let flags: Vec<String> = flag_strings(&f);
-            let date = f
-                .internal_date_parsed()
-                .map(|d| d.format("%a %b %e %H:%M:%S %Y").to_string())
-                .unwrap_or_else(|| "Thu Jan  1 00:00:00 1970".into());
-            let stored = store.finish(inc, uid_validity, uid, &flags, &date)?;
+            let stored = store.finish(inc, uid_validity, uid, &flags, &mbox_date(&f))?;
             done.push(NewMessage {
                 uid,
                 flags,

@@ -62,19 +62,6 @@ pub struct NewMessage {
     pub gm_msgid: Option<u64>,
 }
 
-/// A stored copy of a Gmail message (see [`State::gmail_copies`]).
-#[derive(Debug, Clone)]
-pub struct GmailCopy {
-    /// Its path (for an mbox, the mbox file).
-    pub path: String,
-    /// Where it starts in an mbox.
-    pub offset: Option<u64>,
-    /// Its size.
-    pub size: u64,
-    /// Its SHA-256.
-    pub sha256: [u8; 32],
-}
-
 /// A message recorded earlier, for reconciling after a UIDVALIDITY change.
 #[derive(Debug, Clone)]
 pub struct OldMessage {
@@ -296,20 +283,21 @@ impl State {
 
     /// A stored copy of each of these Gmail message ids the backup holds
     /// (in any folder).
-    pub fn gmail_copies(&self, ids: &[u64]) -> rusqlite::Result<HashMap<u64, GmailCopy>> {
+    pub fn gmail_copies(&self, ids: &[u64]) -> rusqlite::Result<HashMap<u64, Stored>> {
         let mut st = self.db.prepare_cached(
-            "SELECT path, offset, size, sha256 FROM message WHERE gm_msgid = ?1 LIMIT 1",
+            "SELECT path, offset, size, sha256, message_id FROM message WHERE gm_msgid = ?1 LIMIT 1",
         )?;
         let mut out = HashMap::new();
         for &id in ids {
             let copy = st
                 .query_row([id as i64], |r| {
                     let sha: Vec<u8> = r.get(3)?;
-                    Ok(GmailCopy {
+                    Ok(Stored {
                         path: r.get(0)?,
                         offset: r.get::<_, Option<i64>>(1)?.map(|o| o as u64),
                         size: r.get::<_, i64>(2)? as u64,
                         sha256: sha.try_into().unwrap_or([0; 32]),
+                        message_id: r.get(4)?,
                     })
                 })
                 .optional()?;

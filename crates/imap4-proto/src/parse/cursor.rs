@@ -296,10 +296,7 @@ impl<'a> Cursor<'a> {
     #[inline(always)]
     pub(crate) fn string(&mut self) -> Result<ByteStr<'a>, ParseError> {
         match self.peek() {
-            Some(b'"') => match self.quoted_fast() {
-                Some(s) => Ok(s),
-                None => self.quoted_slow(),
-            },
+            Some(b'"') => self.quoted(),
             Some(b'{') | Some(b'~') => self.literal_str(),
             _ => Err(self.err("string")),
         }
@@ -309,10 +306,7 @@ impl<'a> Cursor<'a> {
     #[inline(always)]
     pub(crate) fn nstring(&mut self) -> Result<Option<ByteStr<'a>>, ParseError> {
         match self.peek() {
-            Some(b'"') => match self.quoted_fast() {
-                Some(s) => Ok(Some(s)),
-                None => self.quoted_slow().map(Some),
-            },
+            Some(b'"') => self.quoted().map(Some),
             Some(b'N') | Some(b'n') if self.eat_nil() => Ok(None),
             Some(b'{') | Some(b'~') => self.literal_str().map(Some),
             _ => Err(self.err("string or NIL")),
@@ -355,7 +349,7 @@ impl<'a> Cursor<'a> {
 
     /// A quoted string; escapes are resolved (borrowed when there are none).
     /// 8-bit bytes are kept as they are.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn quoted(&mut self) -> Result<ByteStr<'a>, ParseError> {
         match self.quoted_fast() {
             Some(s) => Ok(s),

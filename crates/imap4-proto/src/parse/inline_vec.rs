@@ -192,7 +192,7 @@ impl<T> IntoIterator for InlineVec<T> {
     type IntoIter = IntoIter<T>;
     fn into_iter(self) -> IntoIter<T> {
         IntoIter(match self.0 {
-            Repr::One(t) => IterRepr::One(Some(t)),
+            Repr::One(t) => IterRepr::One(Some(t).into_iter()),
             Repr::Heap(v) => IterRepr::Heap(v.into_iter()),
         })
     }
@@ -204,7 +204,7 @@ pub struct IntoIter<T>(IterRepr<T>);
 
 #[derive(Debug)]
 enum IterRepr<T> {
-    One(Option<T>),
+    One(std::option::IntoIter<T>),
     Heap(std::vec::IntoIter<T>),
 }
 
@@ -212,13 +212,13 @@ impl<T> Iterator for IntoIter<T> {
     type Item = T;
     fn next(&mut self) -> Option<T> {
         match &mut self.0 {
-            IterRepr::One(t) => t.take(),
+            IterRepr::One(it) => it.next(),
             IterRepr::Heap(it) => it.next(),
         }
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
         match &self.0 {
-            IterRepr::One(t) => (usize::from(t.is_some()), Some(usize::from(t.is_some()))),
+            IterRepr::One(it) => it.size_hint(),
             IterRepr::Heap(it) => it.size_hint(),
         }
     }
@@ -227,7 +227,7 @@ impl<T> Iterator for IntoIter<T> {
 impl<T> DoubleEndedIterator for IntoIter<T> {
     fn next_back(&mut self) -> Option<T> {
         match &mut self.0 {
-            IterRepr::One(t) => t.take(),
+            IterRepr::One(it) => it.next_back(),
             IterRepr::Heap(it) => it.next_back(),
         }
     }
