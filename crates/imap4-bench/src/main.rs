@@ -17,8 +17,12 @@
 //! The clients: imap4 through its typed API (`m.typed().uid_fetch(…)`),
 //! imap4 through its imaplib API (`m.uid("FETCH", …)`; in `envelope` the
 //! data is put back into wire form and parsed with `parse_response`), and
-//! CPython's imaplib (`imaplib_client.py`, run with `python3 -c`); plus a
-//! reference row, the "floor" (see `floor.rs`).
+//! CPython's imaplib (`imaplib_client.py`, run with `python3 -c`), the typed
+//! peers from crates.io (`imap` and `async-imap`, see `peers.rs`), ImapFlow
+//! on Node.js where `node` and `npm` are installed (`imapflow/client.mjs`,
+//! installed with `npm ci` from its lock file into `target/imapflow-peer`;
+//! the row is left out otherwise); plus a reference row, the "floor" (see
+//! `floor.rs`).
 //!
 //! Each child measures its own wall time, CPU time (user + sys, from
 //! `getrusage`, from just before connecting to just after LOGOUT) and peak RSS
@@ -250,9 +254,12 @@ enum Client {
     /// imap4's typed API on its tokio driver (`imap4::tokio`), collected
     /// as [`Client::Imap4`]: the same runtime as async-imap's row.
     Imap4Tokio = 7,
+    /// ImapFlow 2.10.2 on Node.js (`imapflow/client.mjs`), typed: only
+    /// where `node` and `npm` are (see [`imapflow_peer`]).
+    ImapFlow = 8,
 }
 
-const CLIENTS: [Client; 8] = [
+const CLIENTS: [Client; 9] = [
     Client::Imap4Tokio,
     Client::Imap4Each,
     Client::Imap4,
@@ -261,6 +268,7 @@ const CLIENTS: [Client; 8] = [
     Client::Floor,
     Client::RustImap,
     Client::AsyncImap,
+    Client::ImapFlow,
 ];
 
 impl Client {
@@ -274,6 +282,7 @@ impl Client {
             Client::AsyncImap => "async-imap 0.12 (tokio), typed",
             Client::Imap4Each => "imap4, typed API, streamed (`uid_fetch_each`)",
             Client::Imap4Tokio => "imap4 on tokio, typed API (`m.typed().uid_fetch(…).await`)",
+            Client::ImapFlow => "ImapFlow 2.10.2 (Node.js), typed",
         }
     }
 
@@ -288,6 +297,7 @@ impl Client {
             Client::AsyncImap => "async-imap",
             Client::Imap4Each => "imap4-each",
             Client::Imap4Tokio => "imap4-tokio",
+            Client::ImapFlow => "imapflow",
         }
     }
 }
@@ -352,6 +362,68 @@ fn python() -> String {
     std::env::var("IMAP4_BENCH_PYTHON").unwrap_or_else(|_| "python3".to_string())
 }
 
+fn node() -> String {
+    std::env::var("IMAP4_BENCH_NODE").unwrap_or_else(|_| "node".to_string())
+}
+
+/// The ImapFlow peer's files, installed with `npm ci` (the versions pinned
+/// by `imapflow/package-lock.json`).
+const IMAPFLOW_FILES: [(&str, &str); 3] = [
+    ("package.json", include_str!("../imapflow/package.json")),
+    (
+        "package-lock.json",
+        include_str!("../imapflow/package-lock.json"),
+    ),
+    ("client.mjs", include_str!("../imapflow/client.mjs")),
+];
+
+/// Installs the ImapFlow peer under `target/imapflow-peer` (once: `npm
+/// ci` from the registry) and returns its directory; `None`, said on
+/// stderr, where Node.js or npm is missing or the install fails: the run
+/// goes on without that row.
+fn imapflow_peer() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/imapflow-peer");
+    let Some(version) = command_output(&node(), &["--version"]) else {
+        eprintln!("imap4-bench: no Node.js ({}): no ImapFlow row", node());
+        return None;
+    };
+    let installed = |dir: &Path| dir.join("node_modules/imapflow/package.json").is_file();
+    let fresh = IMAPFLOW_FILES
+        .iter()
+        .all(|(name, text)| std::fs::read_to_string(dir.join(name)).is_ok_and(|t| t == *text));
+    if !(fresh && installed(&dir)) {
+        let write = || -> io::Result<()> {
+            std::fs::create_dir_all(&dir)?;
+            for (name, text) in IMAPFLOW_FILES {
+                std::fs::write(dir.join(name), text)?;
+            }
+            Ok(())
+        };
+        if let Err(e) = write() {
+            eprintln!(
+                "imap4-bench: cannot write {}: {e}: no ImapFlow row",
+                dir.display()
+            );
+            return None;
+        }
+        eprintln!("imap4-bench: installing ImapFlow with npm ci (Node.js {version})…");
+        let ok = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok || !installed(&dir) {
+            eprintln!(
+                "imap4-bench: npm ci failed in {}: no ImapFlow row",
+                dir.display()
+            );
+            return None;
+        }
+    }
+    Some(dir)
+}
+
 fn run_child(client: Client, workload: Workload, port: u16) -> Result<Sample, Error> {
     let port = port.to_string();
     let mut cmd = match client {
@@ -369,6 +441,12 @@ fn run_child(client: Client, workload: Workload, port: u16) -> Result<Sample, Er
         Client::Imaplib => {
             let mut c = Command::new(python());
             c.args(["-c", IMAPLIB_CLIENT]);
+            c
+        }
+        Client::ImapFlow => {
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/imapflow-peer");
+            let mut c = Command::new(node());
+            c.arg("client.mjs").current_dir(dir);
             c
         }
     };
@@ -432,6 +510,11 @@ fn orchestrate(o: &Options) -> Result<(), Error> {
         server.port(),
         started.elapsed()
     );
+    let imapflow = imapflow_peer().is_some();
+    let clients: Vec<Client> = CLIENTS
+        .into_iter()
+        .filter(|&c| c != Client::ImapFlow || imapflow)
+        .collect();
     let workloads = [Workload::Envelope, Workload::Bodies];
     // Warm-up (not measured): Dovecot builds its index and cache, and the
     // mail files get into the page cache.
@@ -443,8 +526,8 @@ fn orchestrate(o: &Options) -> Result<(), Error> {
     let mut samples: Vec<Vec<Vec<Sample>>> = vec![vec![Vec::new(); CLIENTS.len()]; 2];
     for round in 0..o.runs {
         for (wi, &w) in workloads.iter().enumerate() {
-            let mut order = CLIENTS;
-            order.rotate_left(round % CLIENTS.len());
+            let mut order = clients.clone();
+            order.rotate_left(round % clients.len());
             for c in order {
                 let s = run_child(c, w, server.port())?;
                 eprintln!(
@@ -478,14 +561,19 @@ fn orchestrate(o: &Options) -> Result<(), Error> {
         let async_imap = summarize(&samples[wi][Client::AsyncImap as usize]);
         let ours_each = summarize(&samples[wi][Client::Imap4Each as usize]);
         let ours_tokio = summarize(&samples[wi][Client::Imap4Tokio as usize]);
-        for (c, s) in [
+        let imapflow_row = imapflow.then(|| summarize(&samples[wi][Client::ImapFlow as usize]));
+        let checked = [
             (Client::Imap4Each, &ours_each),
             (Client::Imap4Tokio, &ours_tokio),
             (Client::Imap4, &ours),
             (Client::Imap4Imaplib, &ours_imaplib),
             (Client::RustImap, &rust_imap),
             (Client::AsyncImap, &async_imap),
-        ] {
+        ];
+        for (c, s) in checked
+            .into_iter()
+            .chain(imapflow_row.as_ref().map(|s| (Client::ImapFlow, s)))
+        {
             if s.items != theirs.items || s.items != o.messages as u64 {
                 return Err(format!(
                     "{}: {} got {} messages, CPython {} (expected {})",
@@ -545,7 +633,10 @@ fn orchestrate(o: &Options) -> Result<(), Error> {
         for (c, s) in [
             (Client::RustImap, &rust_imap),
             (Client::AsyncImap, &async_imap),
-        ] {
+        ]
+        .into_iter()
+        .chain(imapflow_row.as_ref().map(|s| (Client::ImapFlow, s)))
+        {
             row(&mut table, "", c.name(), s);
             for (label, ours) in [
                 ("typed", &ours),
@@ -623,7 +714,7 @@ fn orchestrate(o: &Options) -> Result<(), Error> {
     }
 
     let report = format!(
-        "## End-to-end: imap4 vs CPython imaplib, rust-imap and async-imap ({date})\n\n\
+        "## End-to-end: imap4 vs CPython imaplib, rust-imap, async-imap and ImapFlow ({date})\n\n\
          Command: `cargo run --release -p imap4-bench` (median of {runs} rounds after a warm-up, \
          the order of the clients rotating; each client in its own process; CPU = user + sys \
          from just before connecting to just after LOGOUT, by getrusage — the sum is exact, \
@@ -677,8 +768,10 @@ fn machine() -> String {
     let py = command_output(&python(), &["--version"]).unwrap_or_else(|| "python3 ?".into());
     let dovecot = command_output("dovecot", &["--version"]).unwrap_or_else(|| "?".into());
     let rustc = command_output("rustc", &["--version"]).unwrap_or_else(|| "rustc ?".into());
+    let node = command_output(&node(), &["--version"])
+        .map_or_else(|| "no Node.js".into(), |v| format!("Node.js {v}"));
     format!(
-        "{cores} cores ({model}), Linux {}, {rustc}, {py}, Dovecot {dovecot}",
+        "{cores} cores ({model}), Linux {}, {rustc}, {py}, {node}, Dovecot {dovecot}",
         kernel.trim()
     )
 }
